@@ -1,0 +1,37 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+VENV ?= .venv
+PYTHON ?= python3
+PORT ?= 8000
+BIN := $(VENV)/bin
+export FLASK_APP := wsgi.py
+
+.PHONY: install run test lint format
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: $(BIN)/activate setup.cfg pyproject.toml
+	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+
+## Serve the API on 127.0.0.1:$(PORT) (SQLite, in-process limiter, eager Celery by default).
+run: install
+	$(BIN)/flask db upgrade
+	$(BIN)/flask ensure-admin
+	$(BIN)/gunicorn --workers 1 --threads 4 --bind 127.0.0.1:$(PORT) wsgi:app
+
+## The whole suite against real PostgreSQL and Redis (started when not running).
+test: install
+	bash .ci/services
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .

@@ -1,0 +1,118 @@
+"""Settings, read from the environment when `create_app` runs (never at import).
+
+`SETTINGS` is the single table of every setting: the README's environment table and
+the docker-compose coherence test are both checked against it.
+"""
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+DEVELOPMENT_SECRET = "dev-only-secret-change-me"
+DEVELOPMENT_PEPPER = "dev-only-pepper-change-me"
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    cast: Callable[[str], Any]
+    doc: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("APP_ENV", "development", str, "`development`, `testing` or `production`."),
+    Setting(
+        "SECRET_KEY",
+        DEVELOPMENT_SECRET,
+        str,
+        "Signs access JWTs (HS256). Set a long random value outside development.",
+    ),
+    Setting(
+        "TOKEN_PEPPER",
+        DEVELOPMENT_PEPPER,
+        str,
+        "HMAC-SHA256 key for stored digests of API keys, app secrets and refresh "
+        "tokens. Separate from `SECRET_KEY`; changing it invalidates every stored secret.",
+    ),
+    Setting(
+        "DATABASE_URL",
+        "sqlite:///open-wearables.sqlite3",
+        str,
+        "SQLAlchemy URL. `postgresql://…` uses psycopg 3. Relative SQLite paths "
+        "live in `instance/` (the embedded default).",
+    ),
+    Setting(
+        "REDIS_URL",
+        "",
+        str,
+        "Redis for the token blocklist and shared state. Empty: in-process (one worker only).",
+    ),
+    Setting(
+        "CELERY_BROKER_URL",
+        "",
+        str,
+        "Celery broker. Empty: tasks run eagerly inside the request process.",
+    ),
+    Setting("ACCESS_TOKEN_EXPIRES_SECONDS", 3600, int, "Lifetime of a developer access token."),
+    Setting("SDK_TOKEN_EXPIRES_SECONDS", 3600, int, "Lifetime of an SDK (end-user) access token."),
+    Setting(
+        "REFRESH_TOKEN_LIFETIME_DAYS",
+        30,
+        int,
+        "Absolute lifetime of a refresh-token family, counted from the login or mint.",
+    ),
+    Setting(
+        "MAX_CONTENT_LENGTH",
+        4 * 1024 * 1024,
+        int,
+        "Largest accepted request body in bytes (413 above).",
+    ),
+    Setting("ADMIN_EMAIL", "", str, "`make run` ensures a developer with this e-mail exists."),
+    Setting(
+        "ADMIN_PASSWORD",
+        "",
+        str,
+        "Password for `ADMIN_EMAIL`. When either is empty `make run` generates and prints them.",
+    ),
+    Setting("LOG_LEVEL", "INFO", str, "Python logging level."),
+)
+
+SETTING_NAMES = frozenset(setting.name for setting in SETTINGS)
+
+
+def normalise_database_url(url: str) -> str:
+    """Route plain PostgreSQL URLs to psycopg 3, the only driver installed."""
+    for scheme in ("postgres://", "postgresql://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url[len(scheme) :]
+    return url
+
+
+def load_config(
+    environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Build the Flask config from the environment, then apply explicit overrides."""
+    environ = os.environ if environ is None else environ
+    config: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = environ.get(setting.name)
+        config[setting.name] = setting.default if raw is None else setting.cast(raw)
+    config.update(overrides or {})
+
+    config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(config["DATABASE_URL"])
+    config["TESTING"] = config["APP_ENV"] == "testing" or config.get("TESTING", False)
+    config["JWT_SECRET_KEY"] = config["SECRET_KEY"]
+    config["JWT_ALGORITHM"] = "HS256"
+    config["JWT_DECODE_ALGORITHMS"] = ["HS256"]
+    config["JWT_ENCODE_NBF"] = False
+    config["JWT_TOKEN_LOCATION"] = ["headers"]
+    config["API_TITLE"] = "Open Wearables Auth"
+    config["API_VERSION"] = "v1"
+    config["OPENAPI_VERSION"] = "3.0.3"
+    config["OPENAPI_URL_PREFIX"] = "/"
+    config["OPENAPI_JSON_PATH"] = "api/v1/openapi.json"
+    config["OPENAPI_SWAGGER_UI_PATH"] = "docs"
+    config["OPENAPI_SWAGGER_UI_URL"] = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
+    return config

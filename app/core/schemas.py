@@ -1,0 +1,22 @@
+"""Marshmallow pieces shared by every feature's schemas."""
+
+from datetime import UTC, datetime
+
+import marshmallow as ma
+
+
+class UTCDateTimeField(ma.fields.DateTime):
+    """Serialises as `2026-03-07T10:30:00Z`, the shape the public docs show."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def _deserialize(self, value, attr, data, **kwargs) -> datetime:
+        parsed = super()._deserialize(value, attr, data, **kwargs)
+        if parsed.tzinfo is None:
+            raise ma.ValidationError("Include a UTC offset, e.g. 2026-03-07T10:30:00Z.")
+        return parsed.astimezone(UTC)

@@ -1,0 +1,42 @@
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from app.developers import services
+
+
+@click.command("create-admin")
+@click.option("--email", prompt=True, help="The developer's e-mail (login name).")
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="At least 8 characters.",
+)
+@click.option("--first-name", default=None)
+@click.option("--last-name", default=None)
+@with_appcontext
+def create_admin(email: str, password: str, first_name: str | None, last_name: str | None):
+    """Create a developer (platform admin) account."""
+    if len(password) < 8:
+        raise click.BadParameter("use at least 8 characters", param_hint="--password")
+    if services.find_by_email(email) is not None:
+        raise click.ClickException(f"a developer with e-mail {email} already exists")
+    developer = services.create_developer(email, password, first_name, last_name)
+    click.echo(f"Created developer {developer.email} ({developer.id}).")
+
+
+@click.command("ensure-admin")
+@with_appcontext
+def ensure_admin():
+    """Ensure the admin from ADMIN_EMAIL/ADMIN_PASSWORD exists (or generate one)."""
+    developer, generated_password = services.ensure_admin(
+        current_app.config["ADMIN_EMAIL"], current_app.config["ADMIN_PASSWORD"]
+    )
+    if generated_password:
+        click.echo("Created an admin with a generated password (shown only this once):")
+        click.echo(f"  ADMIN_EMAIL={developer.email}")
+        click.echo(f"  ADMIN_PASSWORD={generated_password}")
+    else:
+        click.echo(f"Admin {developer.email} is ready.")

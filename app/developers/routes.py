@@ -1,0 +1,47 @@
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from app.core.auth import Kind, current_principal, requires
+from app.core.errors import ApiError
+from app.developers import services
+from app.developers.schemas import DeveloperSchema, LoginSchema, LogoutSchema
+from app.refresh_tokens.schemas import TokenPairSchema
+
+blp = Blueprint(
+    "auth", __name__, url_prefix="/api/v1/auth", description="Developer login and sessions."
+)
+
+
+@blp.route("/login")
+class Login(MethodView):
+    @blp.arguments(LoginSchema, location="form")
+    @blp.response(200, TokenPairSchema)
+    @blp.alt_response(401, response="UNAUTHORIZED")
+    def post(self, credentials):
+        """Log in with e-mail (`username`) and password, form-encoded."""
+        developer = services.authenticate(credentials["username"], credentials["password"])
+        if developer is None:
+            raise ApiError(401, "Incorrect email or password", {"WWW-Authenticate": "Bearer"})
+        return services.login(developer)
+
+
+@blp.route("/me")
+class Me(MethodView):
+    @requires(Kind.DEVELOPER)
+    @blp.response(200, DeveloperSchema)
+    def get(self):
+        """The developer the access token belongs to."""
+        developer = services.get_developer(current_principal().subject_id)
+        if developer is None or not developer.is_active:
+            raise ApiError(401, "Account no longer exists.", {"WWW-Authenticate": "Bearer"})
+        return developer
+
+
+@blp.route("/logout")
+class Logout(MethodView):
+    @requires(Kind.DEVELOPER)
+    @blp.arguments(LogoutSchema, required=False)
+    @blp.response(204)
+    def post(self, payload):
+        """End the session: the access token and the session's refresh tokens stop working."""
+        services.logout(current_principal(), (payload or {}).get("refresh_token"))

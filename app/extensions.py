@@ -1,0 +1,13 @@
+"""Unbound extension objects; `create_app` binds them with `init_app`."""
+
+from flask_jwt_extended import JWTManager
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+
+from app.core.api import OpenWearablesApi
+from app.core.db import Base
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+jwt = JWTManager()
+api = OpenWearablesApi()

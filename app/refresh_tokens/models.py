@@ -1,0 +1,23 @@
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Index, String, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.db import CreatedAt, UTCDateTime, UUIDPrimaryKey
+from app.extensions import db
+
+
+class RefreshToken(UUIDPrimaryKey, CreatedAt, db.Model):
+    __tablename__ = "refresh_tokens"
+
+    family_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False, index=True)
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    subject_type: Mapped[str] = mapped_column(String(16), nullable=False)
+    subject_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    client_id: Mapped[str | None] = mapped_column(String(80), index=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_refresh_tokens_subject", "subject_type", "subject_id"),)

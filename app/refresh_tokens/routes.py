@@ -1,0 +1,26 @@
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from app.refresh_tokens import services
+from app.refresh_tokens.schemas import RefreshRequestSchema, TokenPairSchema
+
+blp = Blueprint(
+    "refresh",
+    __name__,
+    url_prefix="/api/v1/auth",
+    description="Exchange a refresh token (developer or SDK) for a new pair.",
+)
+
+
+@blp.route("/refresh")
+class Refresh(MethodView):
+    @blp.arguments(RefreshRequestSchema)
+    @blp.response(200, TokenPairSchema)
+    @blp.alt_response(401, response="UNAUTHORIZED")
+    def post(self, payload):
+        """Rotate a refresh token: a new access token AND a new refresh token.
+
+        Refresh tokens are single-use. Presenting one that was already used revokes
+        its whole family (the chain from one login or mint).
+        """
+        return services.rotate(payload["refresh_token"])

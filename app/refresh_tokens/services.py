@@ -1,0 +1,158 @@
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select, update
+
+from app.core.auth import Kind, issue_access_token, session_flag
+from app.core.db import utcnow
+from app.core.errors import ApiError
+from app.core.secrets import digest, generate_secret, is_well_formed
+from app.core.store import get_store
+from app.extensions import db
+from app.refresh_tokens.models import RefreshToken
+
+REFRESH_TOKEN_PREFIX = "rt_"
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    token_type: str = "bearer"
+
+
+def access_token_lifetime(kind: Kind) -> int:
+    if kind is Kind.SDK:
+        return current_app.config["SDK_TOKEN_EXPIRES_SECONDS"]
+    return current_app.config["ACCESS_TOKEN_EXPIRES_SECONDS"]
+
+
+def _longest_access_token_lifetime() -> int:
+    return max(access_token_lifetime(Kind.DEVELOPER), access_token_lifetime(Kind.SDK))
+
+
+def _unauthorized(detail: str) -> ApiError:
+    return ApiError(401, detail, {"WWW-Authenticate": "Bearer"})
+
+
+def _mint(kind: Kind, subject_id: str, client_id: str | None, family_id, expires_at) -> TokenPair:
+    refresh_token = generate_secret(REFRESH_TOKEN_PREFIX)
+    db.session.add(
+        RefreshToken(
+            family_id=family_id,
+            token_digest=digest(refresh_token),
+            subject_type=kind.value,
+            subject_id=subject_id,
+            client_id=client_id,
+            expires_at=expires_at,
+        )
+    )
+    lifetime = access_token_lifetime(kind)
+    claims = {"app_id": client_id} if kind is Kind.SDK and client_id else None
+    access_token = issue_access_token(kind, subject_id, str(family_id), lifetime, claims)
+    return TokenPair(access_token=access_token, refresh_token=refresh_token, expires_in=lifetime)
+
+
+def start_session(kind: Kind, subject_id: str, client_id: str | None = None) -> TokenPair:
+    """A new refresh-token family (one login or one SDK-token mint) and its first pair."""
+    lifetime = timedelta(days=current_app.config["REFRESH_TOKEN_LIFETIME_DAYS"])
+    pair = _mint(kind, subject_id, client_id, uuid.uuid4(), utcnow() + lifetime)
+    db.session.commit()
+    return pair
+
+
+def _find(refresh_token: str) -> RefreshToken | None:
+    if not is_well_formed(refresh_token, REFRESH_TOKEN_PREFIX):
+        return None
+    return db.session.scalar(
+        select(RefreshToken).where(RefreshToken.token_digest == digest(refresh_token))
+    )
+
+
+def rotate(refresh_token: str) -> TokenPair:
+    """Consume `refresh_token` and return the next pair of its family.
+
+    The consuming UPDATE only matches an unused, unrevoked row, so of two concurrent
+    refreshes with the same token exactly one wins; the loser is a reuse.
+    """
+    row = _find(refresh_token)
+    if row is None:
+        raise _unauthorized("Invalid refresh token.")
+    now = utcnow()
+    if row.used_at is None and row.revoked_at is None and row.expires_at > now:
+        consumed = db.session.execute(
+            update(RefreshToken)
+            .where(
+                RefreshToken.id == row.id,
+                RefreshToken.used_at.is_(None),
+                RefreshToken.revoked_at.is_(None),
+            )
+            .values(used_at=now)
+        )
+        if consumed.rowcount == 1:
+            pair = _mint(
+                Kind(row.subject_type), row.subject_id, row.client_id, row.family_id, row.expires_at
+            )
+            db.session.commit()
+            return pair
+        db.session.rollback()
+        row = _find(refresh_token)
+    if row.revoked_at is not None:
+        raise _unauthorized("Refresh token has been revoked.")
+    if row.used_at is not None:
+        revoke_families([row.family_id])
+        raise _unauthorized("Refresh token has already been used; its session has been revoked.")
+    raise _unauthorized("Refresh token has expired.")
+
+
+def revoke_families(family_ids: Iterable[uuid.UUID]) -> None:
+    """Revoke every refresh token of these families and every access token minted from them."""
+    family_ids = list(set(family_ids))
+    if not family_ids:
+        return
+    db.session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.family_id.in_(family_ids), RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    db.session.commit()
+    store = get_store()
+    ttl = _longest_access_token_lifetime()
+    for family_id in family_ids:
+        store.flag(session_flag(str(family_id)), ttl)
+
+
+def _live_families(*conditions) -> list[uuid.UUID]:
+    return list(
+        db.session.scalars(
+            select(RefreshToken.family_id)
+            .where(*conditions, RefreshToken.revoked_at.is_(None))
+            .distinct()
+        )
+    )
+
+
+def revoke_subject(kind: Kind, subject_id: str) -> None:
+    """Every session of one developer or end user, e.g. when it is deleted."""
+    revoke_families(
+        _live_families(
+            RefreshToken.subject_type == kind.value, RefreshToken.subject_id == subject_id
+        )
+    )
+
+
+def revoke_client(client_id: str) -> None:
+    """Every session minted by one application (`app_id`), e.g. when it is deleted."""
+    revoke_families(_live_families(RefreshToken.client_id == client_id))
+
+
+def revoke_presented_family(refresh_token: str, kind: Kind, subject_id: str) -> None:
+    """Logout with a refresh token: revoke its family if it belongs to the caller."""
+    row = _find(refresh_token)
+    if row is None or row.subject_type != kind.value or row.subject_id != subject_id:
+        raise ApiError(422, "Refresh token does not belong to this session.")
+    revoke_families([row.family_id])

@@ -1,0 +1,75 @@
+"""Every error path answers `{"detail": …}` with the right status."""
+
+import pytest
+
+
+def test_unknown_route_is_404_with_detail(client):
+    response = client.get("/api/v1/nope")
+
+    assert response.status_code == 404
+    assert response.get_json() == {"detail": "Not found."}
+
+
+def test_wrong_method_is_405_with_detail_and_allow(client):
+    response = client.delete("/api/v1/auth/login")
+
+    assert response.status_code == 405
+    assert response.get_json() == {"detail": "Method not allowed."}
+    assert "POST" in response.headers["Allow"]
+
+
+def test_malformed_json_is_400_with_detail(client):
+    response = client.post(
+        "/api/v1/auth/refresh", data="{not json", content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    assert response.get_json() == {"detail": "Request body is not valid JSON."}
+
+
+def test_json_of_the_wrong_shape_is_422(client):
+    response = client.post("/api/v1/auth/refresh", json=["rt_x"])
+
+    assert response.status_code == 422
+    assert response.get_json()["detail"].startswith("Validation error.")
+
+
+def test_unknown_fields_are_422(client):
+    response = client.post("/api/v1/auth/refresh", json={"refresh_token": "rt_x", "extra": 1})
+
+    assert response.status_code == 422
+    assert "extra" in response.get_json()["errors"]
+
+
+def test_oversized_body_is_413_with_detail(make_app):
+    client = make_app(MAX_CONTENT_LENGTH=1024).test_client()
+
+    response = client.post("/api/v1/auth/refresh", json={"refresh_token": "rt_" + "a" * 4096})
+
+    assert response.status_code == 413
+    assert response.get_json() == {"detail": "Request body too large."}
+
+
+def test_unexpected_exception_is_500_without_internals(make_app, caplog):
+    app = make_app()
+
+    def explode():
+        raise RuntimeError("database password is hunter2")
+
+    app.add_url_rule("/boom", view_func=explode)
+
+    response = app.test_client().get("/boom")
+
+    assert response.status_code == 500
+    assert response.get_json() == {"detail": "Internal server error."}
+    assert b"hunter2" not in response.data
+    assert b"Traceback" not in response.data
+    assert "hunter2" in caplog.text
+
+
+@pytest.mark.parametrize("path", ["/api/v1/auth/me", "/api/v1/auth/logout"])
+def test_every_json_error_response_is_json(client, path):
+    response = client.open(path, method="GET" if path.endswith("me") else "POST")
+
+    assert response.content_type == "application/json"
+    assert set(response.get_json()) == {"detail"}

@@ -1,0 +1,45 @@
+def test_openapi_document_is_served(client):
+    response = client.get("/api/v1/openapi.json")
+
+    assert response.status_code == 200
+    spec = response.get_json()
+    assert spec["openapi"].startswith("3.")
+    assert spec["components"]["securitySchemes"]["bearerAuth"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": spec["components"]["securitySchemes"]["bearerAuth"]["description"],
+    }
+
+
+def test_every_operation_documents_success_and_errors(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if method == "parameters":
+                continue
+            codes = set(operation["responses"])
+            assert any(code.startswith("2") for code in codes), (method, path)
+            assert any(code[0] in "45" for code in codes) or path in {"/healthz"}, (method, path)
+
+
+def test_protected_operations_declare_bearer_security(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+
+    me = spec["paths"]["/api/v1/auth/me"]["get"]
+    assert {"bearerAuth": []} in me["security"]
+    assert {"401", "403"} <= set(me["responses"])
+    assert "security" not in spec["paths"]["/api/v1/auth/login"]["post"]
+
+
+def test_error_schema_is_the_detail_shape(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+
+    assert set(spec["components"]["schemas"]["Error"]["properties"]) == {"detail", "errors"}
+
+
+def test_swagger_ui_is_served(client):
+    response = client.get("/docs")
+
+    assert response.status_code == 200
+    assert b"swagger" in response.data.lower()

@@ -1,0 +1,90 @@
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, login
+
+
+def bearer(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_logout_kills_the_access_and_refresh_token_at_once(client, admin_tokens):
+    response = client.post("/api/v1/auth/logout", headers=bearer(admin_tokens["access_token"]))
+
+    assert response.status_code == 204
+    assert response.data == b""
+    me = client.get("/api/v1/auth/me", headers=bearer(admin_tokens["access_token"]))
+    assert me.status_code == 401
+    assert me.get_json() == {"detail": "Token has been revoked."}
+    again = client.post(
+        "/api/v1/auth/refresh", json={"refresh_token": admin_tokens["refresh_token"]}
+    )
+    assert again.status_code == 401
+    assert again.get_json() == {"detail": "Refresh token has been revoked."}
+
+
+def test_logout_is_seen_by_another_app_instance_through_redis(make_app, client, admin_tokens):
+    other_worker = make_app().test_client()
+    assert (
+        other_worker.get(
+            "/api/v1/auth/me", headers=bearer(admin_tokens["access_token"])
+        ).status_code
+        == 200
+    )
+
+    client.post("/api/v1/auth/logout", headers=bearer(admin_tokens["access_token"]))
+
+    assert (
+        other_worker.get(
+            "/api/v1/auth/me", headers=bearer(admin_tokens["access_token"])
+        ).status_code
+        == 401
+    )
+
+
+def test_logout_with_a_refresh_token_also_revokes_that_family(client, admin, admin_tokens):
+    other = login(client, ADMIN_EMAIL, ADMIN_PASSWORD).get_json()
+
+    response = client.post(
+        "/api/v1/auth/logout",
+        headers=bearer(admin_tokens["access_token"]),
+        json={"refresh_token": other["refresh_token"]},
+    )
+
+    assert response.status_code == 204
+    assert client.get("/api/v1/auth/me", headers=bearer(other["access_token"])).status_code == 401
+    assert (
+        client.post(
+            "/api/v1/auth/refresh", json={"refresh_token": other["refresh_token"]}
+        ).status_code
+        == 401
+    )
+
+
+def test_logout_leaves_other_sessions_working(client, admin, admin_tokens):
+    other = login(client, ADMIN_EMAIL, ADMIN_PASSWORD).get_json()
+
+    client.post("/api/v1/auth/logout", headers=bearer(admin_tokens["access_token"]))
+
+    assert client.get("/api/v1/auth/me", headers=bearer(other["access_token"])).status_code == 200
+
+
+def test_logout_with_someone_elses_refresh_token_is_refused(app, client, admin_tokens):
+    from app.developers import services
+
+    with app.app_context():
+        services.create_developer("other@example.com", "another password")
+    other = login(client, "other@example.com", "another password").get_json()
+
+    response = client.post(
+        "/api/v1/auth/logout",
+        headers=bearer(admin_tokens["access_token"]),
+        json={"refresh_token": other["refresh_token"]},
+    )
+
+    assert response.status_code == 422
+    assert client.get("/api/v1/auth/me", headers=bearer(other["access_token"])).status_code == 200
+
+
+def test_logout_without_token_is_401(client):
+    response = client.post("/api/v1/auth/logout")
+
+    assert response.status_code == 401
+    assert response.get_json() == {"detail": "Not authenticated."}

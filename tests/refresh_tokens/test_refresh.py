@@ -1,0 +1,145 @@
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import update
+
+from app.core.db import utcnow
+from app.extensions import db
+from app.refresh_tokens.models import RefreshToken
+from tests.conftest import ADMIN_PASSWORD, all_rows_text
+
+
+def refresh(client, token):
+    return client.post("/api/v1/auth/refresh", json={"refresh_token": token})
+
+
+def me(client, access_token):
+    return client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {access_token}"})
+
+
+def test_refresh_returns_a_new_access_and_refresh_token(client, admin_tokens):
+    response = refresh(client, admin_tokens["refresh_token"])
+
+    assert response.status_code == 200
+    body = response.get_json()
+    assert set(body) == {"access_token", "token_type", "refresh_token", "expires_in"}
+    assert body["token_type"] == "bearer"
+    assert body["expires_in"] == 3600
+    assert body["refresh_token"].startswith("rt_")
+    assert body["refresh_token"] != admin_tokens["refresh_token"]
+    assert body["access_token"] != admin_tokens["access_token"]
+    assert me(client, body["access_token"]).status_code == 200
+
+
+def test_reusing_a_refresh_token_revokes_the_whole_family(client, admin_tokens):
+    first = admin_tokens["refresh_token"]
+    second = refresh(client, first).get_json()
+    third = refresh(client, second["refresh_token"]).get_json()
+
+    reuse = refresh(client, first)
+
+    assert reuse.status_code == 401
+    assert reuse.get_json() == {
+        "detail": "Refresh token has already been used; its session has been revoked."
+    }
+    assert refresh(client, third["refresh_token"]).status_code == 401
+    for access_token in (admin_tokens["access_token"], third["access_token"]):
+        assert me(client, access_token).get_json() == {"detail": "Token has been revoked."}
+
+
+def test_reuse_leaves_other_sessions_alone(client, admin, admin_tokens):
+    other = client.post(
+        "/api/v1/auth/login", data={"username": admin["email"], "password": ADMIN_PASSWORD}
+    ).get_json()
+    refresh(client, admin_tokens["refresh_token"])
+    refresh(client, admin_tokens["refresh_token"])
+
+    assert refresh(client, other["refresh_token"]).status_code == 200
+
+
+def test_concurrent_refreshes_with_one_token_let_exactly_one_win(app, admin_tokens):
+    for _ in range(5):
+        token = admin_tokens["refresh_token"]
+        barrier = threading.Barrier(2)
+        statuses = []
+
+        def attempt(token=token, barrier=barrier, statuses=statuses):
+            client = app.test_client()
+            barrier.wait()
+            statuses.append(refresh(client, token).status_code)
+
+        threads = [threading.Thread(target=attempt) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+        assert sorted(statuses) == [200, 401]
+        admin_tokens = (
+            app.test_client()
+            .post(
+                "/api/v1/auth/login",
+                data={"username": "admin@example.com", "password": ADMIN_PASSWORD},
+            )
+            .get_json()
+        )
+
+
+def test_expired_refresh_token_is_401(app, client, admin_tokens):
+    with app.app_context():
+        db.session.execute(update(RefreshToken).values(expires_at=utcnow() - timedelta(seconds=1)))
+        db.session.commit()
+
+    response = refresh(client, admin_tokens["refresh_token"])
+
+    assert response.status_code == 401
+    assert response.get_json() == {"detail": "Refresh token has expired."}
+
+
+def test_refreshed_tokens_keep_the_family_absolute_expiry(app, client, admin_tokens):
+    refresh(client, admin_tokens["refresh_token"])
+
+    with app.app_context():
+        rows = db.session.scalars(select_all()).all()
+        assert len(rows) == 2
+        assert rows[0].expires_at == rows[1].expires_at
+        assert rows[0].family_id == rows[1].family_id
+        lifetime = rows[0].expires_at - rows[0].created_at
+        assert timedelta(days=29, hours=23) < lifetime <= timedelta(days=30)
+
+
+def select_all():
+    from sqlalchemy import select
+
+    return select(RefreshToken).order_by(RefreshToken.created_at)
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["rt_doesnotexist", "rt_" + "A" * 38, "", "x" * 600, "ow_live_abc"],
+    ids=["short", "bad-checksum", "empty", "too-long", "api-key"],
+)
+def test_unknown_or_malformed_refresh_tokens_are_rejected(client, token):
+    response = refresh(client, token)
+
+    assert response.status_code in (401, 422)
+    assert "detail" in response.get_json()
+
+
+def test_refresh_requires_a_body(client):
+    response = client.post("/api/v1/auth/refresh", json={})
+
+    assert response.status_code == 422
+    assert "refresh_token" in response.get_json()["errors"]
+
+
+def test_no_plaintext_password_or_refresh_token_in_the_database(app, client, admin_tokens):
+    rotated = refresh(client, admin_tokens["refresh_token"]).get_json()
+
+    rows = all_rows_text(app)
+
+    assert ADMIN_PASSWORD not in rows
+    for token in (admin_tokens["refresh_token"], rotated["refresh_token"]):
+        assert token not in rows
+        assert token.removeprefix("rt_")[:-6] not in rows
