@@ -34,12 +34,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_features(app: Flask) -> None:
+    from app.audit.routes import blp as audit_blp
     from app.developers.cli import create_admin, ensure_admin
     from app.developers.routes import blp as auth_blp
     from app.health.routes import blp as health_blp
     from app.refresh_tokens.routes import blp as refresh_blp
+    from app.users.routes import blp as users_blp
 
-    for blueprint in (health_blp, auth_blp, refresh_blp):
+    for blueprint in (health_blp, auth_blp, refresh_blp, users_blp, audit_blp):
         api.register_blueprint(blueprint)
     app.cli.add_command(create_admin)
     app.cli.add_command(ensure_admin)

@@ -2,6 +2,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app.core.auth import Kind, current_principal, requires
+from app.core.client import client_info
 from app.core.errors import ApiError
 from app.developers import services
 from app.developers.schemas import DeveloperSchema, LoginSchema, LogoutSchema
@@ -19,10 +20,7 @@ class Login(MethodView):
     @blp.alt_response(401, response="UNAUTHORIZED")
     def post(self, credentials):
         """Log in with e-mail (`username`) and password, form-encoded."""
-        developer = services.authenticate(credentials["username"], credentials["password"])
-        if developer is None:
-            raise ApiError(401, "Incorrect email or password", {"WWW-Authenticate": "Bearer"})
-        return services.login(developer)
+        return services.login(credentials["username"], credentials["password"], client_info())
 
 
 @blp.route("/me")
@@ -44,4 +42,4 @@ class Logout(MethodView):
     @blp.response(204)
     def post(self, payload):
         """End the session: the access token and the session's refresh tokens stop working."""
-        services.logout(current_principal(), (payload or {}).get("refresh_token"))
+        services.logout(current_principal(), (payload or {}).get("refresh_token"), client_info())

@@ -6,7 +6,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from sqlalchemy import select
 
+from app.audit import services as audit
 from app.core.auth import Kind, Principal, revoke_access_token
+from app.core.client import ClientInfo
+from app.core.errors import ApiError
 from app.developers.models import Developer
 from app.extensions import db
 from app.refresh_tokens import services as refresh_tokens
@@ -88,14 +91,37 @@ def authenticate(email: str, password: str) -> Developer | None:
     return developer
 
 
-def login(developer: Developer) -> TokenPair:
-    return refresh_tokens.start_session(Kind.DEVELOPER, str(developer.id))
+def login(email: str, password: str, client: ClientInfo) -> TokenPair:
+    """A new session for valid credentials; every attempt lands in the audit trail."""
+    developer = authenticate(email, password)
+    if developer is None:
+        audit.record(
+            "developer.login_failed",
+            audit.ANONYMOUS,
+            client,
+            "developer",
+            details={"email": normalise_email(email)},
+        )
+        db.session.commit()
+        raise ApiError(401, "Incorrect email or password", {"WWW-Authenticate": "Bearer"})
+    developer_id = str(developer.id)
+    audit.record(
+        "developer.login", audit.Actor("developer", developer_id), client, "developer", developer_id
+    )
+    return refresh_tokens.start_session(Kind.DEVELOPER, developer_id)
 
 
-def logout(principal: Principal, refresh_token: str | None) -> None:
+def logout(principal: Principal, refresh_token: str | None, client: ClientInfo) -> None:
     """Kill the caller's access token now, and its session's refresh tokens."""
     if refresh_token:
         refresh_tokens.revoke_presented_family(refresh_token, principal.kind, principal.subject_id)
+    audit.record(
+        "developer.logout",
+        audit.Actor.of(principal),
+        client,
+        "developer",
+        principal.subject_id,
+    )
     refresh_tokens.revoke_families([uuid.UUID(principal.session_id)])
     revoke_access_token(principal)
 

@@ -1,0 +1,1 @@
+"""Append-only audit events for every credential change and login."""

@@ -1,0 +1,87 @@
+"""Page-number pagination for listings and opaque keyset cursors for feeds."""
+
+import base64
+import json
+import math
+import uuid
+from datetime import datetime
+
+import marshmallow as ma
+from sqlalchemy import Select, func, select
+
+from app.core.errors import ApiError
+from app.extensions import db
+
+MAX_LIMIT = 100
+
+
+class PageQuerySchema(ma.Schema):
+    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1))
+    limit = ma.fields.Integer(load_default=20, validate=ma.validate.Range(min=1, max=MAX_LIMIT))
+
+
+class CursorQuerySchema(ma.Schema):
+    cursor = ma.fields.String(validate=ma.validate.Length(max=200))
+    limit = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=MAX_LIMIT))
+
+
+class CursorPaginationSchema(ma.Schema):
+    next_cursor = ma.fields.String(allow_none=True)
+    has_more = ma.fields.Boolean()
+
+
+def page_of(statement: Select, page: int, limit: int) -> dict:
+    """`{"items", "total", "page", "limit", "pages", "has_next", "has_prev"}`."""
+    total = db.session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+    items = db.session.scalars(statement.limit(limit).offset((page - 1) * limit)).all()
+    pages = math.ceil(total / limit) if total else 0
+    return {
+        "items": items,
+        "total": total,
+        "page": page,
+        "limit": limit,
+        "pages": pages,
+        "has_next": page < pages,
+        "has_prev": page > 1,
+    }
+
+
+def encode_cursor(moment: datetime, row_id: uuid.UUID) -> str:
+    raw = json.dumps([moment.isoformat(), str(row_id)]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        moment, row_id = json.loads(raw)
+        return datetime.fromisoformat(moment), uuid.UUID(row_id)
+    except (ValueError, TypeError) as error:
+        raise ApiError(422, "Invalid cursor.") from error
+
+
+def keyset_page(statement: Select, time_column, id_column, cursor, limit, descending=True):
+    """Rows after `cursor` in (time, id) order, and the cursor of the next page.
+
+    The (time, id) pair is unique and indexed, so each page is one index range scan
+    and a row never appears twice or goes missing between pages.
+    """
+    if cursor:
+        moment, row_id = decode_cursor(cursor)
+        if descending:
+            statement = statement.where(
+                (time_column < moment) | ((time_column == moment) & (id_column < row_id))
+            )
+        else:
+            statement = statement.where(
+                (time_column > moment) | ((time_column == moment) & (id_column > row_id))
+            )
+    order = (time_column.desc(), id_column.desc()) if descending else (time_column, id_column)
+    rows = db.session.scalars(statement.order_by(*order).limit(limit + 1)).all()
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = None
+    if has_more:
+        last = rows[-1]
+        next_cursor = encode_cursor(getattr(last, time_column.key), last.id)
+    return rows, {"next_cursor": next_cursor, "has_more": has_more}

@@ -1,0 +1,1 @@
+"""End users: the people whose wearable data the platform stores."""

@@ -1,0 +1,51 @@
+import marshmallow as ma
+
+from app.core.pagination import PageQuerySchema
+from app.core.schemas import UTCDateTimeField
+
+
+def _name(description: str):
+    return ma.fields.String(
+        allow_none=True,
+        validate=ma.validate.Length(max=100),
+        metadata={"description": description},
+    )
+
+
+class UserWriteSchema(ma.Schema):
+    email = ma.fields.Email(allow_none=True, validate=ma.validate.Length(max=254))
+    first_name = _name("Given name.")
+    last_name = _name("Family name.")
+    external_user_id = ma.fields.String(
+        allow_none=True,
+        validate=ma.validate.Length(min=1, max=255),
+        metadata={"description": "Your own identifier for this user; unique."},
+    )
+
+
+class UserSchema(ma.Schema):
+    id = ma.fields.UUID()
+    email = ma.fields.String(allow_none=True)
+    first_name = ma.fields.String(allow_none=True)
+    last_name = ma.fields.String(allow_none=True)
+    external_user_id = ma.fields.String(allow_none=True)
+    created_at = UTCDateTimeField()
+
+
+class UserQuerySchema(PageQuerySchema):
+    search = ma.fields.String(
+        validate=ma.validate.Length(min=1, max=100),
+        metadata={"description": "Case-insensitive match on e-mail, names or external id."},
+    )
+    email = ma.fields.String(validate=ma.validate.Length(max=254))
+    external_user_id = ma.fields.String(validate=ma.validate.Length(max=255))
+
+
+class UserPageSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(UserSchema))
+    total = ma.fields.Integer()
+    page = ma.fields.Integer()
+    limit = ma.fields.Integer()
+    pages = ma.fields.Integer()
+    has_next = ma.fields.Boolean()
+    has_prev = ma.fields.Boolean()

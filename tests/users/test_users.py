@@ -1,0 +1,145 @@
+import uuid
+
+import pytest
+
+USERS = "/api/v1/users"
+
+
+def create(client, headers, **fields):
+    return client.post(USERS, json=fields, headers=headers)
+
+
+def test_create_user_returns_201_with_every_field(client, admin_headers):
+    response = create(
+        client,
+        admin_headers,
+        email="Runner@Example.com",
+        first_name="Kip",
+        last_name="Choge",
+        external_user_id="crm-42",
+    )
+
+    assert response.status_code == 201
+    body = response.get_json()
+    assert set(body) == {"id", "email", "first_name", "last_name", "external_user_id", "created_at"}
+    assert uuid.UUID(body["id"])
+    assert body["email"] == "runner@example.com"
+    assert body["external_user_id"] == "crm-42"
+    assert body["created_at"].endswith("Z")
+
+
+def test_every_field_is_optional(client, admin_headers):
+    response = create(client, admin_headers)
+
+    assert response.status_code == 201
+    assert response.get_json()["email"] is None
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ({"email": "a@example.com"}, {"email": "A@EXAMPLE.com"}),
+        ({"external_user_id": "x1"}, {"external_user_id": "x1"}),
+    ],
+)
+def test_duplicates_are_409(client, admin_headers, first, second):
+    assert create(client, admin_headers, **first).status_code == 201
+
+    response = create(client, admin_headers, **second)
+
+    assert response.status_code == 409
+    assert "already exists" in response.get_json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{"email": "not-an-email"}, {"first_name": "x" * 101}, {"external_user_id": ""}, {"id": "x"}],
+)
+def test_invalid_fields_are_422(client, admin_headers, fields):
+    response = create(client, admin_headers, **fields)
+
+    assert response.status_code == 422
+    assert response.get_json()["errors"]
+
+
+def test_get_patch_delete(client, admin_headers):
+    user = create(client, admin_headers, email="a@example.com").get_json()
+    url = f"{USERS}/{user['id']}"
+
+    assert client.get(url, headers=admin_headers).get_json() == user
+    patched = client.patch(url, json={"first_name": "Ann"}, headers=admin_headers)
+    assert patched.status_code == 200
+    assert patched.get_json()["first_name"] == "Ann"
+    assert patched.get_json()["email"] == "a@example.com"
+
+    assert client.delete(url, headers=admin_headers).status_code == 204
+    missing = client.get(url, headers=admin_headers)
+    assert missing.status_code == 404
+    assert missing.get_json() == {"detail": "User not found."}
+
+
+def test_patch_to_a_taken_email_is_409(client, admin_headers):
+    create(client, admin_headers, email="a@example.com")
+    other = create(client, admin_headers, email="b@example.com").get_json()
+
+    response = client.patch(
+        f"{USERS}/{other['id']}", json={"email": "a@example.com"}, headers=admin_headers
+    )
+
+    assert response.status_code == 409
+
+
+@pytest.mark.parametrize("bad_id", ["not-a-uuid", "123", str(uuid.uuid4())])
+def test_bad_or_unknown_ids_are_404_never_500(client, admin_headers, bad_id):
+    for method in ("get", "patch", "delete"):
+        response = getattr(client, method)(f"{USERS}/{bad_id}", headers=admin_headers, json={})
+        assert response.status_code == 404, method
+        assert "detail" in response.get_json()
+
+
+def test_list_paginates_newest_first(client, admin_headers):
+    ids = [
+        create(client, admin_headers, external_user_id=f"u{i}").get_json()["id"] for i in range(5)
+    ]
+
+    first = client.get(f"{USERS}?limit=2", headers=admin_headers).get_json()
+    last = client.get(f"{USERS}?limit=2&page=3", headers=admin_headers).get_json()
+
+    assert set(first) == {"items", "total", "page", "limit", "pages", "has_next", "has_prev"}
+    assert [u["id"] for u in first["items"]] == ids[::-1][:2]
+    assert (first["total"], first["pages"], first["has_next"], first["has_prev"]) == (
+        5,
+        3,
+        True,
+        False,
+    )
+    assert [u["id"] for u in last["items"]] == [ids[0]]
+    assert (last["has_next"], last["has_prev"]) == (False, True)
+
+
+def test_list_filters_and_search(client, admin_headers):
+    create(client, admin_headers, email="ann@example.com", first_name="Ann", external_user_id="e1")
+    create(client, admin_headers, email="bob@example.com", last_name="Annesley")
+    create(client, admin_headers, email="cy@example.com", external_user_id="100%")
+
+    def emails(query):
+        body = client.get(f"{USERS}?{query}", headers=admin_headers).get_json()
+        return sorted(u["email"] for u in body["items"])
+
+    assert emails("search=ann") == ["ann@example.com", "bob@example.com"]
+    assert emails("email=ANN@example.com") == ["ann@example.com"]
+    assert emails("external_user_id=e1") == ["ann@example.com"]
+    assert emails("search=100%25") == ["cy@example.com"]
+    assert emails("search=%25") == ["cy@example.com"]
+
+
+@pytest.mark.parametrize("query", ["limit=0", "limit=101", "page=0", "limit=abc"])
+def test_bad_paging_is_422(client, admin_headers, query):
+    response = client.get(f"{USERS}?{query}", headers=admin_headers)
+
+    assert response.status_code == 422
+
+
+def test_users_need_credentials(client):
+    assert client.get(USERS).status_code == 401
+    assert client.post(USERS, json={}).status_code == 401
