@@ -8,6 +8,7 @@ from flask import Flask
 
 from app.config import load_config
 from app.core.errors import register_error_handlers
+from app.core.ratelimit import init_rate_limits
 from app.core.store import init_store
 from app.core.tasks import celery_init_app
 from app.extensions import api, db, jwt, migrate
@@ -25,6 +26,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIRECTORY))
     jwt.init_app(app)
     init_store(app)
+    init_rate_limits(app)
     api.init_app(app)
 
     _register_features(app)
