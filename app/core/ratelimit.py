@@ -18,6 +18,7 @@ logs a warning, and probes Redis again with exponential backoff (1 s to 32 s).
 
 import math
 import time
+from functools import partial
 
 from flask import Flask, current_app, g, has_app_context, request
 from flask_limiter import Limiter
@@ -232,21 +233,28 @@ def init_rate_limits(app: Flask) -> None:
         parse(app.config[name])
     app.config["RATELIMIT_STORAGE_URI"] = storage_uri(app.config["REDIS_URL"])
     app.config["RATELIMIT_STORAGE_OPTIONS"] = {"socket_timeout": 1, "socket_connect_timeout": 1}
-    _limiter().init_app(app)
-    app.after_request(add_rate_limit_headers)
-
-
-def _governing_limit():
-    """The breached limit on a 429, else the caller limit (the one clients budget by)."""
     limiter = _limiter()
-    limits = limiter.current_limits
-    return next((lim for lim in limits if lim.breached), None) or next(
-        (lim for lim in limits if lim.shared), limiter.current_limit
-    )
+    limiter.init_app(app)
+    app.before_request(partial(remember_caller_limit, limiter))
+    app.after_request(partial(add_rate_limit_headers, limiter))
 
 
-def add_rate_limit_headers(response):
-    request_limit = _governing_limit()
+def remember_caller_limit(limiter: Limiter) -> None:
+    """Runs right after flask-limiter's own check, before limits decorated on the view
+    replace `current_limits`; the caller limit is what the headers report."""
+    g.caller_rate_limit = next((lim for lim in limiter.current_limits if lim.shared), None)
+
+
+def _governing_limit(limiter: Limiter):
+    """The breached limit on a 429, else the caller limit (the one clients budget by)."""
+    breached = next((lim for lim in limiter.current_limits if lim.breached), None)
+    return breached or g.get("caller_rate_limit") or limiter.current_limit
+
+
+def add_rate_limit_headers(limiter: Limiter, response):
+    """X-RateLimit-*, the IETF draft `RateLimit`/`RateLimit-Policy`, and on 429 only,
+    `Retry-After` (stock flask-limiter sends that on every response)."""
+    request_limit = _governing_limit(limiter)
     if request_limit is None:
         return response
     try:
