@@ -196,3 +196,16 @@ def all_rows_text(app) -> str:
 
 def random_uuid() -> str:
     return str(uuid.uuid4())
+
+
+@pytest.fixture
+def api_key(client, admin_headers) -> dict:
+    """A live API key created through the API (the response body, secret included)."""
+    response = client.post("/api/v1/api-keys", json={"name": "Test server"}, headers=admin_headers)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+@pytest.fixture
+def api_key_headers(api_key) -> dict:
+    return {"Authorization": f"Bearer {api_key['key']}"}
