@@ -66,7 +66,7 @@ def redis_url():
     """A Redis database index of its own, so parallel runs on one server never collide."""
     server = redis.Redis.from_url(REDIS_SERVER_URL)
     try:
-        for index in range(1, 16):
+        for index in range(1, 15):  # 15 is the benchmarks'
             if server.set(f"owa-test-lock:{index}", os.getpid(), nx=True, ex=3600):
                 yield f"{REDIS_SERVER_URL}/{index}"
                 server.delete(f"owa-test-lock:{index}")

@@ -3,34 +3,13 @@
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 import requests
 
-REPO = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until_serving(url: str, process: subprocess.Popen, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"server exited early: {process.stdout.read()}")
-        try:
-            requests.get(url, timeout=1)
-            return
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    raise AssertionError(f"{url} did not answer within {seconds}s")
+from tests.servers import REPO, free_port, wait_until_serving
 
 
 @pytest.fixture
