@@ -120,6 +120,13 @@ SETTINGS: tuple[Setting, ...] = (
         str,
         "Failed SDK token mints per client IP; further mints from it get 429.",
     ),
+    Setting(
+        "LAST_USED_FLUSH_SECONDS",
+        30,
+        int,
+        "How often recorded API-key uses are written to `last_used_at` (beat, or an "
+        "in-process timer when no broker is set).",
+    ),
     Setting("LOG_LEVEL", "INFO", str, "Python logging level."),
 )
 
