@@ -6,9 +6,19 @@ import time
 import pytest
 import redis
 
+from app.api_keys import services as api_keys
+from app.core.auth import Kind, Principal
+from app.core.client import ClientInfo
 from tests.ratelimit.helpers import PrivateRedis, bearer, forge_token
 
 ME = "/api/v1/auth/me"
+
+
+def _api_key(app, admin) -> str:
+    creator = Principal(kind=Kind.DEVELOPER, subject_id=admin["id"])
+    with app.app_context():
+        _, secret = api_keys.create_key("bench", "live", None, creator, ClientInfo(None, None))
+    return secret
 
 
 @pytest.fixture
@@ -21,21 +31,29 @@ def private_redis():
 
 @pytest.mark.slow
 def test_one_redis_round_trip_per_limited_request(make_app, admin, private_redis):
-    client = make_app(REDIS_URL=private_redis.url).test_client()
+    app = make_app(REDIS_URL=private_redis.url)
+    client = app.test_client()
     headers = bearer(forge_token("developer", admin["id"]))
+    key_headers = bearer(_api_key(app, admin))
     client.get(ME, headers=headers)
     client.get(ME)
+    client.get("/api/v1/users", headers=key_headers)
 
     developer, scripted = private_redis.commands_sent_during(
         lambda: client.get(ME, headers=headers)
     )
     anonymous, _ = private_redis.commands_sent_during(lambda: client.get(ME))
+    api_key, _ = private_redis.commands_sent_during(
+        lambda: client.get("/api/v1/users", headers=key_headers)
+    )
     response = client.get(ME, headers=headers)
 
     # The developer request also checks the token blocklist (EXISTS, not the limiter).
     assert sorted(developer) == ["evalsha", "exists"]
     assert "lpush" in scripted
     assert anonymous == ["evalsha"]
+    # API keys also record their last use (ZADD + HSET, one pipelined round trip).
+    assert sorted(api_key) == ["evalsha", "hset", "zadd"]
     assert response.headers["X-RateLimit-Remaining"] == "997"
 
 
@@ -55,6 +73,11 @@ def test_redis_down_falls_back_to_per_process_limits_and_recovers(
         headers=bearer(forge_token("developer", admin["id"])),
         environ_base={"REMOTE_ADDR": "192.0.2.2"},
     )
+    with_key = client.get(
+        "/api/v1/users",
+        headers=bearer(_api_key(app, admin)),
+        environ_base={"REMOTE_ADDR": "192.0.2.3"},
+    )
     ready = client.get("/readyz")
 
     assert [r.status_code for r in during] == [401, 401, 401, 429]
@@ -66,6 +89,8 @@ def test_redis_down_falls_back_to_per_process_limits_and_recovers(
     assert developer.get_json() == {
         "detail": "Token revocation list unavailable; try again shortly."
     }
+    assert with_key.status_code == 200
+    assert with_key.headers["X-RateLimit-Remaining"] == "999"
     assert ready.status_code == 200
     assert ready.get_json()["status"] == "degraded"
     assert ready.get_json()["checks"]["rate_limits"] == "in-memory fallback"
