@@ -235,6 +235,11 @@ def init_rate_limits(app: Flask) -> None:
     app.config["RATELIMIT_STORAGE_OPTIONS"] = {"socket_timeout": 1, "socket_connect_timeout": 1}
     limiter = _limiter()
     limiter.init_app(app)
+    attach_rate_limit_headers(app, limiter)
+
+
+def attach_rate_limit_headers(app: Flask, limiter: Limiter) -> None:
+    """Call after `limiter.init_app(app)`: the hooks must run after the limiter's."""
     app.before_request(partial(remember_caller_limit, limiter))
     app.after_request(partial(add_rate_limit_headers, limiter))
 
