@@ -35,6 +35,20 @@ def wait_until_serving(url: str, process: subprocess.Popen, seconds: float = 60)
 
 
 @contextmanager
+def serving(command: list[str], env: dict[str, str], port: int, **popen_options):
+    """Run a server process in its own session; yield its base URL once /healthz answers,
+    and stop it (and its children) afterwards."""
+    process = subprocess.Popen(command, cwd=REPO, env=env, start_new_session=True, **popen_options)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_serving(base + "/healthz", process)
+        yield base
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.communicate(timeout=30)
+
+
+@contextmanager
 def gunicorn(config: dict[str, str], log_dir: Path, workers: int = 2):
     """Serve `wsgi:app` with `workers` processes; yields (base_url, access_log_path).
 
@@ -42,32 +56,17 @@ def gunicorn(config: dict[str, str], log_dir: Path, workers: int = 2):
     port = free_port()
     access_log = log_dir / "access.log"
     env = {**os.environ, **{name: str(value) for name, value in config.items()}}
-    process = subprocess.Popen(
-        [
-            str(VENV_BIN / "gunicorn"),
-            "--workers",
-            str(workers),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--access-logfile",
-            str(access_log),
-            "--access-logformat",
-            "%(p)s %(s)s %(m)s %(U)s",
-            "--error-logfile",
-            str(log_dir / "error.log"),
-            "wsgi:app",
-        ],
-        cwd=REPO,
-        env=env,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_serving(base + "/healthz", process)
+    command = [
+        str(VENV_BIN / "gunicorn"),
+        "--workers", str(workers),
+        "--bind", f"127.0.0.1:{port}",
+        "--access-logfile", str(access_log),
+        "--access-logformat", "%(p)s %(s)s %(m)s %(U)s",
+        "--error-logfile", str(log_dir / "error.log"),
+        "wsgi:app",
+    ]  # fmt: skip
+    with serving(command, env, port) as base:
         yield base, access_log
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
 
 
 def worker_pids(access_log: Path) -> set[str]:

@@ -2,14 +2,13 @@
 
 import json
 import os
-import signal
 import subprocess
 import time
 
 import pytest
 import requests
 
-from tests.servers import REPO, free_port, wait_until_serving
+from tests.servers import free_port, serving
 
 
 @pytest.fixture
@@ -27,22 +26,10 @@ def make_run(tmp_path):
         ADMIN_PASSWORD="a newcomer's password",
         LAST_USED_FLUSH_SECONDS="1",
     )
-    process = subprocess.Popen(
-        ["make", "--no-print-directory", "run"],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_serving(base + "/healthz", process)
+    command = ["make", "--no-print-directory", "run"]
+    output = {"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT, "text": True}
+    with serving(command, env, port, **output) as base:
         yield base, env
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.communicate(timeout=30)
 
 
 @pytest.mark.slow

@@ -16,6 +16,8 @@ def resolve_api_key(secret: str) -> Principal:
     try:
         services.record_use(principal.subject_id, request.remote_addr)
     except redis.RedisError:
-        # `last_used_at` is bookkeeping: a Redis outage must not refuse a valid key.
-        log.warning("Redis unavailable; last use of API key %s not recorded.", principal.subject_id)
+        # A missed last-used mark is better than refusing a valid key while Redis is down.
+        log.warning(
+            "could not record the use of API key %s: Redis unavailable", principal.subject_id
+        )
     return principal
