@@ -1,0 +1,227 @@
+"""Start the real stack on loopback, seed it, drive it with Locust, judge the limits.
+
+    .venv/bin/python -m loadtests.harness   (what `loadtests/run` and `make loadtest` do)
+
+A PostgreSQL database and a Redis database index of its own (both emptied or dropped at
+the end), gunicorn with two workers on a free 127.0.0.1 port, then headless Locust for
+`LOADTEST_SECONDS` (default 170: the first burst, then two full minute windows per
+subject). Exits 1 unless every check in `loadtests/checks.py` holds for every subject.
+"""
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+import redis
+import requests
+from flask_migrate import upgrade
+
+from app import create_app
+from app.api_keys import services as api_keys
+from app.core.auth import Kind, Principal, issue_access_token
+from app.core.client import ClientInfo
+from app.developers import services as developers
+from app.extensions import db
+from app.users import services as users
+from loadtests import checks
+
+REPO = Path(__file__).resolve().parent.parent
+OUT = REPO / "loadtests" / "out"
+VENV_BIN = Path(sys.executable).parent
+ADMIN_DATABASE_URL = os.environ.get(
+    "LOADTEST_DATABASE_ADMIN_URL", "postgresql://postgres:postgres@127.0.0.1:5432/postgres"
+)
+REDIS_SERVER_URL = os.environ.get("LOADTEST_REDIS_URL", "redis://127.0.0.1:6379")
+SECONDS = int(os.environ.get("LOADTEST_SECONDS", "170"))
+API_KEYS = 3
+SDK_USERS = 3
+LIMITS = {"api_key": 1000, "sdk": 100}
+FLOORS = {"api_key": 990, "sdk": 99}
+# Offered load per subject: each key at 40 req/s (2.4x 1000/min); each SDK token at
+# 4 req/s (2.4x 100/min), so the user with two tokens gets 4.8x.
+USERS_PER_KEY, API_KEY_RATE_PER_USER = 4, 10.0
+USERS_PER_TOKEN, SDK_RATE_PER_USER = 2, 2.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def database():
+    name = f"owa_load_{os.getpid()}_{secrets.token_hex(4)}"
+    with psycopg.connect(ADMIN_DATABASE_URL, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{ADMIN_DATABASE_URL.rpartition('/')[0]}/{name}"
+    finally:
+        with psycopg.connect(ADMIN_DATABASE_URL, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def redis_database():
+    """A free database index, claimed with the same lock keys the test suite uses."""
+    server = redis.Redis.from_url(REDIS_SERVER_URL)
+    try:
+        for index in range(1, 16):
+            if server.set(f"owa-test-lock:{index}", f"loadtest-{os.getpid()}", nx=True, ex=3600):
+                url = f"{REDIS_SERVER_URL}/{index}"
+                own = redis.Redis.from_url(url)
+                try:
+                    own.flushdb()
+                    yield url
+                finally:
+                    own.flushdb()
+                    own.close()
+                    server.delete(f"owa-test-lock:{index}")
+                return
+        raise SystemExit("every Redis database index is taken")
+    finally:
+        server.close()
+
+
+def seed(config: dict) -> dict:
+    """A developer, API keys, end users, and SDK tokens (two applications for user 0)."""
+    app = create_app(config)
+    with app.app_context():
+        upgrade()
+        developer = developers.create_developer(
+            "load@example.com", secrets.token_urlsafe(16), "Load", "Test"
+        )
+        creator = Principal(kind=Kind.DEVELOPER, subject_id=str(developer.id))
+        client = ClientInfo(ip="127.0.0.1", user_agent="loadtests")
+        keys = []
+        for index in range(API_KEYS):
+            api_key, secret = api_keys.create_key(f"load-{index}", "live", None, creator, client)
+            keys.append({"id": api_key.id, "key": secret})
+        tokens = []
+        for index in range(SDK_USERS):
+            user = users.create_user({"external_user_id": f"load-user-{index}"})
+            for app_id in ("app_load_one", "app_load_two")[: 2 if index == 0 else 1]:
+                token = issue_access_token(
+                    Kind.SDK, str(user.id), str(uuid.uuid4()), 3600, {"app_id": app_id}
+                )
+                tokens.append({"user_id": str(user.id), "app_id": app_id, "token": token})
+        db.session.remove()
+        db.engine.dispose()
+    app.extensions["owa_store"].client.close()
+    return {
+        "api_keys": keys,
+        "sdk_tokens": tokens,
+        "limits": LIMITS,
+        "users_per_key": USERS_PER_KEY,
+        "api_key_rate_per_user": API_KEY_RATE_PER_USER,
+        "users_per_token": USERS_PER_TOKEN,
+        "sdk_rate_per_user": SDK_RATE_PER_USER,
+    }
+
+
+@contextmanager
+def gunicorn(config: dict, log_dir: Path):
+    port = free_port()
+    env = {**os.environ, **{name: str(value) for name, value in config.items()}}
+    process = subprocess.Popen(
+        [
+            str(VENV_BIN / "gunicorn"),
+            *("--workers", "2", "--threads", "4", "--bind", f"127.0.0.1:{port}"),
+            *("--error-logfile", str(log_dir / "gunicorn.log"), "wsgi:app"),
+        ],
+        cwd=REPO,
+        env=env,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"gunicorn did not serve; see {log_dir / 'gunicorn.log'}")
+            try:
+                requests.get(base + "/healthz", timeout=2)
+                break
+            except requests.RequestException:
+                time.sleep(0.2)
+        yield base
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+def drive(base: str, seed_file: Path, records: Path) -> float:
+    """Headless Locust for SECONDS; returns when traffic stopped (epoch seconds)."""
+    users = API_KEYS * USERS_PER_KEY + (SDK_USERS + 1) * USERS_PER_TOKEN
+    subprocess.run(
+        [
+            str(VENV_BIN / "locust"),
+            *("-f", str(REPO / "loadtests" / "locustfile.py"), "--headless"),
+            *("--host", base, "--users", str(users), "--spawn-rate", str(users)),
+            *("--run-time", f"{SECONDS}s", "--stop-timeout", "5", "--only-summary"),
+            *("--csv", str(OUT / "locust"), "--exit-code-on-error", "0"),
+        ],
+        env={**os.environ, "LOADTEST_SEED": str(seed_file), "LOADTEST_RECORDS": str(records)},
+        check=True,
+        timeout=SECONDS + 120,
+    )
+    return time.time()
+
+
+def labels(seeded: dict) -> dict[str, str]:
+    names = {key["id"]: f"{key['id']}" for key in seeded["api_keys"]}
+    for token in seeded["sdk_tokens"]:
+        apps = sorted(
+            {t["app_id"] for t in seeded["sdk_tokens"] if t["user_id"] == token["user_id"]}
+        )
+        names[token["user_id"]] = f"user {token['user_id'][:8]}… ({len(apps)} tokens/apps)"
+    return names
+
+
+def main() -> int:
+    OUT.mkdir(exist_ok=True)
+    records = OUT / "requests.jsonl"
+    records.unlink(missing_ok=True)
+    with database() as database_url, redis_database() as redis_url:
+        config = {
+            "APP_ENV": "production",
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "CELERY_BROKER_URL": "",
+            "SECRET_KEY": secrets.token_urlsafe(48),
+            "TOKEN_PEPPER": secrets.token_urlsafe(48),
+            "ADMIN_EMAIL": "",
+            "ADMIN_PASSWORD": "",
+            "LOG_LEVEL": "WARNING",
+        }
+        seed_file = OUT / "seed.json"
+        seed_file.write_text(json.dumps(seed(config)))
+        with gunicorn(config, OUT) as base:
+            started = time.time()
+            stopped = drive(base, seed_file, records)
+    with records.open() as lines:
+        subjects = checks.collect(map(json.loads, lines), LIMITS, FLOORS)
+    verdicts = [checks.judge(subject, stopped, minimum_windows=2) for subject in subjects]
+    expected = API_KEYS + SDK_USERS
+    print(f"\nRate limits under load: {SECONDS} s, gunicorn 2 workers, {expected} subjects\n")
+    print(checks.table(verdicts, stopped - started, labels(json.loads(seed_file.read_text()))))
+    failures = [(v.subject, f) for v in verdicts for f in v.failures]
+    if len(verdicts) != expected:
+        failures.append((None, f"{len(verdicts)} subjects saw traffic, expected {expected}"))
+    for subject, failure in failures:
+        print(f"FAIL {subject.kind + ' ' + subject.subject if subject else ''}: {failure}")
+    print("\nPASS" if not failures else f"\n{len(failures)} checks failed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
