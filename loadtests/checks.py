@@ -10,6 +10,7 @@ edges fall where nothing is admitted and both bounds agree.
 """
 
 import bisect
+import itertools
 from dataclasses import dataclass, field
 
 WINDOW = 60.0
@@ -81,7 +82,7 @@ def _possible(admitted, starts, start: float, end: float) -> int:
 
 def minute_windows(subject: Subject, traffic_end: float) -> list[tuple[float, float]]:
     admitted = subject.admitted
-    for (_, previous_end), (next_start, _) in zip(admitted, admitted[1:], strict=False):
+    for (_, previous_end), (next_start, _) in itertools.pairwise(admitted):
         if next_start - previous_end > PAUSE:
             start = (previous_end + next_start) / 2
             break
@@ -142,8 +143,9 @@ def table(verdicts: list[Verdict], duration: float, labels: dict[str, str]) -> s
             str(certain) if certain == possible else f"{certain}..{possible}"
             for certain, possible in verdict.windows
         )
+        label = labels.get(subject.subject, subject.subject)
         lines.append(
-            f"{subject.kind:8} {labels.get(subject.subject, subject.subject):40} {subject.limit:5} {per_minute:8.0f} "
+            f"{subject.kind:8} {label:40} {subject.limit:5} {per_minute:8.0f} "
             f"{len(subject.admitted):6} {len(subject.refused):6} {subject.server_errors:4} "
             f"{subject.bad_headers:7} {verdict.early_refusals:5} "
             f"{verdict.max_certain_any_window:7}  {windows or '-'}"
