@@ -1,12 +1,11 @@
 """The production stack on loopback: real nginx (deploy/nginx.conf, a certificate made
-here) in front of real gunicorn (gunicorn.conf.py, 2 workers, APP_ENV=production) on the
-test PostgreSQL database and Redis."""
+here) in front of real gunicorn (`make serve`: gunicorn.conf.py, 2 workers,
+APP_ENV=production) on the test PostgreSQL database and Redis."""
 
 import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,8 +127,23 @@ def stop(process: subprocess.Popen) -> None:
         process.wait(timeout=30)
 
 
+def stop_group(process: subprocess.Popen) -> None:
+    """`make serve` and the gunicorn master and workers it started, all of them."""
+    os.killpg(process.pid, signal.SIGTERM)
+    process.wait(timeout=30)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    os.killpg(process.pid, signal.SIGKILL)
+
+
 def gunicorn_environment(database_url: str, redis_url: str, port: int) -> dict[str, str]:
-    """Production settings only through the environment, as in the `api` container."""
+    """Production settings only through the environment, as in the `api` container;
+    TRUSTED_PROXY_HOPS is left to the production default."""
     environment = {
         name: value
         for name, value in os.environ.items()
@@ -169,11 +183,12 @@ def stack(tmp_path_factory, database_url, redis_url):
         without_app = wait_for(https + "/healthz", {503}, server, prefix / "error.log", certificate)
         with gunicorn_log.open("w") as gunicorn_out:
             gunicorn = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "wsgi:app"],
+                ["make", "--no-print-directory", "serve"],
                 cwd=REPO,
                 env=gunicorn_environment(database_url, redis_url, gunicorn_port),
                 stdout=gunicorn_out,
                 stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         try:
             wait_for(https + "/healthz", {200}, gunicorn, gunicorn_log, certificate)
@@ -187,7 +202,7 @@ def stack(tmp_path_factory, database_url, redis_url):
                 answer_without_app=(without_app.status_code, without_app.json()),
             )
         finally:
-            stop(gunicorn)
+            stop_group(gunicorn)
     finally:
         stop(server)
 
