@@ -52,6 +52,8 @@ def nginx_binary() -> str:
 
 
 def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
+    if not shutil.which("openssl"):
+        pytest.fail("openssl is not installed: run `bash .ci/services` as root.")
     certificate, key = directory / "fullchain.pem", directory / "privkey.pem"
     subprocess.run(
         [
@@ -237,7 +239,7 @@ def observe_client_identity(stack: Stack, admin: dict, headers: dict) -> dict[st
 
 
 @pytest.mark.slow
-def test_gunicorn_serves_with_two_workers_and_refuses_to_trust_itself(stack):
+def test_make_serve_runs_two_gunicorn_workers_that_refuse_plain_http_themselves(stack):
     assert stack.gunicorn_log.read_text().count("Booting worker with pid") == 2
 
     direct = requests.post(stack.gunicorn + "/api/v1/auth/login", timeout=30)
