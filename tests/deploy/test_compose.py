@@ -2,7 +2,7 @@
 
 No Docker engine runs here, so each container's command is run as a dry check with the
 environment compose would give it (`gunicorn --check-config`, `celery … --help`,
-`flask … --help`, `make -n`): each one imports the real app with those settings.
+`flask … --help`): each one imports the real app with those settings.
 """
 
 import ast
@@ -78,10 +78,6 @@ def commands(service: dict) -> list[list[str]]:
 
 def dry_run(argv: list[str], environment: dict[str, str]) -> subprocess.CompletedProcess:
     executable, *arguments = argv
-    if executable == "make":
-        return subprocess.run(
-            ["make", "-n", *arguments], cwd=REPO, capture_output=True, text=True, check=False
-        )
     if executable == "python" and arguments[0] == "-c":
         compile(arguments[1], "<healthcheck>", "exec")
         return subprocess.CompletedProcess(argv, 0, "", "")
