@@ -29,9 +29,18 @@ class Subject:
     bad_headers: int = 0
     other: int = 0
 
+    first_sent: float = float("inf")
+    last_sent: float = 0.0
+
     @property
     def requests(self) -> int:
         return len(self.admitted) + len(self.refused) + self.server_errors + self.other
+
+    @property
+    def per_minute(self) -> float:
+        """Offered load, from the first request to the last."""
+        span = self.last_sent - self.first_sent
+        return self.requests / span * 60 if span > 0 else 0.0
 
 
 @dataclass
@@ -52,6 +61,8 @@ def collect(records, limits: dict[str, int], floors: dict[str, int]) -> list[Sub
             subjects[key] = Subject(kind, record["subject"], limits[kind], floors[kind])
         subject = subjects[key]
         span = (record["sent"], record["received"])
+        subject.first_sent = min(subject.first_sent, record["sent"])
+        subject.last_sent = max(subject.last_sent, record["sent"])
         if record["status"] == 200:
             subject.admitted.append(span)
         elif record["status"] == 429:
@@ -111,6 +122,8 @@ def judge(subject: Subject, traffic_end: float, minimum_windows: int) -> Verdict
         if _possible(admitted, starts, sent - WINDOW, received) < subject.limit
     )
     failures = []
+    if subject.per_minute < 2 * subject.limit:
+        failures.append(f"offered {subject.per_minute:.0f}/min < 2 x {subject.limit}")
     if len(windows) < minimum_windows:
         failures.append(f"{len(windows)} full minute windows (need {minimum_windows})")
     for index, (certain, possible) in enumerate(windows, 1):
@@ -131,21 +144,20 @@ def judge(subject: Subject, traffic_end: float, minimum_windows: int) -> Verdict
     return Verdict(subject, windows, max_certain, early, failures)
 
 
-def table(verdicts: list[Verdict], duration: float, labels: dict[str, str]) -> str:
+def table(verdicts: list[Verdict], labels: dict[str, str]) -> str:
     lines = [
         f"{'kind':8} {'subject':40} {'limit':>5} {'sent/min':>8} {'200':>6} {'429':>6} "
         f"{'5xx':>4} {'bad hdr':>7} {'early':>5} {'max 60s':>7}  admitted per minute window",
     ]
     for verdict in verdicts:
         subject = verdict.subject
-        per_minute = subject.requests / (duration / 60) if duration else 0
         windows = ", ".join(
             str(certain) if certain == possible else f"{certain}..{possible}"
             for certain, possible in verdict.windows
         )
         label = labels.get(subject.subject, subject.subject)
         lines.append(
-            f"{subject.kind:8} {label:40} {subject.limit:5} {per_minute:8.0f} "
+            f"{subject.kind:8} {label:40} {subject.limit:5} {subject.per_minute:8.0f} "
             f"{len(subject.admitted):6} {len(subject.refused):6} {subject.server_errors:4} "
             f"{subject.bad_headers:7} {verdict.early_refusals:5} "
             f"{verdict.max_certain_any_window:7}  {windows or '-'}"

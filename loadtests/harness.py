@@ -3,9 +3,11 @@
     .venv/bin/python -m loadtests.harness   (what `loadtests/run` and `make loadtest` do)
 
 A PostgreSQL database and a Redis database index of its own (both emptied or dropped at
-the end), gunicorn with two workers on a free 127.0.0.1 port, then headless Locust for
-`LOADTEST_SECONDS` (default 170: the first burst, then two full minute windows per
-subject). Exits 1 unless every check in `loadtests/checks.py` holds for every subject.
+the end); the production stack as deployed: gunicorn (`gunicorn.conf.py`, 2 workers,
+`APP_ENV=production`) behind nginx (`deploy/nginx.conf` with loopback ports and a
+certificate made here, rendered the way the deployment tests do); then headless Locust
+over HTTPS for `LOADTEST_SECONDS` (default 170: the first burst, then two full minute
+windows per subject). Exits 1 unless every check in `loadtests/checks.py` holds.
 """
 
 import json
@@ -27,12 +29,18 @@ from flask_migrate import upgrade
 
 from app import create_app
 from app.api_keys import services as api_keys
+from app.config import SETTING_NAMES
 from app.core.auth import Kind, Principal, issue_access_token
 from app.core.client import ClientInfo
 from app.developers import services as developers
 from app.extensions import db
 from app.users import services as users
 from loadtests import checks
+from tests.deploy.test_nginx_gunicorn import (
+    nginx_binary,
+    render_nginx_conf,
+    self_signed_certificate,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "loadtests" / "out"
@@ -46,10 +54,11 @@ API_KEYS = 3
 SDK_USERS = 3
 LIMITS = {"api_key": 1000, "sdk": 100}
 FLOORS = {"api_key": 990, "sdk": 99}
-# Offered load per subject: each key at 40 req/s (2.4x 1000/min); each SDK token at
-# 4 req/s (2.4x 100/min), so the user with two tokens gets 4.8x.
-USERS_PER_KEY, API_KEY_RATE_PER_USER = 4, 10.0
-USERS_PER_TOKEN, SDK_RATE_PER_USER = 2, 2.0
+# Offered load per subject: each key at 45 req/s (2.7x 1000/min); each SDK token at
+# 4.5 req/s (2.7x 100/min), so the user with two tokens gets 5.4x. A subject that
+# receives less than 2x its limit fails the run (TLS and 2 cores cost some of it).
+USERS_PER_KEY, API_KEY_RATE_PER_USER = 6, 7.5
+USERS_PER_TOKEN, SDK_RATE_PER_USER = 2, 2.25
 
 
 def free_port() -> int:
@@ -94,7 +103,7 @@ def redis_database():
 
 def seed(config: dict) -> dict:
     """A developer, API keys, end users, and SDK tokens (two applications for user 0)."""
-    app = create_app(config)
+    app = create_app({**config, "APP_ENV": "testing"})
     with app.app_context():
         upgrade()
         developer = developers.create_developer(
@@ -128,38 +137,64 @@ def seed(config: dict) -> dict:
     }
 
 
+def wait_for(url: str, processes: list[subprocess.Popen], logs: Path, certificate: Path) -> None:
+    """Until `url` answers 200 (nginx answers 503 until gunicorn serves)."""
+    deadline = time.monotonic() + 60
+    while True:
+        if any(p.poll() is not None for p in processes) or time.monotonic() > deadline:
+            raise SystemExit(f"{url} did not answer; see the logs in {logs}")
+        try:
+            if requests.get(url, timeout=2, verify=certificate).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+
+
 @contextmanager
-def gunicorn(config: dict, log_dir: Path):
-    port = free_port()
-    env = {**os.environ, **{name: str(value) for name, value in config.items()}}
-    process = subprocess.Popen(
-        [
-            str(VENV_BIN / "gunicorn"),
-            *("--workers", "2", "--threads", "4", "--bind", f"127.0.0.1:{port}"),
-            *("--error-logfile", str(log_dir / "gunicorn.log"), "wsgi:app"),
-        ],
-        cwd=REPO,
-        env=env,
-        start_new_session=True,
+def production_stack(config: dict, directory: Path):
+    """nginx (HTTPS) in front of gunicorn; yields (https base URL, certificate)."""
+    directory.mkdir(exist_ok=True)
+    certificate, key = self_signed_certificate(directory)
+    http_port, https_port, gunicorn_port = free_port(), free_port(), free_port()
+    conf = directory / "nginx.conf"
+    conf.write_text(
+        render_nginx_conf(directory, http_port, https_port, gunicorn_port, certificate, key)
     )
-    base = f"http://127.0.0.1:{port}"
+    environment = {
+        **{name: value for name, value in os.environ.items() if name not in SETTING_NAMES},
+        **{name: str(value) for name, value in config.items()},
+        "GUNICORN_BIND": f"127.0.0.1:{gunicorn_port}",
+        "GUNICORN_WORKERS": "2",
+        "GUNICORN_THREADS": "4",
+    }
+    gunicorn_log = directory / "gunicorn.log"
+    with gunicorn_log.open("w") as gunicorn_out, (directory / "nginx.out").open("w") as nginx_out:
+        gunicorn = subprocess.Popen(
+            [str(VENV_BIN / "gunicorn"), "--config", "gunicorn.conf.py", "wsgi:app"],
+            cwd=REPO,
+            env=environment,
+            stdout=gunicorn_out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        nginx = subprocess.Popen(
+            [nginx_binary(), "-p", directory, "-c", conf, "-e", directory / "error.log"],
+            stdout=nginx_out,
+            stderr=subprocess.STDOUT,
+        )
+    https = f"https://127.0.0.1:{https_port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"gunicorn did not serve; see {log_dir / 'gunicorn.log'}")
-            try:
-                requests.get(base + "/healthz", timeout=2)
-                break
-            except requests.RequestException:
-                time.sleep(0.2)
-        yield base
+        wait_for(https + "/healthz", [gunicorn, nginx], directory, certificate)
+        yield https, certificate
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
+        nginx.terminate()
+        nginx.wait(timeout=30)
+        os.killpg(gunicorn.pid, signal.SIGTERM)
+        gunicorn.wait(timeout=30)
 
 
-def drive(base: str, seed_file: Path, records: Path) -> float:
+def drive(base: str, certificate: Path, seed_file: Path, records: Path) -> float:
     """Headless Locust for SECONDS; returns when traffic stopped (epoch seconds)."""
     users = API_KEYS * USERS_PER_KEY + (SDK_USERS + 1) * USERS_PER_TOKEN
     subprocess.run(
@@ -170,7 +205,12 @@ def drive(base: str, seed_file: Path, records: Path) -> float:
             *("--run-time", f"{SECONDS}s", "--stop-timeout", "5", "--only-summary"),
             *("--csv", str(OUT / "locust"), "--exit-code-on-error", "0"),
         ],
-        env={**os.environ, "LOADTEST_SEED": str(seed_file), "LOADTEST_RECORDS": str(records)},
+        env={
+            **os.environ,
+            "LOADTEST_SEED": str(seed_file),
+            "LOADTEST_RECORDS": str(records),
+            "LOADTEST_CA": str(certificate),
+        },
         check=True,
         timeout=SECONDS + 120,
     )
@@ -205,15 +245,17 @@ def main() -> int:
         }
         seed_file = OUT / "seed.json"
         seed_file.write_text(json.dumps(seed(config)))
-        with gunicorn(config, OUT) as base:
-            started = time.time()
-            stopped = drive(base, seed_file, records)
+        with production_stack(config, OUT / "stack") as (base, certificate):
+            stopped = drive(base, certificate, seed_file, records)
     with records.open() as lines:
         subjects = checks.collect(map(json.loads, lines), LIMITS, FLOORS)
     verdicts = [checks.judge(subject, stopped, minimum_windows=2) for subject in subjects]
     expected = API_KEYS + SDK_USERS
-    print(f"\nRate limits under load: {SECONDS} s, gunicorn 2 workers, {expected} subjects\n")
-    print(checks.table(verdicts, stopped - started, labels(json.loads(seed_file.read_text()))))
+    print(
+        f"\nRate limits under load: {SECONDS} s through nginx (HTTPS) to gunicorn (2 workers), "
+        f"{expected} subjects\n"
+    )
+    print(checks.table(verdicts, labels(json.loads(seed_file.read_text()))))
     failures = [(v.subject, f) for v in verdicts for f in v.failures]
     if len(verdicts) != expected:
         failures.append((None, f"{len(verdicts)} subjects saw traffic, expected {expected}"))

@@ -13,6 +13,7 @@ import os
 import re
 import time
 
+import gevent.ssl
 from locust import constant_throughput, events, task
 from locust.contrib.fasthttp import FastHttpUser
 
@@ -61,8 +62,14 @@ def header_problems(response, limit: int, now: float) -> list[str]:
     return problems
 
 
+def _trust_the_stack_certificate():
+    return gevent.ssl.create_default_context(cafile=os.environ["LOADTEST_CA"])
+
+
 class LimitedUser(FastHttpUser):
     abstract = True
+    insecure = False
+    ssl_context_factory = staticmethod(_trust_the_stack_certificate)
     kind = ""
     limit = 0
 
