@@ -51,6 +51,7 @@ format: install
 bench: install
 	bash .ci/services
 	$(BIN)/python bench/hot_path.py
+	$(BIN)/python bench/ratelimit.py
 
 ## Rate limits under load: Locust against gunicorn, PostgreSQL and Redis on loopback (~4 min).
 loadtest:

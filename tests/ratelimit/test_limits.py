@@ -207,3 +207,17 @@ def test_openapi_documents_429_on_limited_endpoints(client):
     assert "429" in paths["/api/v1/auth/refresh"]["post"]["responses"]
     assert "429" in paths["/api/v1/users"]["get"]["responses"]
     assert "429" not in paths["/healthz"]["get"]["responses"]
+
+
+@pytest.mark.parametrize(
+    "config_overrides", [{"RATELIMIT_PER_IP": "3 per minute", "TRUSTED_PROXY_HOPS": 1}]
+)
+def test_per_ip_limit_keys_on_the_address_the_proxy_saw_not_a_forged_one(client):
+    # Behind one proxy only the last X-Forwarded-For entry (the proxy's) is believed.
+    first = client.get(ME, headers={"X-Forwarded-For": "203.0.113.9, 192.0.2.10"})
+    forged = client.get(ME, headers={"X-Forwarded-For": "198.51.100.1, 192.0.2.10"})
+    other = client.get(ME, headers={"X-Forwarded-For": "203.0.113.9, 192.0.2.11"})
+
+    assert first.headers["X-RateLimit-Remaining"] == "2"
+    assert forged.headers["X-RateLimit-Remaining"] == "1"
+    assert other.headers["X-RateLimit-Remaining"] == "2"
