@@ -27,6 +27,7 @@ from limits import parse
 from limits.storage import RedisStorage
 
 from app.core.auth import Kind, optional_principal
+from app.core.secrets import digest
 
 CALLER_LIMIT_SETTINGS = {
     Kind.API_KEY: "RATELIMIT_API_KEY",
@@ -154,7 +155,8 @@ def is_unlimited() -> bool:
 
 
 def _submitted_email() -> str:
-    return "email:" + (request.form.get("username") or "").strip().lower()
+    # Keyed by digest: Redis key names should not list who tried to log in.
+    return "email:" + digest((request.form.get("username") or "").strip().lower())
 
 
 def _submitted_app_id() -> str:

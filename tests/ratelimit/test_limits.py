@@ -132,7 +132,7 @@ def test_requests_without_valid_credentials_are_limited_per_client_ip(client):
     "config_overrides",
     [{"RATELIMIT_FAILED_LOGINS_PER_EMAIL": "3 per 15 minutes", "RATELIMIT_PER_IP": "50/minute"}],
 )
-def test_failed_logins_per_email_lock_that_email_even_with_the_right_password(client, admin):
+def test_failed_logins_per_email_lock_that_email_even_with_the_right_password(app, client, admin):
     for _ in range(3):
         assert login(client, admin["email"].upper(), "wrong password").status_code == 401
 
@@ -145,6 +145,9 @@ def test_failed_logins_per_email_lock_that_email_even_with_the_right_password(cl
     assert locked.headers["RateLimit-Policy"] == '"default";q=3;w=900'
     assert 890 <= int(locked.headers["Retry-After"]) <= 900
     assert other.status_code == 401
+    keys = b" ".join(app.extensions["owa_store"].client.keys("LIMITS*")).decode()
+    assert "failed-login-email" in keys
+    assert admin["email"] not in keys
 
 
 @pytest.mark.parametrize(
