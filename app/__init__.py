@@ -34,14 +34,26 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_features(app: Flask) -> None:
+    from app.applications.routes import blp as applications_blp
     from app.audit.routes import blp as audit_blp
+    from app.data.routes import blp as data_blp
     from app.developers.cli import create_admin, ensure_admin
     from app.developers.routes import blp as auth_blp
     from app.health.routes import blp as health_blp
     from app.refresh_tokens.routes import blp as refresh_blp
+    from app.sdk_tokens.routes import blp as sdk_tokens_blp
     from app.users.routes import blp as users_blp
 
-    for blueprint in (health_blp, auth_blp, refresh_blp, users_blp, audit_blp):
+    for blueprint in (
+        health_blp,
+        auth_blp,
+        refresh_blp,
+        users_blp,
+        sdk_tokens_blp,
+        data_blp,
+        applications_blp,
+        audit_blp,
+    ):
         api.register_blueprint(blueprint)
     app.cli.add_command(create_admin)
     app.cli.add_command(ensure_admin)
