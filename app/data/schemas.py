@@ -92,12 +92,12 @@ class WorkoutSourceSchema(ma.Schema):
     )
 
 
-def _optional_number(field, low, high, description):
-    return field(
-        allow_none=True,
-        validate=ma.validate.Range(min=low, max=high),
-        metadata={"description": description},
-    )
+def _bounded(low, high, description) -> dict:
+    return {
+        "allow_none": True,
+        "validate": ma.validate.Range(min=low, max=high),
+        "metadata": {"description": description},
+    }
 
 
 class WorkoutWriteSchema(ma.Schema):
@@ -112,13 +112,13 @@ class WorkoutWriteSchema(ma.Schema):
     name = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=200))
     start_time = UTCDateTimeField(required=True)
     end_time = UTCDateTimeField(required=True)
-    duration_seconds = _optional_number(
-        ma.fields.Integer, 0, 10**7, "Default: end_time - start_time."
+    duration_seconds = ma.fields.Integer(
+        strict=True, **_bounded(0, 10**7, "Default: end_time - start_time.")
     )
-    calories_kcal = _optional_number(ma.fields.Float, 0, 10**5, "Energy burned.")
-    distance_meters = _optional_number(ma.fields.Float, 0, 10**7, "Distance covered.")
-    avg_heart_rate_bpm = _optional_number(ma.fields.Integer, 1, 300, "Average heart rate.")
-    max_heart_rate_bpm = _optional_number(ma.fields.Integer, 1, 300, "Highest heart rate.")
+    calories_kcal = ma.fields.Float(**_bounded(0, 10**5, "Energy burned."))
+    distance_meters = ma.fields.Float(**_bounded(0, 10**7, "Distance covered."))
+    avg_heart_rate_bpm = ma.fields.Integer(strict=True, **_bounded(1, 300, "Average heart rate."))
+    max_heart_rate_bpm = ma.fields.Integer(strict=True, **_bounded(1, 300, "Highest heart rate."))
     source = ma.fields.Nested(WorkoutSourceSchema, allow_none=True)
 
     @ma.validates_schema

@@ -61,7 +61,9 @@ def test_rotation_replaces_the_secret(client, admin_headers):
     application = create_application(client, admin_headers)
     user = create_user(client, admin_headers)
 
-    rotated = client.post(f"{APPLICATIONS}/{application['id']}/rotate-secret", headers=admin_headers)
+    rotated = client.post(
+        f"{APPLICATIONS}/{application['id']}/rotate-secret", headers=admin_headers
+    )
 
     assert rotated.status_code == 200
     body = rotated.get_json()
