@@ -5,7 +5,7 @@ PORT ?= 8000
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi.py
 
-.PHONY: install run test lint format
+.PHONY: install run test lint format bench
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -35,3 +35,8 @@ lint: install
 format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+## Benchmarks (need PostgreSQL and Redis): figures are in the README.
+bench: install
+	bash .ci/services
+	$(BIN)/python bench/hot_path.py

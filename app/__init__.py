@@ -7,9 +7,10 @@ from typing import Any
 from flask import Flask
 
 from app.config import load_config
+from app.core.auth import set_api_key_resolver
 from app.core.errors import register_error_handlers
 from app.core.store import init_store
-from app.core.tasks import celery_init_app
+from app.core.tasks import celery_init_app, register_periodic_task, start_embedded_beat
 from app.extensions import api, db, jwt, migrate
 
 MIGRATIONS_DIRECTORY = Path(__file__).resolve().parent.parent / "migrations"
@@ -27,13 +28,18 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     init_store(app)
     api.init_app(app)
 
+    celery_init_app(app)
     _register_features(app)
     register_error_handlers(app)
-    celery_init_app(app)
+    if not app.config["CELERY_BROKER_URL"] and not app.config["TESTING"]:
+        start_embedded_beat(app)
     return app
 
 
 def _register_features(app: Flask) -> None:
+    from app.api_keys import tasks as api_key_tasks
+    from app.api_keys.auth import resolve_api_key
+    from app.api_keys.routes import blp as api_keys_blp
     from app.applications.routes import blp as applications_blp
     from app.audit.routes import blp as audit_blp
     from app.data.routes import blp as data_blp
@@ -48,6 +54,7 @@ def _register_features(app: Flask) -> None:
         health_blp,
         auth_blp,
         refresh_blp,
+        api_keys_blp,
         users_blp,
         sdk_tokens_blp,
         data_blp,
@@ -55,5 +62,9 @@ def _register_features(app: Flask) -> None:
         audit_blp,
     ):
         api.register_blueprint(blueprint)
+    set_api_key_resolver(app, resolve_api_key)
+    register_periodic_task(
+        app, api_key_tasks.FLUSH_LAST_USED, app.config["LAST_USED_FLUSH_SECONDS"]
+    )
     app.cli.add_command(create_admin)
     app.cli.add_command(ensure_admin)
