@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 
 import marshmallow as ma
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, tuple_
 
 from app.core.errors import ApiError
 from app.extensions import db
@@ -67,15 +67,10 @@ def keyset_page(statement: Select, time_column, id_column, cursor, limit, descen
     and a row never appears twice or goes missing between pages.
     """
     if cursor:
-        moment, row_id = decode_cursor(cursor)
-        if descending:
-            statement = statement.where(
-                (time_column < moment) | ((time_column == moment) & (id_column < row_id))
-            )
-        else:
-            statement = statement.where(
-                (time_column > moment) | ((time_column == moment) & (id_column > row_id))
-            )
+        # A row-value comparison, not an OR of two conditions: PostgreSQL uses it as an
+        # index condition, so page N starts where page N-1 ended instead of re-reading it.
+        position, after = tuple_(time_column, id_column), decode_cursor(cursor)
+        statement = statement.where(position < after if descending else position > after)
     order = (time_column.desc(), id_column.desc()) if descending else (time_column, id_column)
     rows = db.session.scalars(statement.order_by(*order).limit(limit + 1)).all()
     has_more = len(rows) > limit

@@ -61,19 +61,30 @@ class Workout(UUIDPrimaryKey, CreatedAt, db.Model):
         return {"provider": self.source_provider, "device": self.source_device}
 
 
-class TimeSeriesPoint(UUIDPrimaryKey, db.Model):
+class TimeSeriesPoint(db.Model):
     __tablename__ = "timeseries_points"
 
+    # Derived from (user_id, type, time) by `point_id`, so the primary key is also the
+    # idempotency key: re-uploading a sample replaces it, and no extra unique index is needed.
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     user_id: Mapped[uuid.UUID] = _owner()
     type: Mapped[str] = mapped_column(String(32), nullable=False)
     time: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     value: Mapped[float] = mapped_column(Float, nullable=False)
 
     __table_args__ = (
-        # One value per user, type and instant: re-uploading a sample replaces it.
-        UniqueConstraint("user_id", "type", "time", name="uq_timeseries_points_user_id_type_time"),
-        Index("ix_timeseries_points_user_id_time_id", "user_id", "time", "id"),
+        # Reads are per type (charts): equality on user_id and type, a range on time, and
+        # (time, id) order come straight from this index without a sort.
+        Index("ix_timeseries_points_user_id_type_time_id", "user_id", "type", "time", "id"),
     )
+
+
+TIMESERIES_ID_NAMESPACE = uuid.UUID("7d0f8a52-3c1e-4b8e-9a61-5f2d0c9e4b17")
+
+
+def point_id(user_id: uuid.UUID, kind: str, moment: datetime) -> uuid.UUID:
+    """The same user, type and instant always give the same id (`moment` is UTC)."""
+    return uuid.uuid5(TIMESERIES_ID_NAMESPACE, f"{user_id}/{kind}/{moment.isoformat()}")
 
 
 @event.listens_for(User, "before_delete")

@@ -67,7 +67,7 @@ class TimeSeries(MethodView):
     def get(self, query, user_id):
         """Samples between `start_time` and `end_time`, oldest first."""
         rows, pagination = services.list_timeseries(
-            user_id, query.get("types"), query["range"], query.get("cursor"), query["limit"]
+            user_id, query["types"], query["range"], query.get("cursor"), query["limit"]
         )
         return {"data": rows, "pagination": pagination}
 

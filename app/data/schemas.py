@@ -56,6 +56,7 @@ class TimeSeriesQuerySchema(_WindowQuerySchema):
     types = DelimitedList(
         ma.fields.String(validate=ma.validate.OneOf(sorted(TIMESERIES_UNITS))),
         validate=ma.validate.Length(min=1),
+        load_default=lambda: sorted(TIMESERIES_UNITS),
         metadata={"description": "Comma-separated, e.g. `heart_rate,steps`; default: all."},
     )
     start_time = DateOrDateTime(required=True, metadata={"description": MOMENT_DOC})

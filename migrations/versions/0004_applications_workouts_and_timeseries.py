@@ -2,7 +2,7 @@
 
 Revision ID: 0004
 Revises: 0003
-Create Date: 2026-11-22 19:05:17.629552
+Create Date: 2026-11-22 19:16:14.279996
 
 """
 
@@ -29,11 +29,11 @@ def upgrade():
     )
     op.create_table(
         "timeseries_points",
+        sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("user_id", sa.Uuid(), nullable=False),
         sa.Column("type", sa.String(length=32), nullable=False),
         sa.Column("time", sa.DateTime(timezone=True), nullable=False),
         sa.Column("value", sa.Float(), nullable=False),
-        sa.Column("id", sa.Uuid(), nullable=False),
         sa.ForeignKeyConstraint(
             ["user_id"],
             ["users.id"],
@@ -41,13 +41,12 @@ def upgrade():
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_timeseries_points")),
-        sa.UniqueConstraint(
-            "user_id", "type", "time", name="uq_timeseries_points_user_id_type_time"
-        ),
     )
     with op.batch_alter_table("timeseries_points", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_timeseries_points_user_id_time_id", ["user_id", "time", "id"], unique=False
+            "ix_timeseries_points_user_id_type_time_id",
+            ["user_id", "type", "time", "id"],
+            unique=False,
         )
 
     op.create_table(
@@ -86,7 +85,7 @@ def downgrade():
 
     op.drop_table("workouts")
     with op.batch_alter_table("timeseries_points", schema=None) as batch_op:
-        batch_op.drop_index("ix_timeseries_points_user_id_time_id")
+        batch_op.drop_index("ix_timeseries_points_user_id_type_time_id")
 
     op.drop_table("timeseries_points")
     op.drop_table("applications")
