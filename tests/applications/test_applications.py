@@ -146,3 +146,19 @@ def test_applications_need_a_developer_token(client, admin_headers):
     forbidden = client.get(APPLICATIONS, headers=bearer(sdk["access_token"]))
     assert forbidden.status_code == 403
     assert forbidden.get_json() == {"detail": "SDK tokens cannot access this endpoint."}
+
+
+def test_an_api_key_cannot_manage_applications(client, admin_headers, api_key_headers):
+    application = create_application(client, admin_headers)
+    one = f"{APPLICATIONS}/{application['id']}"
+
+    for response in (
+        client.get(APPLICATIONS, headers=api_key_headers),
+        client.post(APPLICATIONS, json={"name": "x"}, headers=api_key_headers),
+        client.get(one, headers=api_key_headers),
+        client.post(f"{one}/rotate-secret", headers=api_key_headers),
+        client.delete(one, headers=api_key_headers),
+    ):
+        assert response.status_code == 403
+        assert response.get_json() == {"detail": "API keys cannot access this endpoint."}
+    assert client.get(one, headers=admin_headers).status_code == 200

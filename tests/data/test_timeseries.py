@@ -154,3 +154,12 @@ def test_sdk_token_of_another_user_is_403(client, admin_headers, sdk_headers):
 def test_unknown_user_is_404(client, admin_headers):
     assert read(client, admin_headers, uuid.uuid4()).status_code == 404
     assert store(client, admin_headers, uuid.uuid4(), SAMPLES[0]).status_code == 404
+
+
+def test_an_api_key_reads_and_writes_time_series(client, api_key_headers, user):
+    assert store(client, api_key_headers, user["id"], *SAMPLES).get_json() == {"stored": 5}
+
+    page = read(client, api_key_headers, user["id"], types="weight")
+
+    assert page.status_code == 200
+    assert [p["value"] for p in page.get_json()["data"]] == [72.4]

@@ -389,3 +389,19 @@ def test_deleting_a_user_deletes_its_workouts(app, client, admin_headers, user):
 
 def test_data_needs_credentials(client, user):
     assert read(client, {}, user["id"]).status_code == 401
+
+
+def test_an_api_key_reads_and_writes_any_users_workouts(client, admin_headers, api_key_headers):
+    first, second = create_user(client, admin_headers), create_user(client, admin_headers)
+
+    for target in (first, second):
+        stored = store(client, api_key_headers, target["id"], workout())
+        assert stored.status_code == 200
+        listed = read(client, api_key_headers, target["id"])
+        assert listed.status_code == 200
+        assert [w["id"] for w in listed.get_json()["data"]] == [stored.json["data"][0]["id"]]
+        workout_id = stored.json["data"][0]["id"]
+        deleted = client.delete(
+            f"{workouts_url(target['id'])}/{workout_id}", headers=api_key_headers
+        )
+        assert deleted.status_code == 204

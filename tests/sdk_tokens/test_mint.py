@@ -246,3 +246,18 @@ def test_deactivated_admin_cannot_mint(app, client, admin, admin_headers, user):
 
     assert response.status_code == 401
     assert response.get_json() == {"detail": "Account no longer exists."}
+
+
+def test_an_api_key_cannot_mint_with_or_without_app_credentials(
+    client, api_key_headers, application, user
+):
+    alone = client.post(token_url(user["id"]), headers=api_key_headers)
+    with_credentials = client.post(
+        token_url(user["id"]),
+        json={"app_id": application["app_id"], "app_secret": application["app_secret"]},
+        headers=api_key_headers,
+    )
+
+    for response in (alone, with_credentials):
+        assert response.status_code == 403
+        assert response.get_json() == {"detail": "API keys cannot mint SDK tokens."}
