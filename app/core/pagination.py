@@ -4,7 +4,7 @@ import base64
 import json
 import math
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
 import marshmallow as ma
 from sqlalchemy import Select, func, select, tuple_
@@ -55,8 +55,11 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         moment, row_id = json.loads(raw)
-        return datetime.fromisoformat(moment), uuid.UUID(row_id)
-    except (ValueError, TypeError) as error:
+        moment = datetime.fromisoformat(moment)
+        if moment.tzinfo is None:
+            raise ValueError("cursors carry aware datetimes")
+        return moment.astimezone(UTC), uuid.UUID(row_id)
+    except (ValueError, TypeError, OverflowError) as error:
         raise ApiError(422, "Invalid cursor.") from error
 
 

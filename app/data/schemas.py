@@ -18,6 +18,7 @@ TIMESERIES_UNITS = {
     "oxygen_saturation": "%",
 }
 TIMESERIES_MAX_LIMIT = 1000
+MAX_WORKOUT_SECONDS = 30 * 24 * 3600
 MOMENT_DOC = "ISO 8601 date (`2026-03-01`) or date-time with offset (`2026-03-01T00:00:00Z`)."
 END_DOC = MOMENT_DOC + " A date includes that whole UTC day; a date-time is inclusive."
 
@@ -114,7 +115,7 @@ class WorkoutWriteSchema(ma.Schema):
     start_time = UTCDateTimeField(required=True)
     end_time = UTCDateTimeField(required=True)
     duration_seconds = ma.fields.Integer(
-        strict=True, **_bounded(0, 10**7, "Default: end_time - start_time.")
+        strict=True, **_bounded(0, MAX_WORKOUT_SECONDS, "Default: end_time - start_time.")
     )
     calories_kcal = ma.fields.Float(**_bounded(0, 10**5, "Energy burned."))
     distance_meters = ma.fields.Float(**_bounded(0, 10**7, "Distance covered."))
@@ -124,8 +125,12 @@ class WorkoutWriteSchema(ma.Schema):
 
     @ma.validates_schema
     def consistent(self, data, **kwargs):
-        if "start_time" in data and "end_time" in data and data["end_time"] < data["start_time"]:
-            raise ma.ValidationError("end_time must not be before start_time.", "end_time")
+        if "start_time" in data and "end_time" in data:
+            elapsed = (data["end_time"] - data["start_time"]).total_seconds()
+            if elapsed < 0:
+                raise ma.ValidationError("end_time must not be before start_time.", "end_time")
+            if elapsed > MAX_WORKOUT_SECONDS:
+                raise ma.ValidationError("A workout lasts at most 30 days.", "end_time")
         average, highest = data.get("avg_heart_rate_bpm"), data.get("max_heart_rate_bpm")
         if average is not None and highest is not None and average > highest:
             raise ma.ValidationError(

@@ -37,12 +37,11 @@ class TimeRange:
         return (column >= self.start) & upper
 
 
-class DateOrDateTime(ma.fields.Field):
+class DateOrDateTime(ma.fields.String):
     """`2026-03-01`, `2026-03-01T00:00:00Z`, `2026-03-01T02:00:00.000+02:00`, …"""
 
     def _deserialize(self, value, attr, data, **kwargs) -> Moment:
-        if not isinstance(value, str):
-            raise ma.ValidationError(FORMAT_HINT)
+        value = super()._deserialize(value, attr, data, **kwargs)
         text = SPACE_FOR_PLUS.sub(r"\1+\2", value.strip())
         try:
             if DATE_ONLY.fullmatch(text):

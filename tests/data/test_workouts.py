@@ -1,3 +1,5 @@
+import base64
+import json
 import uuid
 
 import pytest
@@ -261,7 +263,21 @@ def test_cursor_pages_through_everything_once_in_time_order(client, admin_header
     assert starts == sorted(starts)
 
 
-@pytest.mark.parametrize("query", [{"cursor": "not-a-cursor"}, {"limit": 0}, {"limit": 101}])
+def cursor_of(*values) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"cursor": "not-a-cursor"},
+        {"cursor": cursor_of("2026-03-01T00:00:00", str(uuid.uuid4()))},
+        {"cursor": cursor_of("0001-01-01T00:00:00+14:00", str(uuid.uuid4()))},
+        {"cursor": cursor_of("2026-03-01T00:00:00Z", "not-a-uuid")},
+        {"limit": 0},
+        {"limit": 101},
+    ],
+)
 def test_bad_paging_is_422(client, admin_headers, user, query):
     assert read(client, admin_headers, user["id"], **query).status_code == 422
 
@@ -272,6 +288,9 @@ def test_bad_paging_is_422(client, admin_headers, user, query):
         ({"type": ""}, "type"),
         ({"start_time": "2026-03-02T06:00:00"}, "start_time"),
         ({"end_time": "2026-03-02T05:00:00Z"}, "end_time"),
+        ({"end_time": "2026-04-02T06:00:00Z"}, "end_time"),
+        ({"start_time": "0001-01-01T00:00:00+14:00"}, "start_time"),
+        ({"end_time": "9999-12-31T23:59:59-14:00"}, "end_time"),
         ({"avg_heart_rate_bpm": 400}, "avg_heart_rate_bpm"),
         ({"avg_heart_rate_bpm": 180}, "avg_heart_rate_bpm"),
         ({"calories_kcal": -1}, "calories_kcal"),
