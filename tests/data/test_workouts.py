@@ -424,3 +424,30 @@ def test_an_api_key_reads_and_writes_any_users_workouts(client, admin_headers, a
             f"{workouts_url(target['id'])}/{workout_id}", headers=api_key_headers
         )
         assert deleted.status_code == 204
+
+
+def test_concurrent_posts_of_the_same_external_ids_store_each_once(app, admin_headers, user):
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    from sqlalchemy import func, select
+
+    from app.data.models import Workout
+    from app.extensions import db
+
+    rounds, parallel = 6, 4
+    barrier = Barrier(parallel)
+
+    def post(round_number):
+        barrier.wait()
+        items = [workout(external_id=f"r{round_number}-{i}") for i in range(20)]
+        return store(app.test_client(), admin_headers, user["id"], *items).status_code
+
+    with ThreadPoolExecutor(max_workers=parallel) as pool:
+        for round_number in range(rounds):
+            statuses = list(pool.map(post, [round_number] * parallel))
+            assert statuses == [200] * parallel
+
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Workout)) == rounds * 20
+        db.session.remove()
