@@ -392,18 +392,28 @@ def test_an_sdk_token_reaches_only_its_own_users_workouts(client, admin_headers,
         assert response.get_json() == {"detail": "This SDK token is not valid for this user."}
 
 
-def test_deleting_a_user_deletes_its_workouts(app, client, admin_headers, user):
+def test_deleting_a_user_deletes_its_data_by_cascade(app, client, admin_headers, user):
     from sqlalchemy import func, select
 
-    from app.data.models import Workout
+    from app.data.models import TimeSeriesPoint, Workout
     from app.extensions import db
 
-    store(client, admin_headers, user["id"], workout(), workout(external_id="hk-2"))
+    other = create_user(client, admin_headers)
+    sample = {"type": "steps", "time": "2026-03-01T10:00:00Z", "value": 10}
+    for owner in (user, other):
+        store(client, admin_headers, owner["id"], workout(), workout(external_id="hk-2"))
+        client.post(
+            f"/api/v1/users/{owner['id']}/timeseries",
+            json={"data": [sample]},
+            headers=admin_headers,
+        )
 
     client.delete(f"/api/v1/users/{user['id']}", headers=admin_headers)
 
     with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(Workout)) == 0
+        for model, left in ((Workout, 2), (TimeSeriesPoint, 1)):
+            assert db.session.scalar(select(func.count()).select_from(model)) == left
+        db.session.remove()
 
 
 def test_data_needs_credentials(client, user):
