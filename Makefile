@@ -5,7 +5,7 @@ PORT ?= 8000
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi.py
 
-.PHONY: install run test lint format bench
+.PHONY: install run serve test lint format bench
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ run: install
 	$(BIN)/flask db upgrade
 	$(BIN)/flask ensure-admin
 	$(BIN)/gunicorn --workers 1 --threads 4 --bind 127.0.0.1:$(PORT) wsgi:app
+
+## Serve the way production does: gunicorn.conf.py (GUNICORN_* settings), no migrations
+## or admin creation (run `flask db upgrade` first). APP_ENV=production needs real secrets.
+serve: install
+	$(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
 
 ## The whole suite against real PostgreSQL and Redis (started when not running).
 test: install

@@ -110,3 +110,11 @@ def test_valid_key_is_one_indexed_lookup_and_no_write(client, api_key, count_sta
     assert len(count_statements) == 2
     assert "FROM api_keys" in count_statements[0]
     assert all(statement.lstrip().upper().startswith("SELECT") for statement in count_statements)
+
+
+def test_valid_key_still_works_while_redis_is_down(make_app, api_key):
+    client = make_app(REDIS_URL="redis://127.0.0.1:1/0").test_client()
+
+    response = client.get(USERS, headers={"Authorization": f"Bearer {api_key['key']}"})
+
+    assert response.status_code == 200
