@@ -83,6 +83,24 @@ SETTINGS: tuple[Setting, ...] = (
         int,
         "Largest accepted request body in bytes (413 above).",
     ),
+    Setting(
+        "MAX_WORKOUTS_PER_REQUEST",
+        1000,
+        int,
+        "Most workouts one `POST …/events/workouts` may carry (422 above).",
+    ),
+    Setting(
+        "MAX_TIMESERIES_POINTS_PER_REQUEST",
+        10000,
+        int,
+        "Most samples one `POST …/timeseries` may carry (422 above).",
+    ),
+    Setting(
+        "DATA_MAX_QUERY_DAYS",
+        366,
+        int,
+        "Longest window a data query may span, in days (422 above).",
+    ),
     Setting("ADMIN_EMAIL", "", str, "`make run` ensures a developer with this e-mail exists."),
     Setting(
         "ADMIN_PASSWORD",
