@@ -115,6 +115,18 @@ SETTINGS: tuple[Setting, ...] = (
         "How often recorded API-key uses are written to `last_used_at` (beat, or an "
         "in-process timer when no broker is set).",
     ),
+    Setting(
+        "PASSWORD_HASH_TIME_COST",
+        3,
+        int,
+        "argon2id passes per password hash (OWASP: at least 2 with 19 MiB; 3 with 64 MiB).",
+    ),
+    Setting(
+        "PASSWORD_HASH_MEMORY_KIB",
+        65536,
+        int,
+        "argon2id memory per password hash, in KiB. Existing hashes are upgraded at login.",
+    ),
     Setting("LOG_LEVEL", "INFO", str, "Python logging level."),
     Setting(
         "TRUSTED_PROXY_HOPS",
