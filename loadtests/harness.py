@@ -5,7 +5,8 @@
 A PostgreSQL database and a Redis database index of its own (both emptied or dropped at
 the end); the production stack as deployed: gunicorn (`gunicorn.conf.py`, 2 workers,
 `APP_ENV=production`) behind nginx (`deploy/nginx.conf` with loopback ports and a
-certificate made here, rendered the way the deployment tests do); then headless Locust
+certificate made here, rendered the way the deployment tests do); SDK tokens minted
+through the public endpoint, two applications for one user; then headless Locust
 over HTTPS for `LOADTEST_SECONDS` (default 170: the first burst, then two full minute
 windows per subject). Exits 1 unless every check in `loadtests/checks.py` holds.
 """
@@ -18,7 +19,6 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -29,8 +29,9 @@ from flask_migrate import upgrade
 
 from app import create_app
 from app.api_keys import services as api_keys
+from app.applications import services as applications
 from app.config import SETTING_NAMES
-from app.core.auth import Kind, Principal, issue_access_token
+from app.core.auth import Kind, Principal
 from app.core.client import ClientInfo
 from app.developers import services as developers
 from app.extensions import db
@@ -102,7 +103,7 @@ def redis_database():
 
 
 def seed(config: dict) -> dict:
-    """A developer, API keys, end users, and SDK tokens (two applications for user 0)."""
+    """A developer, API keys, end users and two applications, straight into the database."""
     app = create_app({**config, "APP_ENV": "testing"})
     with app.app_context():
         upgrade()
@@ -115,26 +116,51 @@ def seed(config: dict) -> dict:
         for index in range(API_KEYS):
             api_key, secret = api_keys.create_key(f"load-{index}", "live", None, creator, client)
             keys.append({"id": api_key.id, "key": secret})
-        tokens = []
-        for index in range(SDK_USERS):
-            user = users.create_user({"external_user_id": f"load-user-{index}"})
-            for app_id in ("app_load_one", "app_load_two")[: 2 if index == 0 else 1]:
-                token = issue_access_token(
-                    Kind.SDK, str(user.id), str(uuid.uuid4()), 3600, {"app_id": app_id}
-                )
-                tokens.append({"user_id": str(user.id), "app_id": app_id, "token": token})
+        user_ids = [
+            str(users.create_user({"external_user_id": f"load-user-{index}"}).id)
+            for index in range(SDK_USERS)
+        ]
+        apps = [
+            applications.create_application(name, creator, client)
+            for name in ("Load phone app", "Load watch app")
+        ]
         db.session.remove()
         db.engine.dispose()
     app.extensions["owa_store"].client.close()
     return {
         "api_keys": keys,
-        "sdk_tokens": tokens,
+        "user_ids": user_ids,
+        "applications": [{"app_id": a["app_id"], "app_secret": a["app_secret"]} for a in apps],
         "limits": LIMITS,
         "users_per_key": USERS_PER_KEY,
         "api_key_rate_per_user": API_KEY_RATE_PER_USER,
         "users_per_token": USERS_PER_TOKEN,
         "sdk_rate_per_user": SDK_RATE_PER_USER,
     }
+
+
+def mint_sdk_tokens(base: str, certificate: Path, seeded: dict) -> list[dict]:
+    """Through the public mint endpoint: the first user gets a token from each of the two
+    applications, the others one each."""
+    tokens = []
+    for index, user_id in enumerate(seeded["user_ids"]):
+        for application in seeded["applications"][: 2 if index == 0 else 1]:
+            response = requests.post(
+                f"{base}/api/v1/users/{user_id}/token",
+                json=application,
+                verify=certificate,
+                timeout=30,
+            )
+            if response.status_code != 200:
+                raise SystemExit(f"minting an SDK token failed: {response.status_code}")
+            tokens.append(
+                {
+                    "user_id": user_id,
+                    "app_id": application["app_id"],
+                    "token": response.json()["access_token"],
+                }
+            )
+    return tokens
 
 
 def wait_for(url: str, processes: list[subprocess.Popen], logs: Path, certificate: Path) -> None:
@@ -243,10 +269,15 @@ def main() -> int:
             "ADMIN_PASSWORD": "",
             "LOG_LEVEL": "WARNING",
         }
+        seeded = seed(config)
         seed_file = OUT / "seed.json"
-        seed_file.write_text(json.dumps(seed(config)))
         with production_stack(config, OUT / "stack") as (base, certificate):
-            stopped = drive(base, certificate, seed_file, records)
+            seeded["sdk_tokens"] = mint_sdk_tokens(base, certificate, seeded)
+            seed_file.write_text(json.dumps(seeded))
+            try:
+                stopped = drive(base, certificate, seed_file, records)
+            finally:
+                seed_file.unlink()
     with records.open() as lines:
         subjects = checks.collect(map(json.loads, lines), LIMITS, FLOORS)
     verdicts = [checks.judge(subject, stopped, minimum_windows=2) for subject in subjects]
@@ -255,7 +286,7 @@ def main() -> int:
         f"\nRate limits under load: {SECONDS} s through nginx (HTTPS) to gunicorn (2 workers), "
         f"{expected} subjects\n"
     )
-    print(checks.table(verdicts, labels(json.loads(seed_file.read_text()))))
+    print(checks.table(verdicts, labels(seeded)))
     failures = [(v.subject, f) for v in verdicts for f in v.failures]
     if len(verdicts) != expected:
         failures.append((None, f"{len(verdicts)} subjects saw traffic, expected {expected}"))
