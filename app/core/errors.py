@@ -7,6 +7,7 @@ and unexpected exceptions all end up here, so clients see a single error shape.
 import logging
 
 import marshmallow as ma
+import redis
 from flask import Flask
 from flask_limiter.errors import RateLimitExceeded
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -119,6 +120,17 @@ def _handle_unexpected(error: Exception):
     return http_error_response(InternalServerError())
 
 
+def _handle_redis_down(error: redis.RedisError):
+    # Revocations and other shared state live in Redis: an outage is a retryable 503.
+    log.warning("Redis unavailable: %s", error)
+    return (
+        {"detail": "A shared service is unavailable; try again shortly."},
+        503,
+        {"Retry-After": "5"},
+    )
+
+
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(ApiError, _handle_api_error)
+    app.register_error_handler(redis.RedisError, _handle_redis_down)
     app.register_error_handler(Exception, _handle_unexpected)

@@ -1,3 +1,6 @@
+import pytest
+import redis
+
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, login
 
 
@@ -88,3 +91,37 @@ def test_logout_without_token_is_401(client):
 
     assert response.status_code == 401
     assert response.get_json() == {"detail": "Not authenticated."}
+
+
+@pytest.fixture
+def read_only_redis_url(redis_url):
+    """The test Redis database through a real ACL user that may read but never write."""
+    server = redis.Redis.from_url(redis_url)
+    server.acl_setuser(
+        "owa-test-read-only",
+        enabled=True,
+        nopass=True,
+        keys=["*"],
+        channels=["*"],
+        categories=["+@read", "+@connection", "+@scripting", "-@write"],
+    )
+    server.close()
+    return redis_url.replace("redis://", "redis://owa-test-read-only@")
+
+
+def test_logout_that_cannot_write_the_blocklist_is_a_retryable_503(
+    make_app, client, admin_tokens, read_only_redis_url
+):
+    read_only = make_app(REDIS_URL=read_only_redis_url).test_client()
+
+    response = read_only.post("/api/v1/auth/logout", headers=bearer(admin_tokens["access_token"]))
+
+    assert response.status_code == 503
+    assert response.get_json() == {"detail": "A shared service is unavailable; try again shortly."}
+    assert response.headers["Retry-After"] == "5"
+    retried = client.post("/api/v1/auth/logout", headers=bearer(admin_tokens["access_token"]))
+    assert retried.status_code == 204
+    assert (
+        client.get("/api/v1/auth/me", headers=bearer(admin_tokens["access_token"])).status_code
+        == 401
+    )
