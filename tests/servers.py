@@ -11,8 +11,33 @@ from pathlib import Path
 
 import requests
 
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, TEST_PEPPER, TEST_SECRET_KEY
+
 REPO = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
+
+
+def server_config(database_url: str, redis_url: str, **overrides: str) -> dict[str, str]:
+    """Environment for a test server on the test database and Redis."""
+    return {
+        "APP_ENV": "testing",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "SECRET_KEY": TEST_SECRET_KEY,
+        "TOKEN_PEPPER": TEST_PEPPER,
+        **overrides,
+    }
+
+
+def developer_token(base: str) -> str:
+    """Log the `admin` fixture's developer in over HTTP."""
+    response = requests.post(
+        base + "/api/v1/auth/login",
+        data={"username": ADMIN_EMAIL, "password": ADMIN_PASSWORD},
+        timeout=30,
+    )
+    response.raise_for_status()
+    return response.json()["access_token"]
 
 
 def free_port() -> int:

@@ -180,38 +180,46 @@ def _limiter() -> "OpenWearablesLimiter":
     return limiter
 
 
-def failed_login_limits(view):
-    """Brute-force protection: only failed logins count, per client IP and per e-mail."""
-    limiter = _limiter()
-    view = limiter.limit(
-        _setting("RATELIMIT_FAILED_LOGINS_PER_EMAIL"),
-        key_func=_submitted_email,
-        scope="failed-login-email",
-        deduct_when=_failed,
-    )(view)
-    return limiter.limit(
-        _setting("RATELIMIT_FAILED_LOGINS_PER_IP"),
-        key_func=client_ip,
-        scope="failed-login-ip",
-        deduct_when=_failed,
-    )(view)
+def _failures_only(
+    scope: str, subject: str, subject_key, per_subject_setting: str, per_ip_setting: str
+):
+    """Only failed attempts count, per submitted subject and per client IP."""
+
+    def decorator(view):
+        limiter = _limiter()
+        view = limiter.limit(
+            _setting(per_subject_setting),
+            key_func=subject_key,
+            scope=f"{scope}-{subject}",
+            deduct_when=_failed,
+        )(view)
+        return limiter.limit(
+            _setting(per_ip_setting),
+            key_func=client_ip,
+            scope=f"{scope}-ip",
+            deduct_when=_failed,
+        )(view)
+
+    return decorator
 
 
-def failed_mint_limits(view):
-    """Only failed SDK token mints count, per application id and per client IP."""
-    limiter = _limiter()
-    view = limiter.limit(
-        _setting("RATELIMIT_FAILED_MINTS_PER_APP"),
-        key_func=_submitted_app_id,
-        scope="failed-mint-app",
-        deduct_when=_failed,
-    )(view)
-    return limiter.limit(
-        _setting("RATELIMIT_FAILED_MINTS_PER_IP"),
-        key_func=client_ip,
-        scope="failed-mint-ip",
-        deduct_when=_failed,
-    )(view)
+failed_login_limits = _failures_only(
+    "failed-login",
+    "email",
+    _submitted_email,
+    "RATELIMIT_FAILED_LOGINS_PER_EMAIL",
+    "RATELIMIT_FAILED_LOGINS_PER_IP",
+)
+"""Brute-force protection: failed logins per e-mail and per client IP."""
+
+failed_mint_limits = _failures_only(
+    "failed-mint",
+    "app",
+    _submitted_app_id,
+    "RATELIMIT_FAILED_MINTS_PER_APP",
+    "RATELIMIT_FAILED_MINTS_PER_IP",
+)
+"""Failed SDK token mints per application id and per client IP."""
 
 
 def storage_uri(redis_url: str) -> str:

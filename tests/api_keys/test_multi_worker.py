@@ -5,8 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, TEST_PEPPER, TEST_SECRET_KEY
-from tests.servers import gunicorn, worker_pids
+from tests.servers import developer_token, gunicorn, server_config, worker_pids
 
 
 def statuses(base: str, key: str, count: int = 40) -> set[int]:
@@ -23,19 +22,9 @@ def statuses(base: str, key: str, count: int = 40) -> set[int]:
 
 @pytest.mark.slow
 def test_rotation_and_deletion_reach_every_worker_at_once(database_url, redis_url, admin, tmp_path):
-    config = {
-        "APP_ENV": "testing",
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "SECRET_KEY": TEST_SECRET_KEY,
-        "TOKEN_PEPPER": TEST_PEPPER,
-    }
+    config = server_config(database_url, redis_url)
     with gunicorn(config, tmp_path, workers=2) as (base, access_log):
-        token = requests.post(
-            base + "/api/v1/auth/login",
-            data={"username": ADMIN_EMAIL, "password": ADMIN_PASSWORD},
-            timeout=10,
-        ).json()["access_token"]
+        token = developer_token(base)
         admin_headers = {"Authorization": f"Bearer {token}"}
         created = requests.post(
             base + "/api/v1/api-keys", json={"name": "srv"}, headers=admin_headers, timeout=10

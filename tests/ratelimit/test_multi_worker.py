@@ -5,9 +5,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, TEST_PEPPER, TEST_SECRET_KEY
 from tests.ratelimit.helpers import RATE_LIMIT_HEADERS
-from tests.servers import gunicorn, worker_pids
+from tests.servers import developer_token, gunicorn, server_config, worker_pids
 
 LIMIT = 60
 
@@ -24,20 +23,9 @@ def _hammer(base: str, key: str, count: int) -> list[requests.Response]:
 
 @pytest.mark.slow
 def test_api_key_limit_is_exact_across_two_workers(database_url, redis_url, admin, tmp_path):
-    config = {
-        "APP_ENV": "testing",
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "SECRET_KEY": TEST_SECRET_KEY,
-        "TOKEN_PEPPER": TEST_PEPPER,
-        "RATELIMIT_API_KEY": f"{LIMIT} per minute",
-    }
+    config = server_config(database_url, redis_url, RATELIMIT_API_KEY=f"{LIMIT} per minute")
     with gunicorn(config, tmp_path, workers=2) as (base, access_log):
-        token = requests.post(
-            base + "/api/v1/auth/login",
-            data={"username": ADMIN_EMAIL, "password": ADMIN_PASSWORD},
-            timeout=10,
-        ).json()["access_token"]
+        token = developer_token(base)
         keys = [
             requests.post(
                 base + "/api/v1/api-keys",

@@ -7,8 +7,8 @@ import subprocess
 import jwt
 import pytest
 
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, TEST_PEPPER, TEST_SECRET_KEY
-from tests.servers import gunicorn
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, TEST_SECRET_KEY
+from tests.servers import gunicorn, server_config
 
 
 def curl(*args: str) -> tuple[int, dict | None]:
@@ -26,13 +26,7 @@ def curl(*args: str) -> tuple[int, dict | None]:
 
 @pytest.mark.slow
 def test_seed_sdk_flow_with_curl(database_url, redis_url, admin, tmp_path):
-    config = {
-        "APP_ENV": "testing",
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "SECRET_KEY": TEST_SECRET_KEY,
-        "TOKEN_PEPPER": TEST_PEPPER,
-    }
+    config = server_config(database_url, redis_url)
     with gunicorn(config, tmp_path, workers=2) as (base, _):
         status, login = curl(
             "-X", "POST", f"{base}/api/v1/auth/login",
