@@ -5,7 +5,7 @@ PORT ?= 8000
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi.py
 
-.PHONY: install run test lint format
+.PHONY: install run worker beat test lint format
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,15 @@ run: install
 	$(BIN)/flask db upgrade
 	$(BIN)/flask ensure-admin
 	$(BIN)/gunicorn --workers 1 --threads 4 --bind 127.0.0.1:$(PORT) wsgi:app
+
+## A Celery worker (needs CELERY_BROKER_URL, and the same DATABASE_URL/settings as the API).
+worker: install
+	$(BIN)/celery -A workers.celery_app worker --loglevel=INFO
+
+## The beat scheduler of the periodic tasks (run exactly one per deployment).
+beat: install
+	mkdir -p instance
+	$(BIN)/celery -A workers.celery_app beat --loglevel=INFO --schedule instance/celerybeat-schedule
 
 ## The whole suite against real PostgreSQL and Redis (started when not running).
 test: install

@@ -1,5 +1,6 @@
 """Open Wearables Auth: the application factory."""
 
+import importlib
 import logging
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from app.core.store import init_store
 from app.core.tasks import celery_init_app
 from app.extensions import api, db, jwt, migrate
 
+TASK_MODULES = ("app.alerts.tasks", "app.refresh_tokens.tasks")
 MIGRATIONS_DIRECTORY = Path(__file__).resolve().parent.parent / "migrations"
 
 
@@ -34,6 +36,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_features(app: Flask) -> None:
+    # Importing a task module registers its tasks with every Celery app.
+    for module in TASK_MODULES:
+        importlib.import_module(module)
     from app.audit.routes import blp as audit_blp
     from app.developers.cli import create_admin, ensure_admin
     from app.developers.routes import blp as auth_blp
