@@ -80,7 +80,6 @@ class SmtpServer:
             options = {
                 "authenticator": self._authenticator(credentials),
                 "auth_require_tls": False,
-                "auth_required": True,
             }
         self.controller = Controller(self.sink, hostname="127.0.0.1", port=self.port, **options)
 
@@ -127,7 +126,7 @@ class WebhookReceiver:
 
     def __init__(self, secret: str) -> None:
         self.secret = secret
-        self.accepted: list[tuple[dict, bytes, dict]] = []
+        self.accepted: list[tuple[dict, bytes, Message]] = []
         self.rejected: list[bytes] = []
         self.refuse_next = 0
         self.refusals: list[float] = []
@@ -158,7 +157,7 @@ class WebhookReceiver:
             status = 503
         else:
             self.accepted_at.append(time.monotonic())
-            self.accepted.append((json.loads(body), body, dict(request.headers)))
+            self.accepted.append((json.loads(body), body, request.headers))
             status = 204
         try:
             request.send_response(status)
