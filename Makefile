@@ -5,7 +5,7 @@ PORT ?= 8000
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi.py
 
-.PHONY: install run worker beat test lint format
+.PHONY: install run worker beat test lint format bench
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -44,3 +44,8 @@ lint: install
 format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+## Benchmarks (need PostgreSQL and Redis): figures are in the README.
+bench: install
+	bash .ci/services
+	$(BIN)/python bench/hot_path.py

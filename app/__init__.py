@@ -1,6 +1,5 @@
 """Open Wearables Auth: the application factory."""
 
-import importlib
 import logging
 from pathlib import Path
 from typing import Any
@@ -8,12 +7,12 @@ from typing import Any
 from flask import Flask
 
 from app.config import load_config
+from app.core.auth import set_api_key_resolver
 from app.core.errors import register_error_handlers
 from app.core.store import init_store
-from app.core.tasks import celery_init_app
+from app.core.tasks import celery_init_app, register_periodic_task, start_embedded_beat
 from app.extensions import api, db, jwt, migrate
 
-TASK_MODULES = ("app.alerts.tasks", "app.refresh_tokens.tasks")
 MIGRATIONS_DIRECTORY = Path(__file__).resolve().parent.parent / "migrations"
 
 
@@ -29,24 +28,33 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     init_store(app)
     api.init_app(app)
 
+    celery_init_app(app)
     _register_features(app)
     register_error_handlers(app)
-    celery_init_app(app)
+    if not app.config["CELERY_BROKER_URL"] and not app.config["TESTING"]:
+        start_embedded_beat(app)
     return app
 
 
 def _register_features(app: Flask) -> None:
-    # Importing a task module registers its tasks with every Celery app.
-    for module in TASK_MODULES:
-        importlib.import_module(module)
+    from app.alerts import tasks as alert_tasks
+    from app.api_keys import tasks as api_key_tasks
+    from app.api_keys.auth import resolve_api_key
+    from app.api_keys.routes import blp as api_keys_blp
     from app.audit.routes import blp as audit_blp
     from app.developers.cli import create_admin, ensure_admin
     from app.developers.routes import blp as auth_blp
     from app.health.routes import blp as health_blp
+    from app.refresh_tokens import tasks as refresh_token_tasks
     from app.refresh_tokens.routes import blp as refresh_blp
     from app.users.routes import blp as users_blp
 
-    for blueprint in (health_blp, auth_blp, refresh_blp, users_blp, audit_blp):
+    for blueprint in (health_blp, auth_blp, refresh_blp, api_keys_blp, users_blp, audit_blp):
         api.register_blueprint(blueprint)
+    set_api_key_resolver(app, resolve_api_key)
+    config = app.config
+    register_periodic_task(app, api_key_tasks.FLUSH_LAST_USED, config["LAST_USED_FLUSH_SECONDS"])
+    register_periodic_task(app, alert_tasks.SWEEP, config["ALERT_SWEEP_SECONDS"])
+    register_periodic_task(app, refresh_token_tasks.PURGE, config["REFRESH_TOKEN_PURGE_SECONDS"])
     app.cli.add_command(create_admin)
     app.cli.add_command(ensure_admin)

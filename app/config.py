@@ -80,6 +80,13 @@ SETTINGS: tuple[Setting, ...] = (
         str,
         "Password for `ADMIN_EMAIL`. When either is empty `make run` generates and prints them.",
     ),
+    Setting(
+        "LAST_USED_FLUSH_SECONDS",
+        30,
+        int,
+        "How often recorded API-key uses are written to `last_used_at` (beat, or an "
+        "in-process timer when no broker is set).",
+    ),
     Setting("LOG_LEVEL", "INFO", str, "Python logging level."),
     Setting(
         "SMTP_HOST",

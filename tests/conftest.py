@@ -66,7 +66,7 @@ def redis_url():
     """A Redis database index of its own, so parallel runs on one server never collide."""
     server = redis.Redis.from_url(REDIS_SERVER_URL)
     try:
-        for index in range(1, 16):
+        for index in range(1, 15):  # 15 is the benchmarks'
             if server.set(f"owa-test-lock:{index}", os.getpid(), nx=True, ex=3600):
                 yield f"{REDIS_SERVER_URL}/{index}"
                 server.delete(f"owa-test-lock:{index}")
@@ -196,3 +196,16 @@ def all_rows_text(app) -> str:
 
 def random_uuid() -> str:
     return str(uuid.uuid4())
+
+
+@pytest.fixture
+def api_key(client, admin_headers) -> dict:
+    """A live API key created through the API (the response body, secret included)."""
+    response = client.post("/api/v1/api-keys", json={"name": "Test server"}, headers=admin_headers)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+@pytest.fixture
+def api_key_headers(api_key) -> dict:
+    return {"Authorization": f"Bearer {api_key['key']}"}

@@ -1,35 +1,14 @@
 """`make run` on the embedded defaults (SQLite, no Redis, eager Celery) serves and logs in."""
 
+import json
 import os
-import signal
-import socket
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 import requests
 
-REPO = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until_serving(url: str, process: subprocess.Popen, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"server exited early: {process.stdout.read()}")
-        try:
-            requests.get(url, timeout=1)
-            return
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    raise AssertionError(f"{url} did not answer within {seconds}s")
+from tests.servers import free_port, serving
 
 
 @pytest.fixture
@@ -45,23 +24,12 @@ def make_run(tmp_path):
         DATABASE_URL=f"sqlite:///{tmp_path / 'run.sqlite3'}",
         ADMIN_EMAIL="newcomer@example.com",
         ADMIN_PASSWORD="a newcomer's password",
+        LAST_USED_FLUSH_SECONDS="1",
     )
-    process = subprocess.Popen(
-        ["make", "--no-print-directory", "run"],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_serving(base + "/healthz", process)
+    command = ["make", "--no-print-directory", "run"]
+    output = {"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT, "text": True}
+    with serving(command, env, port, **output) as base:
         yield base, env
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.communicate(timeout=30)
 
 
 @pytest.mark.slow
@@ -100,3 +68,88 @@ def test_make_run_serves_login_and_me_with_embedded_defaults(make_run):
         timeout=10,
     )
     assert after.status_code == 401
+
+
+def curl(*args: str) -> tuple[int, dict | None]:
+    """Run curl as the seed documents it; return the status and the JSON body, if any."""
+    result = subprocess.run(
+        ["curl", "-s", "-w", "\n%{http_code}", *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    body, _, status = result.stdout.rpartition("\n")
+    return int(status), json.loads(body) if body.strip() else None
+
+
+@pytest.mark.slow
+def test_seed_api_key_flow_with_curl(make_run):
+    base, env = make_run
+    _, tokens = curl(
+        "-X",
+        "POST",
+        f"{base}/api/v1/auth/login",
+        "-H",
+        "Content-Type: application/x-www-form-urlencoded",
+        "-d",
+        f"username={env['ADMIN_EMAIL']}",
+        "-d",
+        f"password={env['ADMIN_PASSWORD']}",
+    )
+    admin = f"Authorization: Bearer {tokens['access_token']}"
+
+    status, created = curl(
+        "-X",
+        "POST",
+        f"{base}/api/v1/api-keys",
+        "-H",
+        admin,
+        "-H",
+        "Content-Type: application/json",
+        "-d",
+        '{"name": "Production Server"}',
+    )
+    assert status == 201
+    assert created["key"].startswith("ow_live_")
+    assert created["last_used_at"] is None
+    key = created["key"]
+
+    status, users = curl("-X", "GET", f"{base}/api/v1/users", "-H", f"Authorization: Bearer {key}")
+    assert status == 200
+    assert users["items"] == []
+
+    time.sleep(2.5)
+    status, listed = curl("-X", "GET", f"{base}/api/v1/api-keys", "-H", admin)
+    assert status == 200
+    assert listed[0]["id"] == created["id"]
+    assert "key" not in listed[0]
+    assert listed[0]["last_used_at"] is not None
+
+    status, renamed = curl(
+        "-X",
+        "PATCH",
+        f"{base}/api/v1/api-keys/{created['id']}",
+        "-H",
+        admin,
+        "-H",
+        "Content-Type: application/json",
+        "-d",
+        '{"name": "Production Server - Updated"}',
+    )
+    assert (status, renamed["name"]) == (200, "Production Server - Updated")
+
+    status, rotated = curl(
+        "-X", "POST", f"{base}/api/v1/api-keys/{created['id']}/rotate", "-H", admin
+    )
+    assert status == 200
+    assert curl(f"{base}/api/v1/users", "-H", f"Authorization: Bearer {key}") == (
+        401,
+        {"detail": "Invalid API key"},
+    )
+    new_key = rotated["key"]
+    assert curl(f"{base}/api/v1/users", "-H", f"Authorization: Bearer {new_key}")[0] == 200
+
+    status, _ = curl("-X", "DELETE", f"{base}/api/v1/api-keys/{created['id']}", "-H", admin)
+    assert status == 204
+    assert curl(f"{base}/api/v1/users", "-H", f"Authorization: Bearer {new_key}")[0] == 401

@@ -1,7 +1,8 @@
 """The Celery app, built from `create_app` so tasks share the app's config and context.
 
 `celery -A workers.celery_app worker` (`make worker`) runs the tasks;
-`celery -A workers.celery_app beat` (`make beat`) schedules the periodic ones.
+`celery -A workers.celery_app beat` (`make beat`) schedules the periodic ones, which
+each feature registers with `register_periodic_task` in `create_app`.
 """
 
 from celery.signals import worker_process_init
@@ -14,17 +15,6 @@ celery_app = flask_app.extensions["celery"]
 
 if not flask_app.config["CELERY_BROKER_URL"]:
     raise RuntimeError("CELERY_BROKER_URL is empty: a worker or beat needs a broker.")
-
-celery_app.conf.beat_schedule = {
-    "alerts-sweep": {
-        "task": "alerts.sweep",
-        "schedule": float(flask_app.config["ALERT_SWEEP_SECONDS"]),
-    },
-    "refresh-tokens-purge": {
-        "task": "refresh_tokens.purge",
-        "schedule": float(flask_app.config["REFRESH_TOKEN_PURGE_SECONDS"]),
-    },
-}
 
 
 @worker_process_init.connect

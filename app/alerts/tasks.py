@@ -2,6 +2,8 @@ from celery import shared_task
 
 from app.alerts import services
 
+SWEEP = "alerts.sweep"
+
 
 @shared_task(name=services.DELIVER_TASK, bind=True, max_retries=None)
 def deliver_alert(self, alert_id: str) -> None:
@@ -12,6 +14,6 @@ def deliver_alert(self, alert_id: str) -> None:
         raise self.retry(countdown=delay.total_seconds())
 
 
-@shared_task(name="alerts.sweep")
+@shared_task(name=SWEEP)
 def sweep_alerts() -> int:
     return services.sweep()

@@ -6,16 +6,38 @@ in-memory variant only exists for the embedded single-process default (`make run
 
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 import redis
 from flask import Flask, current_app
+
+Uses = dict[str, tuple[float, str | None]]
+"""member → (latest time as epoch seconds, detail recorded with it)."""
 
 
 class MemoryStore:
     def __init__(self) -> None:
         self._flags: dict[str, float] = {}
+        self._latest: dict[str, Uses] = {}
         self._lock = threading.Lock()
+
+    def touch(self, name: str, member: str, when: float, detail: str | None) -> None:
+        with self._lock:
+            uses = self._latest.setdefault(name, {})
+            if member not in uses or uses[member][0] < when:
+                uses[member] = (when, detail)
+
+    @contextmanager
+    def draining(self, name: str) -> Iterator[Uses]:
+        with self._lock:
+            uses = self._latest.pop(name, {})
+        try:
+            yield uses
+        except BaseException:
+            for member, (when, detail) in uses.items():
+                self.touch(name, member, when, detail)
+            raise
 
     def flag(self, key: str, ttl_seconds: int) -> None:
         with self._lock:
@@ -37,8 +59,38 @@ class MemoryStore:
 
 
 class RedisStore:
+    """`touch` keeps the latest time per member in a sorted set (`ZADD GT`) and the detail
+    in a hash, pipelined into one round trip. `draining` moves both aside atomically, so
+    uses recorded while a flush runs wait for the next one, and a failed flush is merged
+    back into the next."""
+
     def __init__(self, client: redis.Redis) -> None:
         self.client = client
+
+    def touch(self, name: str, member: str, when: float, detail: str | None) -> None:
+        pipe = self.client.pipeline(transaction=False)
+        pipe.zadd(name, {member: when}, gt=True)
+        pipe.hset(f"{name}:detail", member, detail or "")
+        pipe.execute()
+
+    @contextmanager
+    def draining(self, name: str) -> Iterator[Uses]:
+        aside, aside_details = f"{name}:draining", f"{name}:draining:detail"
+        move = self.client.pipeline(transaction=True)
+        move.zunionstore(aside, [aside, name], aggregate="MAX")
+        move.delete(name)
+        move.hgetall(f"{name}:detail")
+        move.delete(f"{name}:detail")
+        new_details = move.execute()[2]
+        if new_details:
+            self.client.hset(aside_details, mapping=new_details)
+        entries = self.client.zrange(aside, 0, -1, withscores=True)
+        details = self.client.hgetall(aside_details)
+        yield {
+            member.decode(): (score, details.get(member, b"").decode() or None)
+            for member, score in entries
+        }
+        self.client.delete(aside, aside_details)
 
     def flag(self, key: str, ttl_seconds: int) -> None:
         self.client.set(key, b"1", ex=max(ttl_seconds, 1))

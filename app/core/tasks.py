@@ -7,6 +7,8 @@ for must then be recoverable from the database by a periodic sweep.
 """
 
 import logging
+import threading
+import time
 
 from celery import Celery, Task
 from flask import Flask, current_app
@@ -46,11 +48,42 @@ def celery_init_app(app: Flask) -> Celery:
             "broker_connection_timeout": 2,
             "task_publish_retry_policy": PUBLISH_RETRY_POLICY,
             "timezone": "UTC",
+            "beat_schedule": {},
         }
     )
     celery_app.set_default()
     app.extensions["celery"] = celery_app
     return celery_app
+
+
+def register_periodic_task(app: Flask, task_name: str, every_seconds: float) -> None:
+    """Add a task to the beat schedule (`make beat`), or the embedded one without a broker."""
+    app.extensions["celery"].conf.beat_schedule[task_name] = {
+        "task": task_name,
+        "schedule": every_seconds,
+    }
+
+
+def start_embedded_beat(app: Flask) -> None:
+    """Without a broker there is no beat process: run the schedule in a daemon thread of
+    this (single) process, so `make run` still records last use and delivers alerts."""
+    celery_app = app.extensions["celery"]
+    schedule = dict(celery_app.conf.beat_schedule)
+    if not schedule:
+        return
+
+    def run_forever() -> None:
+        next_run = {name: time.monotonic() + entry["schedule"] for name, entry in schedule.items()}
+        while True:
+            name = min(next_run, key=next_run.get)
+            time.sleep(max(0.0, next_run[name] - time.monotonic()))
+            try:
+                celery_app.tasks[schedule[name]["task"]].apply()
+            except Exception:
+                logger.exception("embedded periodic task %s failed", name)
+            next_run[name] = time.monotonic() + schedule[name]["schedule"]
+
+    threading.Thread(target=run_forever, name="embedded-beat", daemon=True).start()
 
 
 def enqueue(task_name: str, *args) -> bool:

@@ -3,8 +3,10 @@ from flask import current_app
 
 from app.refresh_tokens import services
 
+PURGE = "refresh_tokens.purge"
 
-@shared_task(name="refresh_tokens.purge")
+
+@shared_task(name=PURGE)
 def purge_refresh_tokens() -> dict[str, int]:
     config = current_app.config
     return services.purge(

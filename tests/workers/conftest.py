@@ -34,7 +34,7 @@ FAST_DELIVERY = {
 def broker_server_url():
     server = redis.Redis.from_url(REDIS_SERVER_URL)
     try:
-        for index in range(1, 16):
+        for index in range(1, 15):  # 15 is the benchmarks'
             if server.set(f"owa-test-lock:{index}", os.getpid(), nx=True, ex=3600):
                 yield f"{REDIS_SERVER_URL}/{index}"
                 server.delete(f"owa-test-lock:{index}")

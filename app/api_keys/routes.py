@@ -1,0 +1,84 @@
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from app.api_keys import services
+from app.api_keys.schemas import (
+    ApiKeyCreateSchema,
+    ApiKeyRenameSchema,
+    ApiKeySchema,
+    ApiKeyWithSecretSchema,
+)
+from app.core.auth import Kind, current_principal, requires
+from app.core.client import client_info
+
+blp = Blueprint(
+    "api-keys",
+    __name__,
+    url_prefix="/api/v1/api-keys",
+    description="Server credentials. Managed with a developer token only.",
+)
+
+
+def _with_secret(api_key, secret: str):
+    """The secret travels on the response object only; it is never stored."""
+    api_key.key = secret
+    return api_key
+
+
+@blp.route("")
+class ApiKeys(MethodView):
+    @requires(Kind.DEVELOPER)
+    @blp.response(200, ApiKeySchema(many=True))
+    def get(self):
+        """All API keys, newest first. The secret is never shown again."""
+        return services.list_keys()
+
+    @requires(Kind.DEVELOPER)
+    @blp.arguments(ApiKeyCreateSchema)
+    @blp.response(201, ApiKeyWithSecretSchema)
+    def post(self, fields):
+        """Create an API key. The `key` is in this response only: store it securely."""
+        api_key, secret = services.create_key(
+            fields["name"],
+            fields["environment"],
+            fields.get("expires_at"),
+            current_principal(),
+            client_info(),
+        )
+        return _with_secret(api_key, secret)
+
+
+@blp.route("/<string:key_id>")
+class ApiKeyById(MethodView):
+    @requires(Kind.DEVELOPER)
+    @blp.response(200, ApiKeySchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    def get(self, key_id):
+        """One API key (without its secret)."""
+        return services.get_key(key_id)
+
+    @requires(Kind.DEVELOPER)
+    @blp.arguments(ApiKeyRenameSchema)
+    @blp.response(200, ApiKeySchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    def patch(self, fields, key_id):
+        """Rename an API key."""
+        return services.rename_key(key_id, fields["name"], current_principal(), client_info())
+
+    @requires(Kind.DEVELOPER)
+    @blp.response(204)
+    @blp.alt_response(404, response="NOT_FOUND")
+    def delete(self, key_id):
+        """Delete an API key; it stops working at once."""
+        services.delete_key(key_id, current_principal(), client_info())
+
+
+@blp.route("/<string:key_id>/rotate")
+class RotateApiKey(MethodView):
+    @requires(Kind.DEVELOPER)
+    @blp.response(200, ApiKeyWithSecretSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    def post(self, key_id):
+        """A new secret for the same key id and name; the old secret is invalid at once."""
+        api_key, secret = services.rotate_key(key_id, current_principal(), client_info())
+        return _with_secret(api_key, secret)

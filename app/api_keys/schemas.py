@@ -1,0 +1,44 @@
+from datetime import UTC, datetime
+
+import marshmallow as ma
+
+from app.core.schemas import UTCDateTimeField
+
+NAME = ma.validate.Length(min=1, max=100)
+
+
+class ApiKeyCreateSchema(ma.Schema):
+    name = ma.fields.String(required=True, validate=NAME)
+    environment = ma.fields.String(
+        load_default="live", validate=ma.validate.OneOf(["live", "test"])
+    )
+    expires_at = UTCDateTimeField(
+        allow_none=True, metadata={"description": "Optional expiry (ISO 8601 with offset)."}
+    )
+
+    @ma.validates("expires_at")
+    def _in_the_future(self, value, **kwargs):
+        if value is not None and value <= datetime.now(UTC):
+            raise ma.ValidationError("Must be in the future.")
+
+
+class ApiKeyRenameSchema(ma.Schema):
+    name = ma.fields.String(required=True, validate=NAME)
+
+
+class ApiKeySchema(ma.Schema):
+    id = ma.fields.String(metadata={"example": "key_abc123def456"})
+    name = ma.fields.String()
+    prefix = ma.fields.String(metadata={"description": "First characters of the key."})
+    environment = ma.fields.String()
+    created_at = UTCDateTimeField()
+    last_used_at = UTCDateTimeField(allow_none=True)
+    expires_at = UTCDateTimeField(allow_none=True)
+    rotated_at = UTCDateTimeField(allow_none=True)
+    created_by = ma.fields.UUID(allow_none=True)
+
+
+class ApiKeyWithSecretSchema(ApiKeySchema):
+    key = ma.fields.String(
+        metadata={"description": "The key itself. Shown only now; store it securely."}
+    )

@@ -1,0 +1,149 @@
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import bindparam, or_, select, update
+
+from app.api_keys.models import ApiKey
+from app.audit import services as audit
+from app.core.auth import Kind, Principal
+from app.core.client import ClientInfo
+from app.core.db import utcnow
+from app.core.errors import ApiError
+from app.core.secrets import digest, generate_secret, random_base62
+from app.core.store import get_store
+from app.extensions import db
+
+KEY_ID_PREFIX = "key_"
+DISPLAY_PREFIX_LENGTH = 12
+LAST_USED = "owa:api_keys:last_used"
+
+
+def _secret_for(environment: str) -> str:
+    return generate_secret(f"ow_{environment}_")
+
+
+def _audit(action: str, principal: Principal, client: ClientInfo, api_key: ApiKey) -> None:
+    audit.record(
+        action,
+        audit.Actor.of(principal),
+        client,
+        "api_key",
+        api_key.id,
+        {"name": api_key.name, "prefix": api_key.prefix, "environment": api_key.environment},
+    )
+
+
+def create_key(
+    name: str,
+    environment: str,
+    expires_at: datetime | None,
+    principal: Principal,
+    client: ClientInfo,
+) -> tuple[ApiKey, str]:
+    """A new key and its secret; the secret exists only in this return value."""
+    secret = _secret_for(environment)
+    api_key = ApiKey(
+        id=KEY_ID_PREFIX + random_base62(16),
+        name=name,
+        environment=environment,
+        prefix=secret[:DISPLAY_PREFIX_LENGTH],
+        key_digest=digest(secret),
+        created_by=uuid.UUID(principal.subject_id),
+        expires_at=expires_at,
+    )
+    db.session.add(api_key)
+    _audit("api_key.created", principal, client, api_key)
+    db.session.commit()
+    return api_key, secret
+
+
+def list_keys() -> list[ApiKey]:
+    return list(db.session.scalars(select(ApiKey).order_by(ApiKey.created_at.desc())))
+
+
+def get_key(key_id: str) -> ApiKey:
+    api_key = db.session.get(ApiKey, key_id)
+    if api_key is None:
+        raise ApiError(404, "API key not found.")
+    return api_key
+
+
+def rename_key(key_id: str, name: str, principal: Principal, client: ClientInfo) -> ApiKey:
+    api_key = get_key(key_id)
+    old_name = api_key.name
+    api_key.name = name
+    audit.record(
+        "api_key.renamed",
+        audit.Actor.of(principal),
+        client,
+        "api_key",
+        api_key.id,
+        {"old_name": old_name, "name": name, "prefix": api_key.prefix},
+    )
+    db.session.commit()
+    return api_key
+
+
+def rotate_key(key_id: str, principal: Principal, client: ClientInfo) -> tuple[ApiKey, str]:
+    """Same id and name, a new secret; the old secret stops matching any row at commit."""
+    api_key = get_key(key_id)
+    secret = _secret_for(api_key.environment)
+    api_key.key_digest = digest(secret)
+    api_key.prefix = secret[:DISPLAY_PREFIX_LENGTH]
+    api_key.rotated_at = utcnow()
+    _audit("api_key.rotated", principal, client, api_key)
+    db.session.commit()
+    return api_key, secret
+
+
+def delete_key(key_id: str, principal: Principal, client: ClientInfo) -> None:
+    api_key = get_key(key_id)
+    _audit("api_key.deleted", principal, client, api_key)
+    db.session.delete(api_key)
+    db.session.commit()
+
+
+def authenticate_key(secret: str) -> Principal:
+    """One indexed lookup by digest; the caller has already checked shape and checksum."""
+    row = db.session.execute(
+        select(ApiKey.id, ApiKey.expires_at).where(ApiKey.key_digest == digest(secret))
+    ).first()
+    if row is None:
+        raise ApiError(401, "Invalid API key", {"WWW-Authenticate": "Bearer"})
+    if row.expires_at is not None and row.expires_at <= utcnow():
+        raise ApiError(401, "API key expired", {"WWW-Authenticate": "Bearer"})
+    return Principal(kind=Kind.API_KEY, subject_id=row.id)
+
+
+def record_use(key_id: str, ip: str | None) -> None:
+    """Remember the latest use in the shared store; `flush_last_used` writes it later."""
+    get_store().touch(LAST_USED, key_id, utcnow().timestamp(), ip)
+
+
+def flush_last_used() -> int:
+    """Move recorded uses into the database in one statement, never moving time backwards.
+
+    Returns how many keys had uses to write.
+    """
+    with get_store().draining(LAST_USED) as uses:
+        if not uses:
+            return 0
+        table = ApiKey.__table__
+        db.session.execute(
+            update(table)
+            .where(
+                table.c.id == bindparam("key_id"),
+                or_(table.c.last_used_at.is_(None), table.c.last_used_at < bindparam("used_at")),
+            )
+            .values(last_used_at=bindparam("used_at"), last_used_ip=bindparam("ip")),
+            [
+                {
+                    "key_id": key_id,
+                    "used_at": datetime.fromtimestamp(when, tz=UTC),
+                    "ip": ip,
+                }
+                for key_id, (when, ip) in uses.items()
+            ],
+        )
+        db.session.commit()
+        return len(uses)

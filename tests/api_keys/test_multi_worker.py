@@ -1,0 +1,64 @@
+"""Rotation and deletion take effect at once on every gunicorn worker."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, TEST_PEPPER, TEST_SECRET_KEY
+from tests.servers import gunicorn, worker_pids
+
+
+def statuses(base: str, key: str, count: int = 40) -> set[int]:
+    """Many concurrent requests, so that every worker answers some of them."""
+
+    def one(_):
+        return requests.get(
+            base + "/api/v1/users", headers={"Authorization": f"Bearer {key}"}, timeout=10
+        ).status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        return set(pool.map(one, range(count)))
+
+
+@pytest.mark.slow
+def test_rotation_and_deletion_reach_every_worker_at_once(database_url, redis_url, admin, tmp_path):
+    config = {
+        "APP_ENV": "testing",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "SECRET_KEY": TEST_SECRET_KEY,
+        "TOKEN_PEPPER": TEST_PEPPER,
+    }
+    with gunicorn(config, tmp_path, workers=2) as (base, access_log):
+        token = requests.post(
+            base + "/api/v1/auth/login",
+            data={"username": ADMIN_EMAIL, "password": ADMIN_PASSWORD},
+            timeout=10,
+        ).json()["access_token"]
+        admin_headers = {"Authorization": f"Bearer {token}"}
+        created = requests.post(
+            base + "/api/v1/api-keys", json={"name": "srv"}, headers=admin_headers, timeout=10
+        ).json()
+        assert statuses(base, created["key"]) == {200}
+
+        rotated = requests.post(
+            f"{base}/api/v1/api-keys/{created['id']}/rotate", headers=admin_headers, timeout=10
+        ).json()
+        assert statuses(base, created["key"]) == {401}
+        assert statuses(base, rotated["key"]) == {200}
+
+        requests.delete(
+            f"{base}/api/v1/api-keys/{created['id']}", headers=admin_headers, timeout=10
+        )
+        assert statuses(base, rotated["key"]) == {401}
+
+        logout = requests.post(base + "/api/v1/auth/logout", headers=admin_headers, timeout=10)
+        assert logout.status_code == 204
+        me = [
+            requests.get(base + "/api/v1/auth/me", headers=admin_headers, timeout=10).status_code
+            for _ in range(20)
+        ]
+        assert set(me) == {401}
+
+    assert len(worker_pids(access_log)) == 2

@@ -1,0 +1,73 @@
+"""Real servers for integration tests: gunicorn with several workers on a free port."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import requests
+
+REPO = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_serving(url: str, process: subprocess.Popen, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"server exited early with {process.returncode}")
+        try:
+            requests.get(url, timeout=2)
+            return
+        except (requests.ConnectionError, requests.Timeout):
+            time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer within {seconds}s")
+
+
+@contextmanager
+def serving(command: list[str], env: dict[str, str], port: int, **popen_options):
+    """Run a server process in its own session; yield its base URL once /healthz answers,
+    and stop it (and its children) afterwards."""
+    process = subprocess.Popen(command, cwd=REPO, env=env, start_new_session=True, **popen_options)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_serving(base + "/healthz", process)
+        yield base
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.communicate(timeout=30)
+
+
+@contextmanager
+def gunicorn(config: dict[str, str], log_dir: Path, workers: int = 2):
+    """Serve `wsgi:app` with `workers` processes; yields (base_url, access_log_path).
+
+    The access log carries each worker's pid, so a test can prove several served it."""
+    port = free_port()
+    access_log = log_dir / "access.log"
+    env = {**os.environ, **{name: str(value) for name, value in config.items()}}
+    command = [
+        str(VENV_BIN / "gunicorn"),
+        "--workers", str(workers),
+        "--bind", f"127.0.0.1:{port}",
+        "--access-logfile", str(access_log),
+        "--access-logformat", "%(p)s %(s)s %(m)s %(U)s",
+        "--error-logfile", str(log_dir / "error.log"),
+        "wsgi:app",
+    ]  # fmt: skip
+    with serving(command, env, port) as base:
+        yield base, access_log
+
+
+def worker_pids(access_log: Path) -> set[str]:
+    return {line.split()[0] for line in access_log.read_text().splitlines() if line.strip()}
