@@ -54,6 +54,9 @@ def _register_features(app: Flask) -> None:
     set_api_key_resolver(app, resolve_api_key)
     config = app.config
     register_periodic_task(app, api_key_tasks.FLUSH_LAST_USED, config["LAST_USED_FLUSH_SECONDS"])
+    register_periodic_task(
+        app, api_key_tasks.SEND_REMINDERS, api_key_tasks.REMINDER_INTERVAL_SECONDS
+    )
     register_periodic_task(app, alert_tasks.SWEEP, config["ALERT_SWEEP_SECONDS"])
     register_periodic_task(app, refresh_token_tasks.PURGE, config["REFRESH_TOKEN_PURGE_SECONDS"])
     app.cli.add_command(create_admin)

@@ -157,6 +157,20 @@ SETTINGS: tuple[Setting, ...] = (
         "(broker down, worker killed); an alert counts as lost once it has waited this long.",
     ),
     Setting(
+        "KEY_ROTATION_REMINDER_DAYS",
+        90,
+        int,
+        "The daily reminder task mails the owner of an API key not rotated for this many "
+        "days (once per key per such period).",
+    ),
+    Setting(
+        "KEY_UNUSED_REMINDER_DAYS",
+        30,
+        int,
+        "The daily reminder task mails the owner of an API key not used (or, if never "
+        "used, created) this many days ago (once per key per such period).",
+    ),
+    Setting(
         "REFRESH_TOKEN_RETENTION_DAYS",
         7,
         int,

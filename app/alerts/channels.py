@@ -26,7 +26,8 @@ def send_mail(
     message = EmailMessage()
     message["From"] = config["SMTP_FROM"]
     message["To"] = ", ".join(recipients)
-    message["Subject"] = subject
+    # Names in subjects are user-chosen: folding whitespace keeps them one header line.
+    message["Subject"] = " ".join(subject.split())
     # A stable Message-ID lets mail clients fold a duplicate should one ever get through.
     message["Message-ID"] = message_id
     message.set_content(body)
