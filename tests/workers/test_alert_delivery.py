@@ -173,3 +173,38 @@ def test_failed_channel_is_retried_with_exponential_backoff_and_the_other_not_re
     assert delivered.status == "sent"
     assert delivered.attempts == 3
     assert delivered.last_error is None
+
+
+def test_api_key_rotation_alert_names_key_actor_and_ip_once_without_any_secret(
+    app, client, admin, admin_headers, api_key, smtp, webhook, start_worker
+):
+    start_worker()
+    rotated = client.post(
+        f"/api/v1/api-keys/{api_key['id']}/rotate",
+        headers=admin_headers,
+        environ_base={"REMOTE_ADDR": "198.51.100.23"},
+    )
+    assert rotated.status_code == 200
+
+    assert_one_mail_and_one_webhook(smtp, webhook)
+    mail = smtp.messages[0]
+    body = mail.get_payload(decode=True).decode()
+    assert mail["X-Envelope-To"] == ADMIN_EMAIL
+    assert mail["Subject"] == f"API key rotated: {api_key['name']}"
+    assert f"Credential: {api_key['name']} (api_key {api_key['id']})" in body
+    assert f"Who:        {ADMIN_EMAIL} (developer {admin['id']})" in body
+    assert "From IP:    198.51.100.23" in body
+    assert rotated.get_json()["rotated_at"][:19] in body.replace("+00:00", "Z")
+
+    payload, raw_body, headers = webhook.accepted[0]
+    assert payload["event"] == "api_key.rotated"
+    assert payload["credential"] == {"type": "api_key", "id": api_key["id"], "name": "Test server"}
+    assert payload["actor"] == {"type": "developer", "id": admin["id"], "name": ADMIN_EMAIL}
+    assert payload["ip"] == "198.51.100.23"
+
+    everything_sent = smtp.sink.raw[0] + raw_body + str(headers).encode()
+    bearer = admin_headers["Authorization"].removeprefix("Bearer ")
+    for secret in (api_key["key"], rotated.get_json()["key"], bearer):
+        assert secret.encode() not in everything_sent
+    # Not even the displayable prefix of the new key: the alert names the key by id and name.
+    assert rotated.get_json()["prefix"].encode() not in everything_sent
