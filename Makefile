@@ -5,7 +5,7 @@ PORT ?= 8000
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi.py
 
-.PHONY: install run worker beat test lint format bench
+.PHONY: install run serve worker beat test lint format bench
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ worker: install
 beat: install
 	mkdir -p instance
 	$(BIN)/celery -A workers.celery_app beat --loglevel=INFO --schedule instance/celerybeat-schedule
+
+## Serve the way production does: gunicorn.conf.py (GUNICORN_* settings), no migrations
+## or admin creation (run `flask db upgrade` first). APP_ENV=production needs real secrets.
+serve: install
+	$(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
 
 ## The whole suite against real PostgreSQL and Redis (started when not running).
 test: install

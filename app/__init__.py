@@ -8,6 +8,7 @@ from flask import Flask
 
 from app.config import load_config
 from app.core.auth import set_api_key_resolver
+from app.core.deployment import init_deployment
 from app.core.errors import register_error_handlers
 from app.core.store import init_store
 from app.core.tasks import celery_init_app, register_periodic_task, start_embedded_beat
@@ -21,6 +22,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_mapping(load_config(overrides=config))
     logging.basicConfig(level=app.config["LOG_LEVEL"])
+    init_deployment(app)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIRECTORY))

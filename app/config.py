@@ -11,10 +11,18 @@ from typing import Any
 
 DEVELOPMENT_SECRET = "dev-only-secret-change-me"
 DEVELOPMENT_PEPPER = "dev-only-pepper-change-me"
+APP_ENVIRONMENTS = ("development", "testing", "production")
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off", ""})
 
 
-def flag(raw: str) -> bool:
-    return raw.strip().lower() in {"1", "true", "yes", "on"}
+def parse_bool(raw: str) -> bool:
+    word = raw.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ValueError(f"{raw!r} is not a boolean; use true or false")
 
 
 @dataclass(frozen=True)
@@ -23,6 +31,8 @@ class Setting:
     default: Any
     cast: Callable[[str], Any]
     doc: str
+    production_default: Any = None
+    """Replaces `default` when `APP_ENV=production` and the setting is not given."""
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -89,6 +99,62 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("LOG_LEVEL", "INFO", str, "Python logging level."),
     Setting(
+        "TRUSTED_PROXY_HOPS",
+        0,
+        int,
+        "How many reverse proxies in front of the app set `X-Forwarded-For/Proto/Host/Port` "
+        "(ProxyFix). 0 trusts none of these headers; `1` is the default when "
+        "`APP_ENV=production` (nginx in front). Never more than the proxies you run.",
+        production_default=1,
+    ),
+    Setting(
+        "API_DOCS_ENABLED",
+        True,
+        parse_bool,
+        "Serve `/api/v1/openapi.json` and the Swagger UI at `/docs`. Off by default "
+        "when `APP_ENV=production`.",
+        production_default=False,
+    ),
+    Setting(
+        "HSTS_MAX_AGE",
+        31536000,
+        int,
+        "`max-age` of the `Strict-Transport-Security` header sent on HTTPS responses "
+        "when `APP_ENV=production`.",
+    ),
+    Setting(
+        "GUNICORN_BIND",
+        "127.0.0.1:8000",
+        str,
+        "Address `make serve` (gunicorn.conf.py) listens on; `0.0.0.0:8000` in a container.",
+    ),
+    Setting(
+        "GUNICORN_WORKERS",
+        2,
+        int,
+        "gunicorn worker processes (gunicorn.conf.py); about 2 x CPU cores + 1.",
+    ),
+    Setting("GUNICORN_THREADS", 4, int, "Threads per gunicorn worker (gthread worker class)."),
+    Setting(
+        "GUNICORN_TIMEOUT",
+        30,
+        int,
+        "Seconds a request may run before gunicorn restarts its worker; nginx's proxy "
+        "read timeout (35 s) is set just above it.",
+    ),
+    Setting(
+        "GUNICORN_GRACEFUL_TIMEOUT",
+        30,
+        int,
+        "Seconds workers get to finish their requests on restart or shutdown.",
+    ),
+    Setting(
+        "GUNICORN_KEEPALIVE",
+        5,
+        int,
+        "Seconds gunicorn keeps an idle keep-alive connection open.",
+    ),
+    Setting(
         "SMTP_HOST",
         "",
         str,
@@ -101,7 +167,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "SMTP_STARTTLS",
         False,
-        flag,
+        parse_bool,
         "`true`: upgrade the SMTP connection with STARTTLS (certificate verified) before AUTH.",
     ),
     Setting(
@@ -218,11 +284,17 @@ def load_config(
 ) -> dict[str, Any]:
     """Build the Flask config from the environment, then apply explicit overrides."""
     environ = os.environ if environ is None else environ
+    overrides = overrides or {}
     config: dict[str, Any] = {}
     for setting in SETTINGS:
         raw = environ.get(setting.name)
         config[setting.name] = setting.default if raw is None else setting.cast(raw)
-    config.update(overrides or {})
+    config.update(overrides)
+    if config["APP_ENV"] == "production":
+        for setting in SETTINGS:
+            given = setting.name in environ or setting.name in overrides
+            if setting.production_default is not None and not given:
+                config[setting.name] = setting.production_default
 
     _check_alert_settings(config)
     config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(config["DATABASE_URL"])
@@ -235,7 +307,8 @@ def load_config(
     config["API_TITLE"] = "Open Wearables Auth"
     config["API_VERSION"] = "v1"
     config["OPENAPI_VERSION"] = "3.0.3"
-    config["OPENAPI_URL_PREFIX"] = "/"
+    # flask-smorest serves neither the document nor the UI without a URL prefix.
+    config["OPENAPI_URL_PREFIX"] = "/" if config["API_DOCS_ENABLED"] else None
     config["OPENAPI_JSON_PATH"] = "api/v1/openapi.json"
     config["OPENAPI_SWAGGER_UI_PATH"] = "docs"
     config["OPENAPI_SWAGGER_UI_URL"] = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
