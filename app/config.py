@@ -181,7 +181,7 @@ SETTINGS: tuple[Setting, ...] = (
         "ALERT_WEBHOOK_URL",
         "",
         str,
-        "When set, every alert is also POSTed here as JSON, signed (see Alerts).",
+        "When set, every alert is also POSTed here as JSON, signed (see Webhook).",
     ),
     Setting(
         "ALERT_WEBHOOK_SECRET",

@@ -16,7 +16,7 @@ from app.core.client import ClientInfo
 from app.core.db import utcnow
 from app.extensions import db
 from tests.conftest import ADMIN_EMAIL, login
-from tests.workers.conftest import WEBHOOK_SECRET
+from tests.workers.conftest import REPO, WEBHOOK_SECRET
 from tests.workers.servers import SmtpServer, verify_signature
 
 
@@ -155,6 +155,29 @@ def test_receiver_recipe_rejects_replays_tampering_and_other_keys(app, webhook):
     )
     assert replay.status_code == 401
     assert len(webhook.accepted) == 1
+
+
+def readme_verify():
+    """The verification recipe exactly as the README prints it."""
+    readme = (REPO / "README.md").read_text()
+    code = readme.split("To verify:\n\n```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict = {}
+    exec(code, namespace)  # noqa: S102 - our own README
+    return namespace["verify"]
+
+
+def test_the_readme_recipe_verifies_a_real_delivery_and_rejects_a_replay(app, webhook):
+    with app.app_context():
+        queue_test_alert()
+        db.session.commit()
+    _, body, headers = webhook.accepted[0]
+    header = headers["X-OpenWearables-Signature"]
+    verify = readme_verify()
+
+    assert verify(WEBHOOK_SECRET, header, body)
+    assert not verify(WEBHOOK_SECRET, header, body + b" ")
+    stale = signature(WEBHOOK_SECRET, int(time.time()) - 301, body)
+    assert not verify(WEBHOOK_SECRET, stale, body)
 
 
 def test_signature_is_hmac_sha256_over_timestamp_dot_body():

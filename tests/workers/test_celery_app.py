@@ -40,6 +40,7 @@ def test_beat_schedule_follows_the_settings(broker_url):
         "alerts.sweep": ["alerts.sweep", 45],
         "refresh_tokens.purge": ["refresh_tokens.purge", 600],
         "api_keys.flush_last_used": ["api_keys.flush_last_used", 30],
+        "api_keys.send_reminders": ["api_keys.send_reminders", 86400],
     }
 
 
