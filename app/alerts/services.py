@@ -141,6 +141,12 @@ def deliver(alert_id: str) -> timedelta | None:
     if alert is None:
         return None
     config = current_app.config
+    if not alert.recipients and not config["ALERT_WEBHOOK_URL"]:
+        logger.warning(
+            "alert %s (%s) has no recipient and no webhook is configured; set ALERT_EMAIL_TO",
+            alert.id,
+            alert.event,
+        )
     try:
         if alert.email_sent_at is None and alert.recipients:
             channels.send_mail(

@@ -12,9 +12,12 @@ from app.alerts import services as alerts
 from app.alerts.channels import encode_payload, signature
 from app.alerts.models import Alert
 from app.config import load_config
+from app.core.auth import Kind
 from app.core.client import ClientInfo
 from app.core.db import utcnow
+from app.core.errors import ApiError
 from app.extensions import db
+from app.refresh_tokens import services as refresh_tokens
 from tests.conftest import ADMIN_EMAIL, login
 from tests.workers.conftest import REPO, WEBHOOK_SECRET
 from tests.workers.servers import SmtpServer, verify_signature
@@ -97,6 +100,22 @@ def test_reuse_alert_goes_to_the_session_owner_and_names_the_presenting_ip(
     payload = webhook.accepted[0][0]
     assert payload["ip"] == "192.0.2.55"
     assert tokens["refresh_token"] not in str(payload)
+
+
+def test_reuse_of_an_sdk_session_minted_by_an_admin_alerts_that_admin(app, admin, smtp):
+    with app.app_context():
+        pair = refresh_tokens.start_session(
+            Kind.SDK, str(uuid.uuid4()), client_id=f"admin:{admin['id']}"
+        )
+        refresh_tokens.rotate(pair.refresh_token)
+        with pytest.raises(ApiError):
+            refresh_tokens.rotate(pair.refresh_token, ClientInfo(ip="192.0.2.9", user_agent=None))
+
+    (alert,) = alerts_in_db(app)
+    assert alert.event == "refresh_token.reuse_detected"
+    assert ADMIN_EMAIL in alert.recipients
+    assert f"via admin:{admin['id']}" in alert.payload["credential"]["name"]
+    assert len(smtp.messages) == 1
 
 
 def test_alerts_are_logged_when_no_smtp_host_is_set(make_app, caplog):
