@@ -37,6 +37,7 @@ def production_config(**overrides) -> dict:
         ({"TOKEN_PEPPER": DEVELOPMENT_PEPPER}, "TOKEN_PEPPER is the development default."),
         ({"TOKEN_PEPPER": "p" * 31}, "TOKEN_PEPPER is shorter than 32 characters."),
         ({"TOKEN_PEPPER": STRONG_SECRET}, "SECRET_KEY and TOKEN_PEPPER are the same value."),
+        ({"REDIS_URL": ""}, "REDIS_URL is empty"),
     ],
 )
 def test_production_refuses_to_start_with_weak_secrets(overrides, complaint):
