@@ -52,8 +52,7 @@ def _check_production_settings(app: Flask) -> None:
         problems.append("SECRET_KEY and TOKEN_PEPPER are the same value.")
     if not app.config["REDIS_URL"]:
         problems.append(
-            "REDIS_URL is empty; logouts, revocations and rate limits would not reach "
-            "every worker."
+            "REDIS_URL is empty; logouts, revocations and rate limits would not reach every worker."
         )
     if get_debug_flag():
         problems.append("FLASK_DEBUG is on; the debugger would run code sent to it.")

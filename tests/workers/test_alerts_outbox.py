@@ -303,3 +303,21 @@ def test_inconsistent_alert_settings_are_refused_at_startup(settings, message):
 def test_boolean_settings_accept_the_usual_spellings():
     assert load_config(environ={"SMTP_STARTTLS": "true"})["SMTP_STARTTLS"] is True
     assert load_config(environ={"SMTP_STARTTLS": "0"})["SMTP_STARTTLS"] is False
+
+
+def test_embedded_default_on_sqlite_delivers_right_after_the_commit(tmp_path):
+    from flask_migrate import upgrade
+
+    from app import create_app
+    from tests.conftest import _test_config, close_app
+
+    app = create_app(_test_config(f"sqlite:///{tmp_path / 'embedded.sqlite3'}", ""))
+    try:
+        with app.app_context():
+            upgrade()
+            alert_id = queue_test_alert().id
+            db.session.commit()
+            assert db.session.get(Alert, alert_id).status == "sent"
+    finally:
+        close_app(app)
+        app.extensions["celery"].close()
