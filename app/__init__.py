@@ -43,15 +43,28 @@ def _register_features(app: Flask) -> None:
     from app.api_keys import tasks as api_key_tasks
     from app.api_keys.auth import resolve_api_key
     from app.api_keys.routes import blp as api_keys_blp
+    from app.applications.routes import blp as applications_blp
     from app.audit.routes import blp as audit_blp
+    from app.data.routes import blp as data_blp
     from app.developers.cli import create_admin, ensure_admin
     from app.developers.routes import blp as auth_blp
     from app.health.routes import blp as health_blp
     from app.refresh_tokens import tasks as refresh_token_tasks
     from app.refresh_tokens.routes import blp as refresh_blp
+    from app.sdk_tokens.routes import blp as sdk_tokens_blp
     from app.users.routes import blp as users_blp
 
-    for blueprint in (health_blp, auth_blp, refresh_blp, api_keys_blp, users_blp, audit_blp):
+    for blueprint in (
+        health_blp,
+        auth_blp,
+        refresh_blp,
+        api_keys_blp,
+        users_blp,
+        sdk_tokens_blp,
+        data_blp,
+        applications_blp,
+        audit_blp,
+    ):
         api.register_blueprint(blueprint)
     set_api_key_resolver(app, resolve_api_key)
     config = app.config

@@ -83,6 +83,24 @@ SETTINGS: tuple[Setting, ...] = (
         int,
         "Largest accepted request body in bytes (413 above).",
     ),
+    Setting(
+        "MAX_WORKOUTS_PER_REQUEST",
+        1000,
+        int,
+        "Most workouts one `POST …/events/workouts` may carry (422 above).",
+    ),
+    Setting(
+        "MAX_TIMESERIES_POINTS_PER_REQUEST",
+        10000,
+        int,
+        "Most samples one `POST …/timeseries` may carry (422 above).",
+    ),
+    Setting(
+        "DATA_MAX_QUERY_DAYS",
+        366,
+        int,
+        "Longest window a data query may span, in days (422 above).",
+    ),
     Setting("ADMIN_EMAIL", "", str, "`make run` ensures a developer with this e-mail exists."),
     Setting(
         "ADMIN_PASSWORD",
@@ -96,6 +114,18 @@ SETTINGS: tuple[Setting, ...] = (
         int,
         "How often recorded API-key uses are written to `last_used_at` (beat, or an "
         "in-process timer when no broker is set).",
+    ),
+    Setting(
+        "PASSWORD_HASH_TIME_COST",
+        3,
+        int,
+        "argon2id passes per password hash (OWASP: at least 2 with 19 MiB; 3 with 64 MiB).",
+    ),
+    Setting(
+        "PASSWORD_HASH_MEMORY_KIB",
+        65536,
+        int,
+        "argon2id memory per password hash, in KiB. Existing hashes are upgraded at login.",
     ),
     Setting("LOG_LEVEL", "INFO", str, "Python logging level."),
     Setting(

@@ -86,6 +86,9 @@ def _test_config(database_url: str, redis_url: str, **overrides) -> dict:
         "TOKEN_PEPPER": TEST_PEPPER,
         "ADMIN_EMAIL": "",
         "ADMIN_PASSWORD": "",
+        # Behaviour, not hash strength, is under test here; one test pins the defaults.
+        "PASSWORD_HASH_TIME_COST": 1,
+        "PASSWORD_HASH_MEMORY_KIB": 1024,
         **overrides,
     }
 

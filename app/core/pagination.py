@@ -4,10 +4,10 @@ import base64
 import json
 import math
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 
 import marshmallow as ma
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, tuple_
 
 from app.core.errors import ApiError
 from app.extensions import db
@@ -55,8 +55,11 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         moment, row_id = json.loads(raw)
-        return datetime.fromisoformat(moment), uuid.UUID(row_id)
-    except (ValueError, TypeError) as error:
+        moment = datetime.fromisoformat(moment)
+        if moment.tzinfo is None:
+            raise ValueError("cursors carry aware datetimes")
+        return moment.astimezone(UTC), uuid.UUID(row_id)
+    except (ValueError, TypeError, OverflowError) as error:
         raise ApiError(422, "Invalid cursor.") from error
 
 
@@ -67,15 +70,10 @@ def keyset_page(statement: Select, time_column, id_column, cursor, limit, descen
     and a row never appears twice or goes missing between pages.
     """
     if cursor:
-        moment, row_id = decode_cursor(cursor)
-        if descending:
-            statement = statement.where(
-                (time_column < moment) | ((time_column == moment) & (id_column < row_id))
-            )
-        else:
-            statement = statement.where(
-                (time_column > moment) | ((time_column == moment) & (id_column > row_id))
-            )
+        # A row-value comparison, not an OR of two conditions: PostgreSQL uses it as an
+        # index condition, so page N starts where page N-1 ended instead of re-reading it.
+        position, after = tuple_(time_column, id_column), decode_cursor(cursor)
+        statement = statement.where(position < after if descending else position > after)
     order = (time_column.desc(), id_column.desc()) if descending else (time_column, id_column)
     rows = db.session.scalars(statement.order_by(*order).limit(limit + 1)).all()
     has_more = len(rows) > limit

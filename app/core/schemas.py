@@ -19,4 +19,7 @@ class UTCDateTimeField(ma.fields.DateTime):
         parsed = super()._deserialize(value, attr, data, **kwargs)
         if parsed.tzinfo is None:
             raise ma.ValidationError("Include a UTC offset, e.g. 2026-03-07T10:30:00Z.")
-        return parsed.astimezone(UTC)
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError as error:
+            raise ma.ValidationError("Not a representable UTC date-time.") from error

@@ -21,7 +21,10 @@ GENERATED_ADMIN_EMAIL = "admin@example.com"
 def _hasher() -> PasswordHasher:
     hasher = current_app.extensions.get("owa_password_hasher")
     if hasher is None:
-        hasher = current_app.extensions["owa_password_hasher"] = PasswordHasher()
+        hasher = current_app.extensions["owa_password_hasher"] = PasswordHasher(
+            time_cost=current_app.config["PASSWORD_HASH_TIME_COST"],
+            memory_cost=current_app.config["PASSWORD_HASH_MEMORY_KIB"],
+        )
     return hasher
 
 

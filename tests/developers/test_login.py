@@ -76,3 +76,24 @@ def test_expires_in_follows_configuration(make_app, admin):
     body = login(app.test_client(), ADMIN_EMAIL, ADMIN_PASSWORD).get_json()
 
     assert body["expires_in"] == 900
+
+
+def test_passwords_are_argon2id_with_the_default_cost(make_app):
+    from app.developers import services
+
+    app = make_app(PASSWORD_HASH_TIME_COST=3, PASSWORD_HASH_MEMORY_KIB=65536)
+    with app.app_context():
+        developer = services.create_developer("cost@example.com", "a password")
+        assert developer.password_hash.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+
+
+def test_a_weaker_stored_hash_is_upgraded_at_login(app, make_app, client):
+    from app.developers import services
+
+    with app.app_context():
+        services.create_developer("old@example.com", "a password")
+    stronger = make_app(PASSWORD_HASH_TIME_COST=2)
+
+    assert login(stronger.test_client(), "old@example.com", "a password").status_code == 200
+    with stronger.app_context():
+        assert ",t=2," in services.find_by_email("old@example.com").password_hash

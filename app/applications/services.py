@@ -1,0 +1,123 @@
+"""Create, list, rotate and delete applications; verify their credentials when minting.
+
+The secret is shown once (creation, rotation) and stored as a keyed HMAC digest: a
+slow password hash would make every mint cost tens of milliseconds, and a 190-bit
+random secret needs no stretching. Credentials are checked by one indexed lookup of
+the digest, after a format and checksum check that needs no I/O.
+"""
+
+import hmac
+import re
+import uuid
+
+from sqlalchemy import select
+
+from app.applications.models import Application
+from app.audit import services as audit
+from app.core.auth import Principal
+from app.core.client import ClientInfo
+from app.core.errors import ApiError
+from app.core.pagination import page_of
+from app.core.secrets import digest, generate_secret, is_well_formed, random_base62
+from app.extensions import db
+from app.refresh_tokens import services as refresh_tokens
+
+APP_ID_PREFIX = "app_"
+APP_ID_RANDOM_LENGTH = 20
+APP_ID_SHAPE = re.compile(rf"{APP_ID_PREFIX}[0-9A-Za-z]{{{APP_ID_RANDOM_LENGTH}}}")
+SECRET_PREFIX = "secret_"
+
+
+def _with_secret(application: Application, app_secret: str) -> dict:
+    return {
+        "id": application.id,
+        "app_id": application.app_id,
+        "name": application.name,
+        "created_at": application.created_at,
+        "app_secret": app_secret,
+    }
+
+
+def create_application(name: str, principal: Principal, client: ClientInfo) -> dict:
+    app_secret = generate_secret(SECRET_PREFIX)
+    application = Application(
+        id=uuid.uuid4(),
+        app_id=APP_ID_PREFIX + random_base62(APP_ID_RANDOM_LENGTH),
+        name=name,
+        secret_digest=digest(app_secret),
+    )
+    db.session.add(application)
+    audit.record(
+        "application.created",
+        audit.Actor.of(principal),
+        client,
+        "application",
+        str(application.id),
+        {"app_id": application.app_id, "name": name},
+    )
+    db.session.commit()
+    return _with_secret(application, app_secret)
+
+
+def list_applications(page: int, limit: int) -> dict:
+    statement = select(Application).order_by(Application.created_at.desc(), Application.id.desc())
+    return page_of(statement, page, limit)
+
+
+def get_application(application_id: uuid.UUID) -> Application:
+    application = db.session.get(Application, application_id)
+    if application is None:
+        raise ApiError(404, "Application not found.")
+    return application
+
+
+def rotate_secret(
+    application_id: uuid.UUID, revoke_sessions: bool, principal: Principal, client: ClientInfo
+) -> dict:
+    """A new secret; the old one stops working at once. Sessions already minted live
+    on unless `revoke_sessions` (a leaked secret may have minted tokens for anyone)."""
+    application = get_application(application_id)
+    app_secret = generate_secret(SECRET_PREFIX)
+    application.secret_digest = digest(app_secret)
+    audit.record(
+        "application.secret_rotated",
+        audit.Actor.of(principal),
+        client,
+        "application",
+        str(application.id),
+        {"app_id": application.app_id, "revoke_sessions": revoke_sessions},
+    )
+    db.session.commit()
+    if revoke_sessions:
+        refresh_tokens.revoke_client(application.app_id)
+    return _with_secret(application, app_secret)
+
+
+def delete_application(application_id: uuid.UUID, principal: Principal, client: ClientInfo):
+    """Delete the application and end every SDK session it minted."""
+    application = get_application(application_id)
+    app_id = application.app_id
+    db.session.delete(application)
+    audit.record(
+        "application.deleted",
+        audit.Actor.of(principal),
+        client,
+        "application",
+        str(application_id),
+        {"app_id": app_id, "name": application.name},
+    )
+    db.session.commit()
+    refresh_tokens.revoke_client(app_id)
+
+
+def find_by_credentials(app_id: str, app_secret: str) -> Application | None:
+    """The application these credentials belong to, or None. Malformed input is refused
+    before any I/O; the app_id comparison is constant-time."""
+    if not APP_ID_SHAPE.fullmatch(app_id) or not is_well_formed(app_secret, SECRET_PREFIX):
+        return None
+    application = db.session.scalar(
+        select(Application).where(Application.secret_digest == digest(app_secret))
+    )
+    if application is None or not hmac.compare_digest(application.app_id, app_id):
+        return None
+    return application

@@ -1,0 +1,159 @@
+"""Store and query one user's workouts and time series.
+
+Writes are idempotent: a workout is identified by its `external_id` per user, a
+time-series sample by (type, time) per user; sending it again replaces it. Reads are
+keyset-paged in time order over one index range (see models).
+"""
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+
+from app.core.errors import ApiError
+from app.core.pagination import keyset_page
+from app.data.models import TimeSeriesPoint, Workout, point_id
+from app.data.time_range import TimeRange
+from app.extensions import db
+from app.users import services as users
+
+WORKOUT_COLUMNS = (
+    "type",
+    "name",
+    "start_time",
+    "end_time",
+    "duration_seconds",
+    "calories_kcal",
+    "distance_meters",
+    "avg_heart_rate_bpm",
+    "max_heart_rate_bpm",
+)
+
+
+def _workout_values(fields: dict) -> dict:
+    values = {name: fields.get(name) for name in WORKOUT_COLUMNS}
+    if values["duration_seconds"] is None:
+        values["duration_seconds"] = int(
+            (fields["end_time"] - fields["start_time"]).total_seconds()
+        )
+    source = fields.get("source") or {}
+    values["source_provider"] = source.get("provider")
+    values["source_device"] = source.get("device")
+    return values
+
+
+def _write_workouts(user_id: uuid.UUID, items: list[dict]) -> tuple[list[Workout], int]:
+    external_ids = {item["external_id"] for item in items if item.get("external_id")}
+    known = {}
+    if external_ids:
+        known = {
+            workout.external_id: workout
+            for workout in db.session.scalars(
+                select(Workout).where(
+                    Workout.user_id == user_id, Workout.external_id.in_(external_ids)
+                )
+            )
+        }
+    stored, created = [], 0
+    for item in items:
+        values = _workout_values(item)
+        workout = known.get(item.get("external_id"))
+        if workout is None:
+            workout = Workout(
+                id=uuid.uuid4(), user_id=user_id, external_id=item.get("external_id"), **values
+            )
+            db.session.add(workout)
+            created += 1
+            if workout.external_id:
+                known[workout.external_id] = workout
+        else:
+            for name, value in values.items():
+                setattr(workout, name, value)
+        stored.append(workout)
+    db.session.commit()
+    return stored, created
+
+
+def store_workouts(user_id: uuid.UUID, items: list[dict]) -> dict:
+    """Insert new workouts and replace those whose external_id is already stored.
+
+    A later item with the same external_id in one request wins. When a concurrent
+    request inserts the same external_id first, the batch is retried once against it.
+    """
+    users.get_user(user_id)
+    try:
+        stored, created = _write_workouts(user_id, items)
+    except IntegrityError:
+        db.session.rollback()
+        try:
+            stored, created = _write_workouts(user_id, items)
+        except IntegrityError as error:
+            db.session.rollback()
+            raise ApiError(409, "Workouts were written concurrently; retry.") from error
+    distinct = len({workout.id for workout in stored})
+    return {"created": created, "updated": distinct - created, "data": stored}
+
+
+def list_workouts(user_id: uuid.UUID, window: TimeRange, cursor: str | None, limit: int):
+    """Workouts starting within the window, oldest first."""
+    users.get_user(user_id)
+    statement = select(Workout).where(Workout.user_id == user_id, window.where(Workout.start_time))
+    return keyset_page(statement, Workout.start_time, Workout.id, cursor, limit, descending=False)
+
+
+def delete_workout(user_id: uuid.UUID, workout_id: uuid.UUID) -> None:
+    workout = db.session.scalar(
+        select(Workout).where(Workout.id == workout_id, Workout.user_id == user_id)
+    )
+    if workout is None:
+        raise ApiError(404, "Workout not found.")
+    db.session.delete(workout)
+    db.session.commit()
+
+
+def _upsert_statement():
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(TimeSeriesPoint)
+    return statement.on_conflict_do_update(
+        index_elements=["id"], set_={"value": statement.excluded.value}
+    )
+
+
+def store_timeseries(user_id: uuid.UUID, points: list[dict]) -> dict:
+    """Upsert samples; within one request a later sample of the same type and time wins."""
+    users.get_user(user_id)
+    latest = {(point["type"], point["time"]): point["value"] for point in points}
+    rows = [
+        {
+            "id": point_id(user_id, kind, moment),
+            "user_id": user_id,
+            "type": kind,
+            "time": moment,
+            "value": value,
+        }
+        for (kind, moment), value in latest.items()
+    ]
+    db.session.execute(_upsert_statement(), rows)
+    db.session.commit()
+    return {"stored": len(rows)}
+
+
+def list_timeseries(
+    user_id: uuid.UUID, types: list[str], window: TimeRange, cursor: str | None, limit: int
+):
+    """Samples of `types` within the window, oldest first.
+
+    One type is one ordered index range; several are one index scan (a descent per
+    type) and a sort of the rows in the window."""
+    users.get_user(user_id)
+    statement = select(TimeSeriesPoint).where(
+        TimeSeriesPoint.user_id == user_id,
+        TimeSeriesPoint.type.in_(sorted(set(types))),
+        window.where(TimeSeriesPoint.time),
+    )
+    return keyset_page(
+        statement, TimeSeriesPoint.time, TimeSeriesPoint.id, cursor, limit, descending=False
+    )
