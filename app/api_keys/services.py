@@ -107,9 +107,8 @@ def owner_email(api_key: ApiKey) -> str | None:
 def _queue_rotation_alert(api_key: ApiKey, principal: Principal, client: ClientInfo) -> None:
     """Tell the key's owner (or, for an orphaned key, whoever rotated it), in the
     rotation's own transaction."""
-    rotator = db.session.get(Developer, uuid.UUID(principal.subject_id))
-    rotator_email = rotator.email if rotator is not None else None
-    recipient = owner_email(api_key) or rotator_email
+    actor = alerts.actor_of(principal)
+    recipient = owner_email(api_key) or actor.name
     alerts.queue_alert(
         event="api_key.rotated",
         subject=f"API key rotated: {api_key.name}",
@@ -119,7 +118,7 @@ def _queue_rotation_alert(api_key: ApiKey, principal: Principal, client: ClientI
             "configuration."
         ),
         credential=alerts.Credential(type="api_key", id=api_key.id, name=api_key.name),
-        actor=alerts.Actor(type=principal.kind.value, id=principal.subject_id, name=rotator_email),
+        actor=actor,
         client=client,
         recipients=[recipient] if recipient else [],
         occurred_at=api_key.rotated_at,

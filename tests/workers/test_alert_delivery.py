@@ -15,6 +15,7 @@ from app.alerts.models import Alert
 from app.core.tasks import enqueue
 from app.extensions import db
 from tests.conftest import ADMIN_EMAIL, login
+from tests.factories import create_application
 from tests.workers.servers import wait_for
 
 pytestmark = pytest.mark.slow
@@ -208,3 +209,36 @@ def test_api_key_rotation_alert_names_key_actor_and_ip_once_without_any_secret(
         assert secret.encode() not in everything_sent
     # Not even the displayable prefix of the new key: the alert names the key by id and name.
     assert rotated.get_json()["prefix"].encode() not in everything_sent
+
+
+def test_application_secret_rotation_alert_arrives_once_without_any_secret(
+    app, client, admin, admin_headers, smtp, webhook, start_worker
+):
+    application = create_application(client, admin_headers, name="Fitness iOS")
+    start_worker()
+    rotated = client.post(
+        f"/api/v1/applications/{application['id']}/rotate-secret",
+        json={"revoke_sessions": True},
+        headers=admin_headers,
+        environ_base={"REMOTE_ADDR": "198.51.100.77"},
+    )
+    assert rotated.status_code == 200
+
+    assert_one_mail_and_one_webhook(smtp, webhook)
+    mail = smtp.messages[0]
+    body = mail.get_payload(decode=True).decode()
+    assert mail["X-Envelope-To"] == ADMIN_EMAIL
+    assert mail["Subject"] == "Application secret rotated: Fitness iOS"
+    assert f"Credential: Fitness iOS (application {application['app_id']})" in body
+    assert f"Who:        {ADMIN_EMAIL} (developer {admin['id']})" in body
+    assert "From IP:    198.51.100.77" in body
+    assert "Every SDK session it had minted was revoked." in body
+
+    payload, raw_body, headers = webhook.accepted[0]
+    assert payload["event"] == "application.secret_rotated"
+    assert payload["credential"]["id"] == application["app_id"]
+    assert payload["ip"] == "198.51.100.77"
+
+    everything_sent = smtp.sink.raw[0] + raw_body + str(headers).encode()
+    for secret in (application["app_secret"], rotated.get_json()["app_secret"]):
+        assert secret.encode() not in everything_sent
