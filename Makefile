@@ -5,7 +5,7 @@ PORT ?= 8000
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi.py
 
-.PHONY: install run serve worker beat test lint format bench
+.PHONY: install install-loadtest run serve worker beat test lint format bench loadtest
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,12 @@ $(VENV)/.installed: $(BIN)/activate setup.cfg pyproject.toml
 	touch $@
 
 install: $(VENV)/.installed
+
+$(VENV)/.installed-loadtest: $(VENV)/.installed
+	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[dev,loadtest]"
+	touch $@
+
+install-loadtest: $(VENV)/.installed-loadtest
 
 ## Serve the API on 127.0.0.1:$(PORT) (SQLite, in-process limiter, eager Celery by default).
 run: install
@@ -54,3 +60,8 @@ format: install
 bench: install
 	bash .ci/services
 	$(BIN)/python bench/hot_path.py
+	$(BIN)/python bench/ratelimit.py
+
+## Rate limits under load: Locust against gunicorn, PostgreSQL and Redis on loopback (~4 min).
+loadtest:
+	loadtests/run

@@ -10,6 +10,7 @@ from app.config import load_config
 from app.core.auth import set_api_key_resolver
 from app.core.deployment import init_deployment
 from app.core.errors import register_error_handlers
+from app.core.ratelimit import init_rate_limits
 from app.core.store import init_store
 from app.core.tasks import celery_init_app, register_periodic_task, start_embedded_beat
 from app.extensions import api, db, jwt, migrate
@@ -28,6 +29,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIRECTORY))
     jwt.init_app(app)
     init_store(app)
+    init_rate_limits(app)
     api.init_app(app)
 
     celery_init_app(app)

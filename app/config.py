@@ -109,6 +109,50 @@ SETTINGS: tuple[Setting, ...] = (
         "Password for `ADMIN_EMAIL`. When either is empty `make run` generates and prints them.",
     ),
     Setting(
+        "RATELIMIT_API_KEY",
+        "1000 per minute",
+        str,
+        "Requests per API key, across all endpoints and workers (moving window).",
+    ),
+    Setting(
+        "RATELIMIT_SDK_USER",
+        "100 per minute",
+        str,
+        "Requests per end user with SDK tokens, shared by all their tokens and applications.",
+    ),
+    Setting("RATELIMIT_DEVELOPER", "1000 per minute", str, "Requests per developer token holder."),
+    Setting(
+        "RATELIMIT_PER_IP",
+        "120 per minute",
+        str,
+        "Requests without valid credentials (login, refresh, SDK token minting, rejected "
+        "credentials), per client IP.",
+    ),
+    Setting(
+        "RATELIMIT_FAILED_LOGINS_PER_IP",
+        "30 per 15 minutes",
+        str,
+        "Failed developer logins per client IP; further logins from it get 429.",
+    ),
+    Setting(
+        "RATELIMIT_FAILED_LOGINS_PER_EMAIL",
+        "10 per 15 minutes",
+        str,
+        "Failed developer logins per e-mail; further logins for it get 429.",
+    ),
+    Setting(
+        "RATELIMIT_FAILED_MINTS_PER_APP",
+        "30 per 15 minutes",
+        str,
+        "Failed SDK token mints per `app_id`; further mints for it get 429.",
+    ),
+    Setting(
+        "RATELIMIT_FAILED_MINTS_PER_IP",
+        "30 per 15 minutes",
+        str,
+        "Failed SDK token mints per client IP; further mints from it get 429.",
+    ),
+    Setting(
         "LAST_USED_FLUSH_SECONDS",
         30,
         int,

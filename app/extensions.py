@@ -6,8 +6,11 @@ from flask_sqlalchemy import SQLAlchemy
 
 from app.core.api import OpenWearablesApi
 from app.core.db import Base
+from app.core.ratelimit import is_unlimited, new_limiter
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 jwt = JWTManager()
 api = OpenWearablesApi()
+limiter = new_limiter()
+limiter.request_filter(is_unlimited)

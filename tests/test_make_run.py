@@ -54,7 +54,7 @@ def test_make_run_serves_login_and_me_with_embedded_defaults(make_run):
     assert me.json()["email"] == env["ADMIN_EMAIL"]
 
     ready = requests.get(base + "/readyz", timeout=10).json()
-    assert ready["checks"] == {"database": "ok", "redis": "in-process"}
+    assert ready["checks"] == {"database": "ok", "redis": "in-process", "rate_limits": "in-process"}
 
     logout = requests.post(
         base + "/api/v1/auth/logout",

@@ -8,6 +8,7 @@ import logging
 
 import marshmallow as ma
 from flask import Flask
+from flask_limiter.errors import RateLimitExceeded
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 log = logging.getLogger(__name__)
@@ -89,7 +90,9 @@ def http_error_response(error: HTTPException):
     data = getattr(error, "data", None) or {}
     headers = dict(data.get("headers") or {})
     body: dict = {}
-    if "messages" in data or "errors" in data:
+    if isinstance(error, RateLimitExceeded):
+        body["detail"] = f"Rate limit exceeded: {error.description}"
+    elif "messages" in data or "errors" in data:
         errors = _flatten_messages(data.get("errors") or data.get("messages"))
         if status == 400 and errors.get("_schema") == ["Invalid JSON body."]:
             body["detail"] = "Request body is not valid JSON."

@@ -4,6 +4,7 @@ from flask_smorest import Blueprint
 from app.core.auth import Kind, current_principal, requires
 from app.core.client import client_info
 from app.core.errors import ApiError
+from app.core.ratelimit import failed_login_limits
 from app.developers import services
 from app.developers.schemas import DeveloperSchema, LoginSchema, LogoutSchema
 from app.refresh_tokens.schemas import TokenPairSchema
@@ -15,11 +16,17 @@ blp = Blueprint(
 
 @blp.route("/login")
 class Login(MethodView):
+    @failed_login_limits
     @blp.arguments(LoginSchema, location="form")
     @blp.response(200, TokenPairSchema)
     @blp.alt_response(401, response="UNAUTHORIZED")
+    @blp.alt_response(429, response="TOO_MANY_REQUESTS")
     def post(self, credentials):
-        """Log in with e-mail (`username`) and password, form-encoded."""
+        """Log in with e-mail (`username`) and password, form-encoded.
+
+        Limited per client IP (`RATELIMIT_PER_IP`); failed logins also count per IP and
+        per e-mail, and once either is used up logins get 429 until the window frees.
+        """
         return services.login(credentials["username"], credentials["password"], client_info())
 
 

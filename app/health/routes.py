@@ -21,9 +21,13 @@ class Readiness(MethodView):
     @blp.response(200, HealthSchema)
     @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
     def get(self):
-        """The database and Redis are reachable."""
+        """The database and Redis are reachable.
+
+        Without Redis the service still answers (`degraded`): rate limits fall back to
+        per-process counters and JWTs get 503 until the blocklist is back.
+        """
         checks = services.readiness()
-        down = sorted(name for name, state in checks.items() if state == "unavailable")
-        if down:
-            raise ApiError(503, f"Not ready: {', '.join(down)} unreachable.")
-        return {"status": "ready", "checks": checks}
+        if checks["database"] == "unavailable":
+            raise ApiError(503, "Not ready: database unreachable.")
+        degraded = checks["redis"] == "unavailable" or checks["rate_limits"] == "in-memory fallback"
+        return {"status": "degraded" if degraded else "ready", "checks": checks}

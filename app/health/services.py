@@ -1,11 +1,13 @@
 from sqlalchemy import text
 
 from app.core.store import RedisStore, get_store
-from app.extensions import db
+from app.extensions import db, limiter
 
 
 def readiness() -> dict[str, str]:
-    """The state of each dependency: `ok`, `unavailable`, or `in-process` (no Redis set)."""
+    """The state of each dependency: `ok`, `unavailable`, or `in-process` (no Redis set),
+    and where this process counts rate limits: `redis`, `in-memory fallback` or `in-process`.
+    """
     checks = {}
     try:
         db.session.execute(text("SELECT 1"))
@@ -21,4 +23,10 @@ def readiness() -> dict[str, str]:
             checks["redis"] = "unavailable"
     else:
         checks["redis"] = "in-process"
+    if checks["redis"] == "in-process":
+        checks["rate_limits"] = "in-process"
+    elif checks["redis"] == "unavailable" or limiter.using_fallback:
+        checks["rate_limits"] = "in-memory fallback"
+    else:
+        checks["rate_limits"] = "redis"
     return checks

@@ -18,6 +18,7 @@ class Refresh(MethodView):
     @blp.arguments(RefreshRequestSchema)
     @blp.response(200, TokenPairSchema)
     @blp.alt_response(401, response="UNAUTHORIZED")
+    @blp.alt_response(429, response="TOO_MANY_REQUESTS")
     def post(self, payload):
         """Rotate a refresh token: a new access token AND a new refresh token.
 

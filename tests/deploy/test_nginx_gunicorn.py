@@ -223,19 +223,21 @@ def login(stack: Stack, password: str, headers: dict | None = None) -> requests.
     )
 
 
-def observe_client_identity(stack: Stack, admin: dict, headers: dict) -> dict[str, str]:
+def observe_client_identity(stack: Stack, admin: dict, headers: dict) -> dict:
     """Every place the app identifies the caller by address, after one failed login sent
-    through nginx with `headers`. Today that is the audit trail's IP (`remote_addr` after
-    ProxyFix); the rate-limit bucket of the unauthenticated endpoints belongs here too
-    once limits land (e.g. the login limit's `X-RateLimit-Remaining` dropping by one
-    per request whatever `X-Forwarded-For` says), so the spoofing test covers it."""
-    assert login(stack, "wrong password", headers).status_code == 401
+    through nginx with `headers`: the audit trail's IP (`remote_addr` after ProxyFix) and
+    the per-IP rate-limit bucket of the unauthenticated endpoints (what is left of it)."""
+    failed = login(stack, "wrong password", headers)
+    assert failed.status_code == 401
     token = login(stack, admin["password"]).json()["access_token"]
     events = stack.get(
         "/api/v1/audit-events?action=developer.login_failed&limit=1",
         headers={"Authorization": f"Bearer {token}"},
     ).json()["data"]
-    return {"audit_ip": events[0]["ip"]}
+    return {
+        "audit_ip": events[0]["ip"],
+        "ip_limit_remaining": int(failed.headers["X-RateLimit-Remaining"]),
+    }
 
 
 @pytest.mark.slow
@@ -296,7 +298,9 @@ def test_client_ip_is_the_one_nginx_saw_even_with_a_forged_forwarded_for(stack, 
         stack, admin, {"X-Forwarded-For": FORGED_CLIENT, "X-Real-IP": FORGED_CLIENT}
     )
 
-    assert honest == forged == {"audit_ip": "127.0.0.1"}
+    assert honest["audit_ip"] == forged["audit_ip"] == "127.0.0.1"
+    # Same bucket: the honest failed and successful logins used two of its requests.
+    assert forged["ip_limit_remaining"] == honest["ip_limit_remaining"] - 2
 
 
 @pytest.mark.slow

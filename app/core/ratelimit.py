@@ -1,0 +1,284 @@
+"""Rate limits keyed by who is calling, on flask-limiter's moving window.
+
+Every request except the probes and the API docs counts against one caller limit:
+an API key against its key id, an SDK token against its end user (shared by all that
+user's tokens and applications), a developer token against the developer, and anything
+without valid credentials (login, refresh, SDK token minting, rejected credentials)
+against the client IP. Login and minting add failure-only limits on top.
+
+The moving window keeps a timestamp per admitted request, so no 60-second span ever
+admits more than the limit (a fixed window admits up to twice the limit across a
+boundary). `SingleTripRedisStorage` admits the request and reads the window back for
+the headers in one Lua script: one Redis round trip per limited request, where stock
+flask-limiter makes one for the hit and another for the headers.
+
+When Redis is unreachable flask-limiter switches each process to in-memory counters,
+logs a warning, and probes Redis again with exponential backoff (1 s to 32 s).
+"""
+
+import math
+import time
+from functools import partial
+
+from flask import Flask, current_app, g, has_app_context, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from limits import parse
+from limits.storage import RedisStorage
+
+from app.core.auth import Kind, optional_principal
+from app.core.secrets import digest
+
+CALLER_LIMIT_SETTINGS = {
+    Kind.API_KEY: "RATELIMIT_API_KEY",
+    Kind.SDK: "RATELIMIT_SDK_USER",
+    Kind.DEVELOPER: "RATELIMIT_DEVELOPER",
+}
+LIMIT_SETTINGS = (
+    *CALLER_LIMIT_SETTINGS.values(),
+    "RATELIMIT_PER_IP",
+    "RATELIMIT_FAILED_LOGINS_PER_IP",
+    "RATELIMIT_FAILED_LOGINS_PER_EMAIL",
+    "RATELIMIT_FAILED_MINTS_PER_APP",
+    "RATELIMIT_FAILED_MINTS_PER_IP",
+)
+UNLIMITED_BLUEPRINTS = frozenset({"health", "api-docs"})
+POLICY_NAME = "default"
+STORAGE_SCHEME = "owa+"
+
+# One round trip: admit `cost` entries when the window has room (cost 0 only reads),
+# then report the oldest entry still inside the window and how many there are.
+# Entries are Redis server time, newest first, trimmed to `limit`, so every worker
+# and every host agrees on the clock.
+ACQUIRE_AND_READ_WINDOW = """
+local limit = tonumber(ARGV[1])
+local expiry = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+local window_start = now - expiry
+local admitted = 0
+if cost > 0 and cost <= limit then
+    local blocking = redis.call('LINDEX', KEYS[1], limit - cost)
+    if not blocking or tonumber(blocking) < window_start then
+        local stamp = string.format('%.6f', now)
+        for _ = 1, cost do
+            redis.call('LPUSH', KEYS[1], stamp)
+        end
+        redis.call('LTRIM', KEYS[1], 0, limit - 1)
+        redis.call('EXPIRE', KEYS[1], expiry)
+        admitted = 1
+    end
+end
+local low, high, oldest_index = 0, redis.call('LLEN', KEYS[1]) - 1, -1
+while low <= high do
+    local middle = math.floor((low + high) / 2)
+    if tonumber(redis.call('LINDEX', KEYS[1], middle)) >= window_start then
+        oldest_index = middle
+        low = middle + 1
+    else
+        high = middle - 1
+    end
+end
+local oldest = now
+if oldest_index >= 0 then
+    oldest = tonumber(redis.call('LINDEX', KEYS[1], oldest_index))
+end
+return {admitted, string.format('%.6f', oldest), oldest_index + 1}
+"""
+
+
+class SingleTripRedisStorage(RedisStorage):
+    """`limits` Redis storage whose admission also returns the window for the headers.
+
+    flask-limiter asks the strategy for the window right after the hit; this storage
+    answers that from what the admission script returned for the same request.
+    """
+
+    STORAGE_SCHEME = [f"{STORAGE_SCHEME}redis", f"{STORAGE_SCHEME}rediss"]
+
+    def __init__(self, uri: str, **options) -> None:
+        super().__init__(uri.removeprefix(STORAGE_SCHEME), **options)
+        self.acquire_and_read = self.get_connection().register_script(ACQUIRE_AND_READ_WINDOW)
+
+    def _run(self, key: str, limit: int, expiry: int, cost: int) -> tuple[bool, float, int]:
+        key = self.prefixed_key(key)
+        admitted, oldest, count = self.acquire_and_read([key], [limit, expiry, cost])
+        window = (float(oldest), int(count))
+        if has_app_context():
+            g.setdefault("rate_limit_windows", {})[key] = window
+        return bool(admitted), *window
+
+    def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
+        return self._run(key, limit, expiry, amount)[0]
+
+    def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
+        known = g.get("rate_limit_windows", {}) if has_app_context() else {}
+        window = known.get(self.prefixed_key(key))
+        if window is None:
+            _, *window = self._run(key, limit, expiry, 0)
+        return tuple(window)
+
+
+class OpenWearablesLimiter(Limiter):
+    @property
+    def using_fallback(self) -> bool:
+        """This process counts in memory because Redis stopped answering."""
+        return bool(self._storage_dead)
+
+    def init_app(self, app: Flask) -> None:
+        # One limiter serves every app a process builds (tests build many); each
+        # starts on its own storage rather than inheriting another's outage.
+        self._storage_dead = False
+        super().init_app(app)
+
+
+def client_ip() -> str:
+    return get_remote_address() or "unknown"
+
+
+def caller_key() -> str:
+    principal = optional_principal()
+    if principal is None:
+        return f"ip:{client_ip()}"
+    return f"{principal.kind.value}:{principal.subject_id}"
+
+
+def caller_limit() -> str:
+    principal = optional_principal()
+    setting = "RATELIMIT_PER_IP" if principal is None else CALLER_LIMIT_SETTINGS[principal.kind]
+    return current_app.config[setting]
+
+
+def is_unlimited() -> bool:
+    return request.blueprint in UNLIMITED_BLUEPRINTS
+
+
+def _submitted_email() -> str:
+    # Keyed by digest: Redis key names should not list who tried to log in.
+    return "email:" + digest((request.form.get("username") or "").strip().lower())
+
+
+def _submitted_app_id() -> str:
+    body = request.get_json(silent=True)
+    app_id = body.get("app_id") if isinstance(body, dict) else None
+    return f"app:{app_id}" if isinstance(app_id, str) else "app:"
+
+
+def _failed(response) -> bool:
+    return response.status_code in (401, 403)
+
+
+def _setting(name: str):
+    return lambda: current_app.config[name]
+
+
+def _limiter() -> "OpenWearablesLimiter":
+    # The instance lives in app.extensions, which imports this module.
+    from app.extensions import limiter
+
+    return limiter
+
+
+def failed_login_limits(view):
+    """Brute-force protection: only failed logins count, per client IP and per e-mail."""
+    limiter = _limiter()
+    view = limiter.limit(
+        _setting("RATELIMIT_FAILED_LOGINS_PER_EMAIL"),
+        key_func=_submitted_email,
+        scope="failed-login-email",
+        deduct_when=_failed,
+    )(view)
+    return limiter.limit(
+        _setting("RATELIMIT_FAILED_LOGINS_PER_IP"),
+        key_func=client_ip,
+        scope="failed-login-ip",
+        deduct_when=_failed,
+    )(view)
+
+
+def failed_mint_limits(view):
+    """Only failed SDK token mints count, per application id and per client IP."""
+    limiter = _limiter()
+    view = limiter.limit(
+        _setting("RATELIMIT_FAILED_MINTS_PER_APP"),
+        key_func=_submitted_app_id,
+        scope="failed-mint-app",
+        deduct_when=_failed,
+    )(view)
+    return limiter.limit(
+        _setting("RATELIMIT_FAILED_MINTS_PER_IP"),
+        key_func=client_ip,
+        scope="failed-mint-ip",
+        deduct_when=_failed,
+    )(view)
+
+
+def storage_uri(redis_url: str) -> str:
+    return f"{STORAGE_SCHEME}{redis_url}" if redis_url else "memory://"
+
+
+def new_limiter() -> OpenWearablesLimiter:
+    return OpenWearablesLimiter(
+        caller_key,
+        application_limits=[caller_limit],
+        strategy="moving-window",
+        headers_enabled=False,
+        in_memory_fallback_enabled=True,
+        swallow_errors=True,
+        key_prefix="owa",
+    )
+
+
+def init_rate_limits(app: Flask) -> None:
+    for name in LIMIT_SETTINGS:
+        parse(app.config[name])
+    app.config["RATELIMIT_STORAGE_URI"] = storage_uri(app.config["REDIS_URL"])
+    app.config["RATELIMIT_STORAGE_OPTIONS"] = {"socket_timeout": 1, "socket_connect_timeout": 1}
+    limiter = _limiter()
+    limiter.init_app(app)
+    attach_rate_limit_headers(app, limiter)
+
+
+def attach_rate_limit_headers(app: Flask, limiter: Limiter) -> None:
+    """Call after `limiter.init_app(app)`: the hooks must run after the limiter's."""
+    app.before_request(partial(remember_caller_limit, limiter))
+    app.after_request(partial(add_rate_limit_headers, limiter))
+
+
+def remember_caller_limit(limiter: Limiter) -> None:
+    """Runs right after flask-limiter's own check, before limits decorated on the view
+    replace `current_limits`; the caller limit is what the headers report."""
+    g.caller_rate_limit = next((lim for lim in limiter.current_limits if lim.shared), None)
+
+
+def _governing_limit(limiter: Limiter):
+    """The breached limit on a 429, else the caller limit (the one clients budget by)."""
+    breached = next((lim for lim in limiter.current_limits if lim.breached), None)
+    return breached or g.get("caller_rate_limit") or limiter.current_limit
+
+
+def add_rate_limit_headers(limiter: Limiter, response):
+    """X-RateLimit-*, the IETF draft `RateLimit`/`RateLimit-Policy`, and on 429 only,
+    `Retry-After` (stock flask-limiter sends that on every response)."""
+    request_limit = _governing_limit(limiter)
+    if request_limit is None:
+        return response
+    try:
+        reset_at, remaining = request_limit.window
+    except Exception:
+        current_app.logger.warning("Rate limit window unavailable; headers left out.")
+        return response
+    amount = request_limit.limit.amount
+    window_seconds = request_limit.limit.get_expiry()
+    remaining = max(int(remaining), 0)
+    seconds_to_reset = max(math.ceil(reset_at - time.time()), 0)
+    if response.status_code == 429:
+        seconds_to_reset = max(seconds_to_reset, 1)
+        response.headers["Retry-After"] = str(seconds_to_reset)
+    response.headers["X-RateLimit-Limit"] = str(amount)
+    response.headers["X-RateLimit-Remaining"] = str(remaining)
+    response.headers["X-RateLimit-Reset"] = str(math.ceil(reset_at))
+    response.headers["RateLimit-Policy"] = f'"{POLICY_NAME}";q={amount};w={window_seconds}'
+    response.headers["RateLimit"] = f'"{POLICY_NAME}";r={remaining};t={seconds_to_reset}'
+    return response

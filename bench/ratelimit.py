@@ -1,0 +1,160 @@
+"""Cost of a rate-limited request: stock flask-limiter against ours, side by side.
+
+    .venv/bin/python bench/ratelimit.py [requests-per-case]
+
+Starts a redis-server of its own on a free loopback port (so the command counts are
+this benchmark's alone), builds one minimal Flask app per case with the same limit
+and headers on, and prints per request: mean and p95 time, Redis round trips (commands
+clients sent, from MONITOR) and the commands Redis executed including those inside Lua.
+"""
+
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+
+import redis
+from flask import Flask
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+from app.core.ratelimit import OpenWearablesLimiter, attach_rate_limit_headers, storage_uri
+
+LIMIT = "1000000 per minute"
+SAMPLED = 50
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_redis() -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            shutil.which("redis-server") or "redis-server",
+            *("--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    for _ in range(100):
+        client = redis.Redis.from_url(url)
+        try:
+            client.ping()
+            return process, url
+        except redis.ConnectionError:
+            time.sleep(0.05)
+        finally:
+            client.close()
+    raise SystemExit("redis-server did not start")
+
+
+def build(case: str, redis_url: str) -> Flask:
+    app = Flask(case)
+
+    @app.get("/")
+    def index():
+        return "ok"
+
+    if case == "no limiter":
+        return app
+    if case == "ours (moving window)":
+        limiter = OpenWearablesLimiter(
+            get_remote_address,
+            application_limits=[LIMIT],
+            strategy="moving-window",
+            headers_enabled=False,
+            storage_uri=storage_uri(redis_url),
+        )
+        limiter.init_app(app)
+        attach_rate_limit_headers(app, limiter)
+        return app
+    strategy = case.split("(")[1].rstrip(")").replace(" ", "-")
+    Limiter(
+        get_remote_address,
+        app=app,
+        application_limits=[LIMIT],
+        strategy=strategy,
+        headers_enabled=True,
+        storage_uri=redis_url,
+    )
+    return app
+
+
+def round_trips(redis_url: str, client) -> tuple[float, float]:
+    """(commands sent by clients, commands executed) per request, over SAMPLED requests."""
+    sentinel = f"bench-end-{uuid.uuid4()}"
+    watcher, marker = redis.Redis.from_url(redis_url), redis.Redis.from_url(redis_url)
+    sent = executed = 0
+    try:
+        with watcher.monitor() as monitor:
+            for _ in range(SAMPLED):
+                client.get("/")
+            marker.echo(sentinel)
+            while sentinel not in (entry := monitor.next_command())["command"]:
+                executed += 1
+                sent += entry["client_type"] != "lua"
+    finally:
+        watcher.close()
+        marker.close()
+    return sent / SAMPLED, executed / SAMPLED
+
+
+def measure(case: str, redis_url: str, count: int) -> dict:
+    server = redis.Redis.from_url(redis_url)
+    server.flushdb()
+    server.close()
+    client = build(case, redis_url).test_client()
+    for _ in range(50):
+        client.get("/")
+    timings = []
+    for _ in range(count):
+        start = time.perf_counter()
+        response = client.get("/")
+        timings.append(time.perf_counter() - start)
+        if response.status_code != 200:
+            raise SystemExit(f"{case}: {response.status_code}")
+    sent, executed = round_trips(redis_url, client) if case != "no limiter" else (0.0, 0.0)
+    return {
+        "case": case,
+        "mean": statistics.fmean(timings) * 1e6,
+        "p95": statistics.quantiles(timings, n=20)[18] * 1e6,
+        "sent": sent,
+        "executed": executed,
+        "headers": sorted(name for name, _ in response.headers if "ratelimit" in name.lower())
+        + (["Retry-After"] if "Retry-After" in response.headers else []),
+    }
+
+
+def main(count: int) -> None:
+    process, redis_url = start_redis()
+    try:
+        rows = [
+            measure(case, redis_url, count)
+            for case in (
+                "no limiter",
+                "stock flask-limiter (fixed window)",
+                "stock flask-limiter (moving window)",
+                "ours (moving window)",
+            )
+        ]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    print(f"{count} requests per case, Flask test client, Redis on loopback\n")
+    print(f"{'case':38} {'mean µs':>8} {'p95 µs':>8} {'round trips':>12} {'cmds run':>9}  headers")
+    for row in rows:
+        print(
+            f"{row['case']:38} {row['mean']:8.0f} {row['p95']:8.0f} {row['sent']:12.1f} "
+            f"{row['executed']:9.1f}  {', '.join(row['headers']) or '-'}"
+        )
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 3000)

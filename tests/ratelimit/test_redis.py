@@ -1,0 +1,115 @@
+"""Cost and failure of the Redis behind the limits, on a redis-server of the test's own."""
+
+import logging
+import time
+
+import pytest
+import redis
+
+from app.api_keys import services as api_keys
+from app.core.auth import Kind, Principal
+from app.core.client import ClientInfo
+from tests.ratelimit.helpers import PrivateRedis, bearer, forge_token
+
+ME = "/api/v1/auth/me"
+
+
+def _api_key(app, admin) -> str:
+    creator = Principal(kind=Kind.DEVELOPER, subject_id=admin["id"])
+    with app.app_context():
+        _, secret = api_keys.create_key("bench", "live", None, creator, ClientInfo(None, None))
+    return secret
+
+
+@pytest.fixture
+def private_redis():
+    server = PrivateRedis()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.mark.slow
+def test_one_redis_round_trip_per_limited_request(make_app, admin, private_redis):
+    app = make_app(REDIS_URL=private_redis.url)
+    client = app.test_client()
+    headers = bearer(forge_token("developer", admin["id"]))
+    key_headers = bearer(_api_key(app, admin))
+    client.get(ME, headers=headers)
+    client.get(ME)
+    client.get("/api/v1/users", headers=key_headers)
+
+    developer, scripted = private_redis.commands_sent_during(
+        lambda: client.get(ME, headers=headers)
+    )
+    anonymous, _ = private_redis.commands_sent_during(lambda: client.get(ME))
+    api_key, _ = private_redis.commands_sent_during(
+        lambda: client.get("/api/v1/users", headers=key_headers)
+    )
+    response = client.get(ME, headers=headers)
+
+    # The developer request also checks the token blocklist (EXISTS, not the limiter).
+    assert sorted(developer) == ["evalsha", "exists"]
+    assert "lpush" in scripted
+    assert anonymous == ["evalsha"]
+    # API keys also record their last use (ZADD + HSET, one pipelined round trip).
+    assert sorted(api_key) == ["evalsha", "hset", "zadd"]
+    assert response.headers["X-RateLimit-Remaining"] == "997"
+
+
+@pytest.mark.slow
+def test_redis_down_falls_back_to_per_process_limits_and_recovers(
+    make_app, admin, private_redis, caplog
+):
+    app = make_app(REDIS_URL=private_redis.url, RATELIMIT_PER_IP="3 per minute")
+    client = app.test_client()
+    assert client.get(ME).headers["X-RateLimit-Remaining"] == "2"
+
+    private_redis.stop()
+    with caplog.at_level(logging.WARNING):
+        during = [client.get(ME) for _ in range(4)]
+    developer = client.get(
+        ME,
+        headers=bearer(forge_token("developer", admin["id"])),
+        environ_base={"REMOTE_ADDR": "192.0.2.2"},
+    )
+    with_key = client.get(
+        "/api/v1/users",
+        headers=bearer(_api_key(app, admin)),
+        environ_base={"REMOTE_ADDR": "192.0.2.3"},
+    )
+    ready = client.get("/readyz")
+
+    assert [r.status_code for r in during] == [401, 401, 401, 429]
+    assert [r.headers["X-RateLimit-Remaining"] for r in during] == ["2", "1", "0", "0"]
+    assert during[-1].get_json() == {"detail": "Rate limit exceeded: 3 per 1 minute"}
+    assert int(during[-1].headers["Retry-After"]) >= 1
+    assert "falling back to in-memory storage" in caplog.text
+    assert developer.status_code == 503
+    assert developer.get_json() == {
+        "detail": "Token revocation list unavailable; try again shortly."
+    }
+    assert with_key.status_code == 200
+    assert with_key.headers["X-RateLimit-Remaining"] == "999"
+    assert ready.status_code == 200
+    assert ready.get_json()["status"] == "degraded"
+    assert ready.get_json()["checks"]["rate_limits"] == "in-memory fallback"
+
+    private_redis.start()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        response = client.get(ME, environ_base={"REMOTE_ADDR": "192.0.2.1"})
+        if client.get("/readyz").get_json()["status"] == "ready":
+            break
+        time.sleep(0.5)
+    recovered = client.get(ME, environ_base={"REMOTE_ADDR": "192.0.2.44"})
+    server = redis.Redis.from_url(private_redis.url)
+    try:
+        stored_keys = [key.decode() for key in server.scan_iter("LIMITS*")]
+    finally:
+        server.close()
+
+    assert response.status_code in (401, 429)
+    assert recovered.status_code == 401
+    assert recovered.headers["X-RateLimit-Remaining"] == "2"
+    assert any("192.0.2.44" in key for key in stored_keys)
