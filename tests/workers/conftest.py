@@ -146,6 +146,7 @@ def start_worker(app, database_url, redis_url, broker_url, smtp, webhook, tmp_pa
             "ALERT_WEBHOOK_URL": webhook.url,
             "ALERT_WEBHOOK_SECRET": WEBHOOK_SECRET,
             "LOG_LEVEL": "INFO",
+            "PYTHONUNBUFFERED": "1",
             **FAST_DELIVERY,
             **{name: str(value) for name, value in settings.items()},
         }
