@@ -5,7 +5,7 @@ PORT ?= 8000
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi.py
 
-.PHONY: install install-loadtest run serve test lint format bench loadtest
+.PHONY: install install-loadtest run serve worker beat test lint format bench loadtest
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,15 @@ run: install
 	$(BIN)/flask db upgrade
 	$(BIN)/flask ensure-admin
 	$(BIN)/gunicorn --workers 1 --threads 4 --bind 127.0.0.1:$(PORT) wsgi:app
+
+## A Celery worker (needs CELERY_BROKER_URL, and the same DATABASE_URL/settings as the API).
+worker: install
+	$(BIN)/celery -A workers.celery_app worker --loglevel=INFO
+
+## The beat scheduler of the periodic tasks (run exactly one per deployment).
+beat: install
+	mkdir -p instance
+	$(BIN)/celery -A workers.celery_app beat --loglevel=INFO --schedule instance/celerybeat-schedule
 
 ## Serve the way production does: gunicorn.conf.py (GUNICORN_* settings), no migrations
 ## or admin creation (run `flask db upgrade` first). APP_ENV=production needs real secrets.

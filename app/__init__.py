@@ -41,6 +41,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_features(app: Flask) -> None:
+    from app.alerts import tasks as alert_tasks
     from app.api_keys import tasks as api_key_tasks
     from app.api_keys.auth import resolve_api_key
     from app.api_keys.routes import blp as api_keys_blp
@@ -50,6 +51,7 @@ def _register_features(app: Flask) -> None:
     from app.developers.cli import create_admin, ensure_admin
     from app.developers.routes import blp as auth_blp
     from app.health.routes import blp as health_blp
+    from app.refresh_tokens import tasks as refresh_token_tasks
     from app.refresh_tokens.routes import blp as refresh_blp
     from app.sdk_tokens.routes import blp as sdk_tokens_blp
     from app.users.routes import blp as users_blp
@@ -67,8 +69,12 @@ def _register_features(app: Flask) -> None:
     ):
         api.register_blueprint(blueprint)
     set_api_key_resolver(app, resolve_api_key)
+    config = app.config
+    register_periodic_task(app, api_key_tasks.FLUSH_LAST_USED, config["LAST_USED_FLUSH_SECONDS"])
     register_periodic_task(
-        app, api_key_tasks.FLUSH_LAST_USED, app.config["LAST_USED_FLUSH_SECONDS"]
+        app, api_key_tasks.SEND_REMINDERS, api_key_tasks.REMINDER_INTERVAL_SECONDS
     )
+    register_periodic_task(app, alert_tasks.SWEEP, config["ALERT_SWEEP_SECONDS"])
+    register_periodic_task(app, refresh_token_tasks.PURGE, config["REFRESH_TOKEN_PURGE_SECONDS"])
     app.cli.add_command(create_admin)
     app.cli.add_command(ensure_admin)

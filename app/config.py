@@ -228,6 +228,107 @@ SETTINGS: tuple[Setting, ...] = (
         int,
         "Seconds gunicorn keeps an idle keep-alive connection open.",
     ),
+    Setting(
+        "SMTP_HOST",
+        "",
+        str,
+        "SMTP server for alert and reminder mail. Empty: each mail is logged instead.",
+    ),
+    Setting("SMTP_PORT", 587, int, "SMTP server port."),
+    Setting("SMTP_USER", "", str, "SMTP login. Empty: no AUTH."),
+    Setting("SMTP_PASSWORD", "", str, "SMTP password for `SMTP_USER`."),
+    Setting("SMTP_FROM", "open-wearables@localhost", str, "Sender address of alert mail."),
+    Setting(
+        "SMTP_STARTTLS",
+        False,
+        parse_bool,
+        "`true`: upgrade the SMTP connection with STARTTLS (certificate verified) before AUTH.",
+    ),
+    Setting(
+        "ALERT_EMAIL_TO",
+        "",
+        str,
+        "Comma-separated addresses (e.g. a security team) copied on every alert, besides "
+        "the credential's owner.",
+    ),
+    Setting(
+        "ALERT_WEBHOOK_URL",
+        "",
+        str,
+        "When set, every alert is also POSTed here as JSON, signed (see Webhook).",
+    ),
+    Setting(
+        "ALERT_WEBHOOK_SECRET",
+        "",
+        str,
+        "HMAC-SHA256 key of the webhook signature. Required when `ALERT_WEBHOOK_URL` is set.",
+    ),
+    Setting(
+        "ALERT_SEND_TIMEOUT_SECONDS",
+        10,
+        int,
+        "Timeout of one SMTP conversation or one webhook POST.",
+    ),
+    Setting(
+        "ALERT_MAX_ATTEMPTS",
+        10,
+        int,
+        "Delivery attempts before an alert is marked `failed` (and logged as an error).",
+    ),
+    Setting(
+        "ALERT_RETRY_BASE_SECONDS",
+        30,
+        int,
+        "First retry delay; it doubles with each failed attempt (at most one hour).",
+    ),
+    Setting(
+        "ALERT_DELIVERY_LEASE_SECONDS",
+        120,
+        int,
+        "How long one worker owns an alert it is delivering. A worker that dies "
+        "mid-delivery releases it when the lease runs out. Must exceed twice "
+        "`ALERT_SEND_TIMEOUT_SECONDS`.",
+    ),
+    Setting(
+        "ALERT_SWEEP_SECONDS",
+        60,
+        int,
+        "Beat interval of the sweep that re-queues alerts whose delivery task was lost "
+        "(broker down, worker killed); an alert counts as lost once it has waited this long.",
+    ),
+    Setting(
+        "KEY_ROTATION_REMINDER_DAYS",
+        90,
+        int,
+        "The daily reminder task mails the owner of an API key not rotated for this many "
+        "days (once per key per such period).",
+    ),
+    Setting(
+        "KEY_UNUSED_REMINDER_DAYS",
+        30,
+        int,
+        "The daily reminder task mails the owner of an API key not used (or, if never "
+        "used, created) this many days ago (once per key per such period).",
+    ),
+    Setting(
+        "REFRESH_TOKEN_RETENTION_DAYS",
+        7,
+        int,
+        "Expired and revoked refresh tokens are kept this long (for the 'expired' / "
+        "'revoked' answers), then purged.",
+    ),
+    Setting(
+        "REFRESH_TOKEN_PURGE_SECONDS",
+        3600,
+        int,
+        "Beat interval of the refresh-token purge.",
+    ),
+    Setting(
+        "REFRESH_TOKEN_PURGE_BATCH_SIZE",
+        1000,
+        int,
+        "Rows deleted per statement (and per transaction) by the purge.",
+    ),
 )
 
 SETTING_NAMES = frozenset(setting.name for setting in SETTINGS)
@@ -239,6 +340,17 @@ def normalise_database_url(url: str) -> str:
         if url.startswith(scheme):
             return "postgresql+psycopg://" + url[len(scheme) :]
     return url
+
+
+def _check_alert_settings(config: Mapping[str, Any]) -> None:
+    if config["ALERT_WEBHOOK_URL"] and not config["ALERT_WEBHOOK_SECRET"]:
+        raise ValueError("ALERT_WEBHOOK_URL is set but ALERT_WEBHOOK_SECRET is empty.")
+    if config["ALERT_WEBHOOK_URL"] and not config["ALERT_WEBHOOK_URL"].startswith(
+        ("http://", "https://")
+    ):
+        raise ValueError("ALERT_WEBHOOK_URL must be an http:// or https:// URL.")
+    if config["ALERT_DELIVERY_LEASE_SECONDS"] <= 2 * config["ALERT_SEND_TIMEOUT_SECONDS"]:
+        raise ValueError("ALERT_DELIVERY_LEASE_SECONDS must exceed 2 x ALERT_SEND_TIMEOUT_SECONDS.")
 
 
 def load_config(
@@ -258,6 +370,7 @@ def load_config(
             if setting.production_default is not None and not given:
                 config[setting.name] = setting.production_default
 
+    _check_alert_settings(config)
     config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(config["DATABASE_URL"])
     config["TESTING"] = config["APP_ENV"] == "testing" or config.get("TESTING", False)
     config["JWT_SECRET_KEY"] = config["SECRET_KEY"]

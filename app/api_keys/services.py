@@ -3,6 +3,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import bindparam, or_, select, update
 
+from app.alerts import services as alerts
 from app.api_keys.models import ApiKey
 from app.audit import services as audit
 from app.core.auth import Kind, Principal
@@ -11,6 +12,7 @@ from app.core.db import utcnow
 from app.core.errors import ApiError
 from app.core.secrets import digest, generate_secret, random_base62
 from app.core.store import get_store
+from app.developers.models import Developer
 from app.extensions import db
 
 KEY_ID_PREFIX = "key_"
@@ -92,8 +94,35 @@ def rotate_key(key_id: str, principal: Principal, client: ClientInfo) -> tuple[A
     api_key.prefix = secret[:DISPLAY_PREFIX_LENGTH]
     api_key.rotated_at = utcnow()
     _audit("api_key.rotated", principal, client, api_key)
+    _queue_rotation_alert(api_key, principal, client)
     db.session.commit()
     return api_key, secret
+
+
+def owner_email(api_key: ApiKey) -> str | None:
+    owner = db.session.get(Developer, api_key.created_by) if api_key.created_by else None
+    return owner.email if owner is not None else None
+
+
+def _queue_rotation_alert(api_key: ApiKey, principal: Principal, client: ClientInfo) -> None:
+    """Tell the key's owner (or, for an orphaned key, whoever rotated it), in the
+    rotation's own transaction."""
+    actor = alerts.actor_of(principal)
+    recipient = owner_email(api_key) or actor.name
+    alerts.queue_alert(
+        event="api_key.rotated",
+        subject=f"API key rotated: {api_key.name}",
+        summary=(
+            "An API key was rotated: its previous secret stopped working at that moment. "
+            "If you did not expect this, check the audit trail and your servers' "
+            "configuration."
+        ),
+        credential=alerts.Credential(type="api_key", id=api_key.id, name=api_key.name),
+        actor=actor,
+        client=client,
+        recipients=[recipient] if recipient else [],
+        occurred_at=api_key.rotated_at,
+    )
 
 
 def delete_key(key_id: str, principal: Principal, client: ClientInfo) -> None:

@@ -12,6 +12,7 @@ import uuid
 
 from sqlalchemy import select
 
+from app.alerts import services as alerts
 from app.applications.models import Application
 from app.audit import services as audit
 from app.core.auth import Principal
@@ -87,10 +88,38 @@ def rotate_secret(
         str(application.id),
         {"app_id": application.app_id, "revoke_sessions": revoke_sessions},
     )
+    _queue_rotation_alert(application, revoke_sessions, principal, client)
     db.session.commit()
     if revoke_sessions:
         refresh_tokens.revoke_client(application.app_id)
     return _with_secret(application, app_secret)
+
+
+def _queue_rotation_alert(
+    application: Application, revoke_sessions: bool, principal: Principal, client: ClientInfo
+) -> None:
+    """Applications have no owner of record: the alert goes to whoever rotated the
+    secret (and `ALERT_EMAIL_TO`), in the rotation's own transaction."""
+    actor = alerts.actor_of(principal)
+    sessions = (
+        "Every SDK session it had minted was revoked."
+        if revoke_sessions
+        else "SDK sessions it had already minted stay valid."
+    )
+    alerts.queue_alert(
+        event="application.secret_rotated",
+        subject=f"Application secret rotated: {application.name}",
+        summary=(
+            "An application's secret was rotated: the previous secret stopped working at "
+            f"that moment. {sessions} If you did not expect this, check the audit trail."
+        ),
+        credential=alerts.Credential(
+            type="application", id=application.app_id, name=application.name
+        ),
+        actor=actor,
+        client=client,
+        recipients=[actor.name] if actor.name else [],
+    )
 
 
 def delete_application(application_id: uuid.UUID, principal: Principal, client: ClientInfo):

@@ -1,18 +1,35 @@
-"""Flask's Celery pattern: tasks run inside the app context and take ids, not objects."""
+"""Flask's Celery pattern: tasks run inside the app context and take ids, not objects.
+
+`enqueue_after_commit` is how the request path hands work to a worker: the task is
+published only once the transaction that made its input durable has committed, and a
+broker outage never fails (or slows for long) the request; whatever the task was
+for must then be recoverable from the database by a periodic sweep.
+"""
 
 import logging
 import threading
 import time
 
 from celery import Celery, Task
-from flask import Flask
+from flask import Flask, current_app
+from sqlalchemy import event
 
-log = logging.getLogger(__name__)
+from app.extensions import db
+
+logger = logging.getLogger(__name__)
+
+_AFTER_COMMIT = "owa_tasks_after_commit"
+
+# A publish to an unreachable broker gives up after ~1 s instead of Celery's default
+# retries; the outbox sweep delivers what was not published.
+PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2}
 
 
 def celery_init_app(app: Flask) -> Celery:
     class FlaskTask(Task):
         def __call__(self, *args, **kwargs):
+            # A fresh app context per task: Flask-SQLAlchemy scopes the session to it
+            # and removes it when the context is popped, so no task inherits another's.
             with app.app_context():
                 return self.run(*args, **kwargs)
 
@@ -28,6 +45,9 @@ def celery_init_app(app: Flask) -> Celery:
             "task_reject_on_worker_lost": True,
             "worker_prefetch_multiplier": 1,
             "broker_connection_retry_on_startup": True,
+            "broker_connection_timeout": 2,
+            "task_publish_retry_policy": PUBLISH_RETRY_POLICY,
+            "timezone": "UTC",
             "beat_schedule": {},
         }
     )
@@ -60,7 +80,37 @@ def start_embedded_beat(app: Flask) -> None:
             try:
                 celery_app.tasks[schedule[name]["task"]].apply()
             except Exception:
-                log.exception("embedded periodic task %s failed", name)
+                logger.exception("embedded periodic task %s failed", name)
             next_run[name] = time.monotonic() + schedule[name]["schedule"]
 
     threading.Thread(target=run_forever, name="embedded-beat", daemon=True).start()
+
+
+def enqueue(task_name: str, *args) -> bool:
+    """Publish a registered task on this app's Celery app (eager without a broker).
+
+    Returns False, after logging, when the broker cannot be reached (or, without a
+    broker, when the eagerly run task raised)."""
+    task = current_app.extensions["celery"].tasks[task_name]
+    try:
+        task.apply_async(args)
+    except Exception:
+        logger.exception("%s%r was not queued; a periodic sweep retries it", task_name, args)
+        return False
+    return True
+
+
+def enqueue_after_commit(task_name: str, *args) -> None:
+    """Publish the task once the current transaction commits; drop it on rollback."""
+    db.session.info.setdefault(_AFTER_COMMIT, []).append((task_name, args))
+
+
+@event.listens_for(db.session, "after_commit")
+def _publish_after_commit(session) -> None:
+    for task_name, args in session.info.pop(_AFTER_COMMIT, []):
+        enqueue(task_name, *args)
+
+
+@event.listens_for(db.session, "after_rollback")
+def _forget_after_rollback(session) -> None:
+    session.info.pop(_AFTER_COMMIT, None)

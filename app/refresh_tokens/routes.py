@@ -1,6 +1,7 @@
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from app.core.client import client_info
 from app.refresh_tokens import services
 from app.refresh_tokens.schemas import RefreshRequestSchema, TokenPairSchema
 
@@ -24,4 +25,4 @@ class Refresh(MethodView):
         Refresh tokens are single-use. Presenting one that was already used revokes
         its whole family (the chain from one login or mint).
         """
-        return services.rotate(payload["refresh_token"])
+        return services.rotate(payload["refresh_token"], client_info())

@@ -4,13 +4,16 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
+from app.alerts import services as alerts
 from app.core.auth import Kind, issue_access_token, session_flag
+from app.core.client import ClientInfo
 from app.core.db import utcnow
 from app.core.errors import ApiError
 from app.core.secrets import digest, generate_secret, is_well_formed
 from app.core.store import get_store
+from app.developers.models import Developer
 from app.extensions import db
 from app.refresh_tokens.models import RefreshToken
 
@@ -73,11 +76,12 @@ def _find(refresh_token: str) -> RefreshToken | None:
     )
 
 
-def rotate(refresh_token: str) -> TokenPair:
+def rotate(refresh_token: str, client: ClientInfo | None = None) -> TokenPair:
     """Consume `refresh_token` and return the next pair of its family.
 
     The consuming UPDATE only matches an unused, unrevoked row, so of two concurrent
-    refreshes with the same token exactly one wins; the loser is a reuse.
+    refreshes with the same token exactly one wins; the loser is a reuse, which revokes
+    the family and alerts its owner (`client` is who presented the used token).
     """
     row = _find(refresh_token)
     if row is None:
@@ -104,9 +108,47 @@ def rotate(refresh_token: str) -> TokenPair:
     if row.revoked_at is not None:
         raise _unauthorized("Refresh token has been revoked.")
     if row.used_at is not None:
+        _queue_reuse_alert(row, client)
         revoke_families([row.family_id])
         raise _unauthorized("Refresh token has already been used; its session has been revoked.")
     raise _unauthorized("Refresh token has expired.")
+
+
+def _owner_emails(row: RefreshToken) -> list[str]:
+    """Who answers for a session: the developer who logged in, or the developer who
+    minted an SDK token as admin (`admin:{id}`). Other SDK sessions reach only
+    `ALERT_EMAIL_TO`."""
+    developer_id = row.subject_id if row.subject_type == Kind.DEVELOPER.value else None
+    if row.subject_type == Kind.SDK.value and (row.client_id or "").startswith("admin:"):
+        developer_id = row.client_id.removeprefix("admin:")
+    if developer_id is None:
+        return []
+    try:
+        developer = db.session.get(Developer, uuid.UUID(developer_id))
+    except ValueError:
+        return []
+    return [developer.email] if developer is not None else []
+
+
+def _queue_reuse_alert(row: RefreshToken, client: ClientInfo | None) -> None:
+    owner = f"{row.subject_type} {row.subject_id}"
+    if row.client_id:
+        owner += f" via {row.client_id}"
+    alerts.queue_alert(
+        event="refresh_token.reuse_detected",
+        subject="Refresh token reuse detected: session revoked",
+        summary=(
+            "A refresh token that had already been used was presented again, which "
+            "means it was copied. Every token of its session has been revoked; the "
+            "owner has to log in again."
+        ),
+        credential=alerts.Credential(
+            type="refresh_token_session", id=str(row.family_id), name=f"session of {owner}"
+        ),
+        actor=alerts.Actor(type="anonymous", name="whoever presented the used refresh token"),
+        client=client,
+        recipients=_owner_emails(row),
+    )
 
 
 def revoke_families(family_ids: Iterable[uuid.UUID]) -> None:
@@ -156,3 +198,28 @@ def revoke_presented_family(refresh_token: str, kind: Kind, subject_id: str) -> 
     if row is None or row.subject_type != kind.value or row.subject_id != subject_id:
         raise ApiError(422, "Refresh token does not belong to this session.")
     revoke_families([row.family_id])
+
+
+def purge(retention_days: int, batch_size: int) -> dict[str, int]:
+    """Delete refresh tokens whose family expired or was revoked more than
+    `retention_days` ago, `batch_size` rows per statement and transaction.
+
+    Consumed tokens of a live family stay: presenting one is how reuse is detected,
+    however long ago it was used. They go with their family (revoking a family marks
+    every token of it, consumed ones included)."""
+    cutoff = utcnow() - timedelta(days=retention_days)
+    return {
+        "expired": _delete_in_batches(RefreshToken.expires_at < cutoff, batch_size),
+        "revoked": _delete_in_batches(RefreshToken.revoked_at < cutoff, batch_size),
+    }
+
+
+def _delete_in_batches(condition, batch_size: int) -> int:
+    deleted = 0
+    while True:
+        batch = select(RefreshToken.id).where(condition).limit(batch_size).scalar_subquery()
+        count = db.session.execute(delete(RefreshToken).where(RefreshToken.id.in_(batch))).rowcount
+        db.session.commit()
+        deleted += count
+        if count < batch_size:
+            return deleted

@@ -1,0 +1,6 @@
+"""Security alerts (credential rotated, refresh-token reuse, reminders) via an outbox.
+
+`queue_alert` adds a row to the caller's transaction, so the alert is durable exactly
+when the change it reports is. After the commit a task delivers it by e-mail and, when
+configured, a signed webhook; a periodic sweep re-queues rows whose task was lost.
+"""
