@@ -1,5 +1,11 @@
 """WSGI entry point for gunicorn: `gunicorn wsgi:app`."""
 
 from app import create_app
+from app.core.tasks import start_embedded_beat
 
 app = create_app()
+
+# Only a serving process runs the periodic tasks itself, and only when there is no broker
+# (and so no beat): `make run`. Apps built elsewhere (CLI, tests) start no threads.
+if not app.config["CELERY_BROKER_URL"] and not app.config["TESTING"]:
+    start_embedded_beat(app)

@@ -12,7 +12,7 @@ from app.core.deployment import init_deployment
 from app.core.errors import register_error_handlers
 from app.core.ratelimit import init_rate_limits
 from app.core.store import init_store
-from app.core.tasks import celery_init_app, register_periodic_task, start_embedded_beat
+from app.core.tasks import celery_init_app, register_periodic_task
 from app.extensions import api, db, jwt, migrate
 
 MIGRATIONS_DIRECTORY = Path(__file__).resolve().parent.parent / "migrations"
@@ -35,8 +35,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     celery_init_app(app)
     _register_features(app)
     register_error_handlers(app)
-    if not app.config["CELERY_BROKER_URL"] and not app.config["TESTING"]:
-        start_embedded_beat(app)
     return app
 
 

@@ -61,3 +61,13 @@ def test_make_worker_and_make_beat_start_celery_from_workers_celery_app():
 
     assert "celery -A workers.celery_app worker" in worker.stdout
     assert "celery -A workers.celery_app beat" in beat.stdout
+
+
+def test_building_an_app_starts_no_background_thread(make_app):
+    import threading
+
+    before = {thread.ident for thread in threading.enumerate()}
+    make_app(APP_ENV="development", CELERY_BROKER_URL="")
+
+    started = [t.name for t in threading.enumerate() if t.ident not in before]
+    assert "embedded-beat" not in started
