@@ -61,12 +61,12 @@ def database_url(create_database):
     return url
 
 
-@pytest.fixture(scope="session")
-def redis_url():
-    """A Redis database index of its own, so parallel runs on one server never collide."""
+def claim_redis_database():
+    """Yield the URL of a Redis database index no other run holds, then release it, so
+    parallel runs on one server never collide (index 15 is the benchmarks')."""
     server = redis.Redis.from_url(REDIS_SERVER_URL)
     try:
-        for index in range(1, 15):  # 15 is the benchmarks'
+        for index in range(1, 15):
             if server.set(f"owa-test-lock:{index}", os.getpid(), nx=True, ex=3600):
                 yield f"{REDIS_SERVER_URL}/{index}"
                 server.delete(f"owa-test-lock:{index}")
@@ -74,6 +74,11 @@ def redis_url():
         raise RuntimeError("every Redis test database is taken")
     finally:
         server.close()
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    yield from claim_redis_database()
 
 
 def _test_config(database_url: str, redis_url: str, **overrides) -> dict:

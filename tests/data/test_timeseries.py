@@ -2,21 +2,11 @@ import uuid
 
 import pytest
 
-from tests.factories import bearer, create_user, sdk_tokens_for
+from tests.factories import create_user
 
 
 def url(user_id) -> str:
     return f"/api/v1/users/{user_id}/timeseries"
-
-
-@pytest.fixture
-def user(client, admin_headers):
-    return create_user(client, admin_headers)
-
-
-@pytest.fixture
-def sdk_headers(client, admin_headers, user):
-    return bearer(sdk_tokens_for(client, admin_headers, user["id"])["access_token"])
 
 
 def store(client, headers, user_id, *points):

@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from tests.factories import bearer, create_user, sdk_tokens_for
+from tests.factories import create_user
 
 
 def workouts_url(user_id) -> str:
@@ -25,16 +25,6 @@ def workout(**fields) -> dict:
         "source": {"provider": "apple_health", "device": "Apple Watch"},
         **fields,
     }
-
-
-@pytest.fixture
-def user(client, admin_headers):
-    return create_user(client, admin_headers)
-
-
-@pytest.fixture
-def sdk_headers(client, admin_headers, user):
-    return bearer(sdk_tokens_for(client, admin_headers, user["id"])["access_token"])
 
 
 def store(client, headers, user_id, *items):

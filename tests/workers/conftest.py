@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 import redis
 
-from tests.conftest import REDIS_SERVER_URL, TEST_PEPPER, TEST_SECRET_KEY
+from tests.conftest import TEST_PEPPER, TEST_SECRET_KEY, claim_redis_database
 from tests.workers.servers import SmtpServer, TcpProxy, WebhookReceiver
 
 REPO = Path(__file__).resolve().parents[2]
@@ -32,16 +32,7 @@ FAST_DELIVERY = {
 
 @pytest.fixture(scope="session")
 def broker_server_url():
-    server = redis.Redis.from_url(REDIS_SERVER_URL)
-    try:
-        for index in range(1, 15):  # 15 is the benchmarks'
-            if server.set(f"owa-test-lock:{index}", os.getpid(), nx=True, ex=3600):
-                yield f"{REDIS_SERVER_URL}/{index}"
-                server.delete(f"owa-test-lock:{index}")
-                return
-        raise RuntimeError("every Redis test database is taken")
-    finally:
-        server.close()
+    yield from claim_redis_database()
 
 
 @pytest.fixture
