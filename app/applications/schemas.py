@@ -1,6 +1,6 @@
 import marshmallow as ma
 
-from app.core.pagination import PageQuerySchema
+from app.core.pagination import PageQuerySchema, PageSchema
 from app.core.schemas import UTCDateTimeField
 
 
@@ -39,11 +39,5 @@ class ApplicationQuerySchema(PageQuerySchema):
     pass
 
 
-class ApplicationPageSchema(ma.Schema):
+class ApplicationPageSchema(PageSchema):
     items = ma.fields.List(ma.fields.Nested(ApplicationSchema))
-    total = ma.fields.Integer()
-    page = ma.fields.Integer()
-    limit = ma.fields.Integer()
-    pages = ma.fields.Integer()
-    has_next = ma.fields.Boolean()
-    has_prev = ma.fields.Boolean()

@@ -20,6 +20,17 @@ class PageQuerySchema(ma.Schema):
     limit = ma.fields.Integer(load_default=20, validate=ma.validate.Range(min=1, max=MAX_LIMIT))
 
 
+class PageSchema(ma.Schema):
+    """A page of a listing; subclasses add `items`."""
+
+    total = ma.fields.Integer()
+    page = ma.fields.Integer()
+    limit = ma.fields.Integer()
+    pages = ma.fields.Integer()
+    has_next = ma.fields.Boolean()
+    has_prev = ma.fields.Boolean()
+
+
 class CursorQuerySchema(ma.Schema):
     cursor = ma.fields.String(validate=ma.validate.Length(max=200))
     limit = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=MAX_LIMIT))

@@ -1,6 +1,6 @@
 import marshmallow as ma
 
-from app.core.pagination import PageQuerySchema
+from app.core.pagination import PageQuerySchema, PageSchema
 from app.core.schemas import UTCDateTimeField
 
 
@@ -41,11 +41,5 @@ class UserQuerySchema(PageQuerySchema):
     external_user_id = ma.fields.String(validate=ma.validate.Length(max=255))
 
 
-class UserPageSchema(ma.Schema):
+class UserPageSchema(PageSchema):
     items = ma.fields.List(ma.fields.Nested(UserSchema))
-    total = ma.fields.Integer()
-    page = ma.fields.Integer()
-    limit = ma.fields.Integer()
-    pages = ma.fields.Integer()
-    has_next = ma.fields.Boolean()
-    has_prev = ma.fields.Boolean()
