@@ -37,6 +37,15 @@ def test_list_is_paged_newest_first(client, admin_headers):
     assert all("app_secret" not in item for item in page["items"])
 
 
+def test_a_page_past_the_bound_is_422_not_a_500(client, admin_headers):
+    response = client.get(f"{APPLICATIONS}?page={10**22}", headers=admin_headers)
+
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == {
+        "page": ["Must be greater than or equal to 1 and less than or equal to 1000000."]
+    }
+
+
 @pytest.mark.parametrize("body", [{}, {"name": ""}, {"name": "x" * 101}, {"name": 3}])
 def test_bad_names_are_422(client, admin_headers, body):
     response = client.post(APPLICATIONS, json=body, headers=admin_headers)
