@@ -1,8 +1,12 @@
 import uuid
 
 import pytest
+from sqlalchemy import event as sqlalchemy_events
+from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from app.core.secrets import is_well_formed
+from app.extensions import db
 from tests.conftest import all_rows_text
 from tests.factories import bearer, create_application, create_user, mint_with_app
 
@@ -171,3 +175,33 @@ def test_an_api_key_cannot_manage_applications(client, admin_headers, api_key_he
         assert response.status_code == 403
         assert response.get_json() == {"detail": "API keys cannot access this endpoint."}
     assert client.get(one, headers=admin_headers).status_code == 200
+
+
+def test_a_rotation_answers_even_if_the_application_is_deleted_right_after(
+    app, client, admin_headers
+):
+    """Fuzzing with two workers found this race: a delete committed by another worker
+    right after the rotation's commit made the rotation reload a missing row (500)."""
+    application = create_application(client, admin_headers)
+
+    def delete_from_another_worker(session):
+        with db.engine.begin() as other_worker:
+            other_worker.execute(
+                text("DELETE FROM applications WHERE id = :id"), {"id": application["id"]}
+            )
+
+    sqlalchemy_events.listen(Session, "after_commit", delete_from_another_worker, once=True)
+    try:
+        rotated = client.post(
+            f"{APPLICATIONS}/{application['id']}/rotate-secret",
+            json={"revoke_sessions": True},
+            headers=admin_headers,
+        )
+    finally:
+        if sqlalchemy_events.contains(Session, "after_commit", delete_from_another_worker):
+            sqlalchemy_events.remove(Session, "after_commit", delete_from_another_worker)
+
+    assert rotated.status_code == 200
+    assert rotated.get_json()["app_id"] == application["app_id"]
+    missing = client.get(f"{APPLICATIONS}/{application['id']}", headers=admin_headers)
+    assert missing.status_code == 404
