@@ -1,5 +1,4 @@
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from app.api_keys import services
 from app.api_keys.schemas import (
@@ -8,6 +7,7 @@ from app.api_keys.schemas import (
     ApiKeySchema,
     ApiKeyWithSecretSchema,
 )
+from app.core.api import Blueprint
 from app.core.auth import Kind, current_principal, requires
 from app.core.client import client_info
 

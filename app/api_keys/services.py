@@ -1,3 +1,4 @@
+import re
 import uuid
 from datetime import UTC, datetime
 
@@ -16,6 +17,8 @@ from app.developers.models import Developer
 from app.extensions import db
 
 KEY_ID_PREFIX = "key_"
+KEY_ID_RANDOM_LENGTH = 16
+KEY_ID_SHAPE = re.compile(rf"{KEY_ID_PREFIX}[0-9A-Za-z]{{{KEY_ID_RANDOM_LENGTH}}}")
 DISPLAY_PREFIX_LENGTH = 12
 LAST_USED = "owa:api_keys:last_used"
 
@@ -45,7 +48,7 @@ def create_key(
     """A new key and its secret; the secret exists only in this return value."""
     secret = _secret_for(environment)
     api_key = ApiKey(
-        id=KEY_ID_PREFIX + random_base62(16),
+        id=KEY_ID_PREFIX + random_base62(KEY_ID_RANDOM_LENGTH),
         name=name,
         environment=environment,
         prefix=secret[:DISPLAY_PREFIX_LENGTH],
@@ -64,7 +67,8 @@ def list_keys() -> list[ApiKey]:
 
 
 def get_key(key_id: str) -> ApiKey:
-    api_key = db.session.get(ApiKey, key_id)
+    # Any text can arrive in the path; only an id of our own shape is worth a lookup.
+    api_key = db.session.get(ApiKey, key_id) if KEY_ID_SHAPE.fullmatch(key_id) else None
     if api_key is None:
         raise ApiError(404, "API key not found.")
     return api_key

@@ -1,5 +1,4 @@
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from app.applications import services
 from app.applications.schemas import (
@@ -10,6 +9,7 @@ from app.applications.schemas import (
     ApplicationWriteSchema,
     RotateSecretSchema,
 )
+from app.core.api import Blueprint
 from app.core.auth import Kind, current_principal, requires
 from app.core.client import client_info
 

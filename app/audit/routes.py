@@ -1,8 +1,8 @@
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from app.audit import services
 from app.audit.schemas import AuditPageSchema, AuditQuerySchema
+from app.core.api import Blueprint
 from app.core.auth import Kind, requires
 
 blp = Blueprint(

@@ -13,10 +13,12 @@ from app.core.errors import ApiError
 from app.extensions import db
 
 MAX_LIMIT = 100
+# Far deeper than any real listing, and small enough that OFFSET fits PostgreSQL's bigint.
+MAX_PAGE = 1_000_000
 
 
 class PageQuerySchema(ma.Schema):
-    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1))
+    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=MAX_PAGE))
     limit = ma.fields.Integer(load_default=20, validate=ma.validate.Range(min=1, max=MAX_LIMIT))
 
 

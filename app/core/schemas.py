@@ -13,7 +13,8 @@ class UTCDateTimeField(ma.fields.DateTime):
             return None
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
-        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        # isoformat, not strftime: "%Y" does not pad years before 1000 to four digits.
+        return value.astimezone(UTC).replace(microsecond=0, tzinfo=None).isoformat() + "Z"
 
     def _deserialize(self, value, attr, data, **kwargs) -> datetime:
         parsed = super()._deserialize(value, attr, data, **kwargs)

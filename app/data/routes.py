@@ -1,6 +1,6 @@
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from app.core.api import Blueprint
 from app.core.auth import Kind, requires
 from app.data import services
 from app.data.schemas import (

@@ -1,6 +1,6 @@
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from app.core.api import Blueprint
 from app.core.errors import ApiError
 from app.health import services
 from app.health.schemas import HealthSchema

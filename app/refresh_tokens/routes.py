@@ -1,6 +1,6 @@
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from app.core.api import Blueprint
 from app.core.client import client_info
 from app.refresh_tokens import services
 from app.refresh_tokens.schemas import RefreshRequestSchema, TokenPairSchema

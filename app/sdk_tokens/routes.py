@@ -1,6 +1,6 @@
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from app.core.api import Blueprint
 from app.core.auth import load_principal
 from app.core.client import client_info
 from app.core.ratelimit import failed_mint_limits

@@ -1,6 +1,6 @@
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from app.core.api import Blueprint
 from app.core.auth import Kind, requires
 from app.users import services
 from app.users.schemas import UserPageSchema, UserQuerySchema, UserSchema, UserWriteSchema

@@ -92,8 +92,13 @@ def test_bad_options_are_422(client, admin_headers, body):
 
 
 @pytest.mark.parametrize("method", ["get", "patch", "delete", "post"])
-def test_unknown_id_is_404(client, admin_headers, method):
-    path = f"{KEYS}/key_doesnotexist" + ("/rotate" if method == "post" else "")
+@pytest.mark.parametrize(
+    "key_id",
+    ["key_doesnotexist", "key_%00", "key_%ED%A0%80"],
+    ids=["unknown", "nul", "invalid-utf8"],
+)
+def test_unknown_id_is_404(client, admin_headers, method, key_id):
+    path = f"{KEYS}/{key_id}" + ("/rotate" if method == "post" else "")
 
     response = getattr(client, method)(path, headers=admin_headers, json={"name": "n"})
 

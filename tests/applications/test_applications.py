@@ -1,8 +1,12 @@
 import uuid
 
 import pytest
+from sqlalchemy import event as sqlalchemy_events
+from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from app.core.secrets import is_well_formed
+from app.extensions import db
 from tests.conftest import all_rows_text
 from tests.factories import bearer, create_application, create_user, mint_with_app
 
@@ -35,6 +39,15 @@ def test_list_is_paged_newest_first(client, admin_headers):
     assert [item["id"] for item in page["items"]] == ids[::-1][:2]
     assert (page["total"], page["has_next"]) == (3, True)
     assert all("app_secret" not in item for item in page["items"])
+
+
+def test_a_page_past_the_bound_is_422_not_a_500(client, admin_headers):
+    response = client.get(f"{APPLICATIONS}?page={10**22}", headers=admin_headers)
+
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == {
+        "page": ["Must be greater than or equal to 1 and less than or equal to 1000000."]
+    }
 
 
 @pytest.mark.parametrize("body", [{}, {"name": ""}, {"name": "x" * 101}, {"name": 3}])
@@ -162,3 +175,33 @@ def test_an_api_key_cannot_manage_applications(client, admin_headers, api_key_he
         assert response.status_code == 403
         assert response.get_json() == {"detail": "API keys cannot access this endpoint."}
     assert client.get(one, headers=admin_headers).status_code == 200
+
+
+def test_a_rotation_answers_even_if_the_application_is_deleted_right_after(
+    app, client, admin_headers
+):
+    """Fuzzing with two workers found this race: a delete committed by another worker
+    right after the rotation's commit made the rotation reload a missing row (500)."""
+    application = create_application(client, admin_headers)
+
+    def delete_from_another_worker(session):
+        with db.engine.begin() as other_worker:
+            other_worker.execute(
+                text("DELETE FROM applications WHERE id = :id"), {"id": application["id"]}
+            )
+
+    sqlalchemy_events.listen(Session, "after_commit", delete_from_another_worker, once=True)
+    try:
+        rotated = client.post(
+            f"{APPLICATIONS}/{application['id']}/rotate-secret",
+            json={"revoke_sessions": True},
+            headers=admin_headers,
+        )
+    finally:
+        if sqlalchemy_events.contains(Session, "after_commit", delete_from_another_worker):
+            sqlalchemy_events.remove(Session, "after_commit", delete_from_another_worker)
+
+    assert rotated.status_code == 200
+    assert rotated.get_json()["app_id"] == application["app_id"]
+    missing = client.get(f"{APPLICATIONS}/{application['id']}", headers=admin_headers)
+    assert missing.status_code == 404

@@ -64,6 +64,15 @@ def test_store_then_read_every_field(client, user, sdk_headers):
     }
 
 
+def test_years_before_1000_keep_four_digits_in_responses(client, admin_headers, user):
+    early = {"start_time": "0039-01-01T00:00:00Z", "end_time": "0039-01-01T00:00:00.500Z"}
+    stored = store(client, admin_headers, user["id"], workout(**early))
+
+    assert stored.status_code == 200
+    (item,) = stored.get_json()["data"]
+    assert (item["start_time"], item["end_time"]) == ("0039-01-01T00:00:00Z",) * 2
+
+
 def test_resending_an_external_id_updates_instead_of_duplicating(client, admin_headers, user):
     first = store(client, admin_headers, user["id"], workout()).get_json()["data"][0]
 

@@ -341,3 +341,23 @@ def test_neither_access_log_records_tokens_or_query_strings(stack, admin):
         assert "leak-me" not in text, log
         assert token not in text, log
         assert "Bearer" not in text, log
+
+
+@pytest.mark.slow
+def test_nginx_refuses_overlong_request_lines_and_headers_in_the_api_error_shape(stack):
+    """Fuzzing found gunicorn's HTML 414 page for request lines above 4094 bytes."""
+    within = stack.get("/api/v1/users?search=" + "a" * 4000)
+    too_long = stack.get("/api/v1/users?search=" + "a" * 4100)
+    far_too_long = stack.get("/api/v1/users?search=" + "a" * 9000)
+    huge_header = stack.get("/api/v1/users", headers={"X-Padding": "a" * 5000})
+
+    assert within.status_code == 401
+    for response in (too_long, far_too_long):
+        assert (response.status_code, response.json()) == (
+            414,
+            {"detail": "Request URI too long."},
+        )
+    assert (huge_header.status_code, huge_header.json()) == (
+        400,
+        {"detail": "Request headers too large."},
+    )

@@ -133,7 +133,10 @@ def test_list_filters_and_search(client, admin_headers):
     assert emails("search=%25") == ["cy@example.com"]
 
 
-@pytest.mark.parametrize("query", ["limit=0", "limit=101", "page=0", "limit=abc"])
+@pytest.mark.parametrize(
+    "query",
+    ["limit=0", "limit=101", "page=0", "limit=abc", "page=1000001", f"page={10**22}"],
+)
 def test_bad_paging_is_422(client, admin_headers, query):
     response = client.get(f"{USERS}?{query}", headers=admin_headers)
 
@@ -143,3 +146,10 @@ def test_bad_paging_is_422(client, admin_headers, query):
 def test_users_need_credentials(client):
     assert client.get(USERS).status_code == 401
     assert client.post(USERS, json={}).status_code == 401
+
+
+def test_the_deepest_page_is_empty_not_an_error(client, admin_headers):
+    response = client.get(f"{USERS}?page=1000000&limit=100", headers=admin_headers)
+
+    assert response.status_code == 200
+    assert response.get_json()["items"] == []
