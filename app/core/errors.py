@@ -10,6 +10,7 @@ import marshmallow as ma
 import redis
 from flask import Flask
 from flask_limiter.errors import RateLimitExceeded
+from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 log = logging.getLogger(__name__)
@@ -130,7 +131,14 @@ def _handle_redis_down(error: redis.RedisError):
     )
 
 
+def _handle_concurrent_change(error: StaleDataError):
+    # Another request deleted or replaced the row between our read and our write.
+    log.info("concurrent change: %s", error)
+    return {"detail": "This resource was changed or deleted by another request; try again."}, 409
+
+
 def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(ApiError, _handle_api_error)
     app.register_error_handler(redis.RedisError, _handle_redis_down)
+    app.register_error_handler(StaleDataError, _handle_concurrent_change)
     app.register_error_handler(Exception, _handle_unexpected)

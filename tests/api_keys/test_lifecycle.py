@@ -174,3 +174,26 @@ def test_key_lifecycle_is_audited_without_secrets(client, admin_headers, api_key
     text = response.get_data(as_text=True)
     assert api_key["key"] not in text
     assert rotated["key"] not in text
+
+
+def test_rename_racing_a_delete_is_409_not_500(app, client, admin_headers, api_key):
+    from sqlalchemy import event, text
+
+    from app.extensions import db
+
+    def delete_from_another_connection(session, flush_context, instances):
+        with db.engine.begin() as other:
+            other.execute(text("DELETE FROM api_keys WHERE id = :id"), {"id": api_key["id"]})
+
+    with app.app_context():
+        event.listen(db.session, "before_flush", delete_from_another_connection, once=True)
+        try:
+            response = client.patch(
+                f"{KEYS}/{api_key['id']}", json={"name": "renamed"}, headers=admin_headers
+            )
+        finally:
+            if event.contains(db.session, "before_flush", delete_from_another_connection):
+                event.remove(db.session, "before_flush", delete_from_another_connection)
+
+    assert response.status_code == 409
+    assert "deleted by another request" in response.get_json()["detail"]
