@@ -29,6 +29,24 @@ APP_ID_SHAPE = re.compile(rf"{APP_ID_PREFIX}[0-9A-Za-z]{{{APP_ID_RANDOM_LENGTH}}
 SECRET_PREFIX = "secret_"
 
 
+def _audit(
+    action: str,
+    principal: Principal,
+    client: ClientInfo,
+    application_id: uuid.UUID,
+    app_id: str,
+    **details,
+) -> None:
+    audit.record(
+        action,
+        audit.Actor.of(principal),
+        client,
+        "application",
+        str(application_id),
+        {"app_id": app_id, **details},
+    )
+
+
 def _with_secret(application: Application, app_secret: str) -> dict:
     return {
         "id": application.id,
@@ -48,14 +66,7 @@ def create_application(name: str, principal: Principal, client: ClientInfo) -> d
         secret_digest=digest(app_secret),
     )
     db.session.add(application)
-    audit.record(
-        "application.created",
-        audit.Actor.of(principal),
-        client,
-        "application",
-        str(application.id),
-        {"app_id": application.app_id, "name": name},
-    )
+    _audit("application.created", principal, client, application.id, application.app_id, name=name)
     db.session.commit()
     return _with_secret(application, app_secret)
 
@@ -80,13 +91,13 @@ def rotate_secret(
     application = get_application(application_id)
     app_secret = generate_secret(SECRET_PREFIX)
     application.secret_digest = digest(app_secret)
-    audit.record(
+    _audit(
         "application.secret_rotated",
-        audit.Actor.of(principal),
+        principal,
         client,
-        "application",
-        str(application.id),
-        {"app_id": application.app_id, "revoke_sessions": revoke_sessions},
+        application.id,
+        application.app_id,
+        revoke_sessions=revoke_sessions,
     )
     _queue_rotation_alert(application, revoke_sessions, principal, client)
     db.session.commit()
@@ -127,14 +138,7 @@ def delete_application(application_id: uuid.UUID, principal: Principal, client: 
     application = get_application(application_id)
     app_id = application.app_id
     db.session.delete(application)
-    audit.record(
-        "application.deleted",
-        audit.Actor.of(principal),
-        client,
-        "application",
-        str(application_id),
-        {"app_id": app_id, "name": application.name},
-    )
+    _audit("application.deleted", principal, client, application_id, app_id, name=application.name)
     db.session.commit()
     refresh_tokens.revoke_client(app_id)
 
