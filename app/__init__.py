@@ -1,25 +1,62 @@
-"""Open Wearables Auth: the application factory."""
+"""Open Wearables Auth: the application factory.
+
+Each feature package exposes `register(app)`, which adds everything the feature
+brings (its blueprint, Celery tasks and their schedule, CLI commands, credential
+resolvers); `create_app` calls them in `FEATURES` order, which is also the order of
+the API document. `register` imports its routes and tasks when called, so importing
+a feature's models or services (another feature, a migration, a worker) never drags
+in its routes.
+"""
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from flask import Flask
 
+from app import (
+    alerts,
+    api_keys,
+    applications,
+    audit,
+    data,
+    developers,
+    health,
+    refresh_tokens,
+    sdk_tokens,
+    users,
+)
 from app.config import load_config
-from app.core.auth import set_api_key_resolver
 from app.core.deployment import init_deployment
 from app.core.errors import register_error_handlers
 from app.core.ratelimit import init_rate_limits
 from app.core.store import init_store
-from app.core.tasks import celery_init_app, register_periodic_task
+from app.core.tasks import celery_init_app
 from app.extensions import api, db, jwt, migrate
 
 MIGRATIONS_DIRECTORY = Path(__file__).resolve().parent.parent / "migrations"
 
 
+class Feature(Protocol):
+    def register(self, app: Flask) -> None: ...
+
+
+FEATURES: tuple[Feature, ...] = (
+    health,
+    developers,
+    refresh_tokens,
+    api_keys,
+    users,
+    sdk_tokens,
+    data,
+    applications,
+    audit,
+    alerts,
+)
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
-    """Build the app: config → extensions → Api → blueprints → errors → celery."""
+    """Build the app: config → extensions → Api → features → errors."""
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_mapping(load_config(overrides=config))
     logging.basicConfig(level=app.config["LOG_LEVEL"])
@@ -33,46 +70,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     api.init_app(app)
 
     celery_init_app(app)
-    _register_features(app)
+    for feature in FEATURES:
+        feature.register(app)
     register_error_handlers(app)
     return app
-
-
-def _register_features(app: Flask) -> None:
-    from app.alerts import tasks as alert_tasks
-    from app.api_keys import tasks as api_key_tasks
-    from app.api_keys.auth import resolve_api_key
-    from app.api_keys.routes import blp as api_keys_blp
-    from app.applications.routes import blp as applications_blp
-    from app.audit.routes import blp as audit_blp
-    from app.data.routes import blp as data_blp
-    from app.developers.cli import create_admin, ensure_admin
-    from app.developers.routes import blp as auth_blp
-    from app.health.routes import blp as health_blp
-    from app.refresh_tokens import tasks as refresh_token_tasks
-    from app.refresh_tokens.routes import blp as refresh_blp
-    from app.sdk_tokens.routes import blp as sdk_tokens_blp
-    from app.users.routes import blp as users_blp
-
-    for blueprint in (
-        health_blp,
-        auth_blp,
-        refresh_blp,
-        api_keys_blp,
-        users_blp,
-        sdk_tokens_blp,
-        data_blp,
-        applications_blp,
-        audit_blp,
-    ):
-        api.register_blueprint(blueprint)
-    set_api_key_resolver(app, resolve_api_key)
-    config = app.config
-    register_periodic_task(app, api_key_tasks.FLUSH_LAST_USED, config["LAST_USED_FLUSH_SECONDS"])
-    register_periodic_task(
-        app, api_key_tasks.SEND_REMINDERS, api_key_tasks.REMINDER_INTERVAL_SECONDS
-    )
-    register_periodic_task(app, alert_tasks.SWEEP, config["ALERT_SWEEP_SECONDS"])
-    register_periodic_task(app, refresh_token_tasks.PURGE, config["REFRESH_TOKEN_PURGE_SECONDS"])
-    app.cli.add_command(create_admin)
-    app.cli.add_command(ensure_admin)

@@ -4,3 +4,13 @@
 when the change it reports is. After the commit a task delivers it by e-mail and, when
 configured, a signed webhook; a periodic sweep re-queues rows whose task was lost.
 """
+
+from flask import Flask
+
+from app.core.tasks import register_periodic_task
+
+
+def register(app: Flask) -> None:
+    from app.alerts.tasks import SWEEP
+
+    register_periodic_task(app, SWEEP, app.config["ALERT_SWEEP_SECONDS"])

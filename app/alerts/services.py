@@ -8,11 +8,10 @@ from sqlalchemy import and_, or_, select, update
 
 from app.alerts import channels
 from app.alerts.models import FAILED, PENDING, SENDING, SENT, Alert
-from app.core.auth import Kind, Principal
+from app.core.actor import Actor
 from app.core.client import ClientInfo
 from app.core.db import utcnow
 from app.core.tasks import enqueue, enqueue_after_commit
-from app.developers.models import Developer
 from app.extensions import db
 
 logger = logging.getLogger(__name__)
@@ -28,26 +27,6 @@ class Credential:
     type: str
     id: str
     name: str
-
-
-@dataclass(frozen=True)
-class Actor:
-    type: str
-    """`developer`, `anonymous`, `system`, …"""
-    id: str | None = None
-    name: str | None = None
-
-
-def actor_of(principal: Principal) -> Actor:
-    """The caller as an alert names it: a developer by e-mail, anything else by id."""
-    developer = None
-    if principal.kind is Kind.DEVELOPER:
-        developer = db.session.get(Developer, uuid.UUID(principal.subject_id))
-    return Actor(
-        type=principal.kind.value,
-        id=principal.subject_id,
-        name=developer.email if developer is not None else None,
-    )
 
 
 def _extra_recipients() -> list[str]:

@@ -1,1 +1,18 @@
 """API keys: long-lived server credentials with full access to users and their data."""
+
+from flask import Flask
+
+from app.core.auth import set_api_key_resolver
+from app.core.tasks import register_periodic_task
+from app.extensions import api
+
+
+def register(app: Flask) -> None:
+    from app.api_keys.auth import resolve_api_key
+    from app.api_keys.routes import blp
+    from app.api_keys.tasks import FLUSH_LAST_USED, REMINDER_INTERVAL_SECONDS, SEND_REMINDERS
+
+    api.register_blueprint(blp)
+    set_api_key_resolver(app, resolve_api_key)
+    register_periodic_task(app, FLUSH_LAST_USED, app.config["LAST_USED_FLUSH_SECONDS"])
+    register_periodic_task(app, SEND_REMINDERS, REMINDER_INTERVAL_SECONDS)

@@ -16,10 +16,11 @@ from app.alerts import services as alerts
 from app.alerts.models import Alert
 from app.api_keys.models import ApiKey
 from app.api_keys.services import owner_email
+from app.core.actor import Actor
 from app.core.db import utcnow
 from app.extensions import db
 
-SYSTEM = alerts.Actor(type="system", name="daily key hygiene check")
+SYSTEM = Actor(type="system", name="daily key hygiene check")
 
 
 def queue_reminders(now: datetime | None = None) -> dict[str, int]:

@@ -10,6 +10,7 @@ from app.api_keys.schemas import (
 from app.core.api import Blueprint
 from app.core.auth import Kind, current_principal, requires
 from app.core.client import client_info
+from app.core.secrets import ShownOnce
 
 blp = Blueprint(
     "api-keys",
@@ -17,12 +18,6 @@ blp = Blueprint(
     url_prefix="/api/v1/api-keys",
     description="Server credentials. Managed with a developer token only.",
 )
-
-
-def _with_secret(api_key, secret: str):
-    """The secret travels on the response object only; it is never stored."""
-    api_key.key = secret
-    return api_key
 
 
 @blp.route("")
@@ -45,7 +40,7 @@ class ApiKeys(MethodView):
             current_principal(),
             client_info(),
         )
-        return _with_secret(api_key, secret)
+        return ShownOnce(api_key, key=secret)
 
 
 @blp.route("/<string:key_id>")
@@ -81,4 +76,4 @@ class RotateApiKey(MethodView):
     def post(self, key_id):
         """A new secret for the same key id and name; the old secret is invalid at once."""
         api_key, secret = services.rotate_key(key_id, current_principal(), client_info())
-        return _with_secret(api_key, secret)
+        return ShownOnce(api_key, key=secret)

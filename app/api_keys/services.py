@@ -7,13 +7,14 @@ from sqlalchemy import bindparam, or_, select, update
 from app.alerts import services as alerts
 from app.api_keys.models import ApiKey
 from app.audit import services as audit
+from app.core.actor import Actor
 from app.core.auth import Kind, Principal
 from app.core.client import ClientInfo
 from app.core.db import utcnow
-from app.core.errors import ApiError
+from app.core.errors import ApiError, unauthorized
 from app.core.secrets import digest, generate_secret, random_base62
 from app.core.store import get_store
-from app.developers.models import Developer
+from app.developers import services as developers
 from app.extensions import db
 
 KEY_ID_PREFIX = "key_"
@@ -30,7 +31,7 @@ def _secret_for(environment: str) -> str:
 def _audit(action: str, principal: Principal, client: ClientInfo, api_key: ApiKey) -> None:
     audit.record(
         action,
-        audit.Actor.of(principal),
+        Actor.of(principal),
         client,
         "api_key",
         api_key.id,
@@ -80,7 +81,7 @@ def rename_key(key_id: str, name: str, principal: Principal, client: ClientInfo)
     api_key.name = name
     audit.record(
         "api_key.renamed",
-        audit.Actor.of(principal),
+        Actor.of(principal),
         client,
         "api_key",
         api_key.id,
@@ -104,14 +105,13 @@ def rotate_key(key_id: str, principal: Principal, client: ClientInfo) -> tuple[A
 
 
 def owner_email(api_key: ApiKey) -> str | None:
-    owner = db.session.get(Developer, api_key.created_by) if api_key.created_by else None
-    return owner.email if owner is not None else None
+    return developers.email_of(api_key.created_by)
 
 
 def _queue_rotation_alert(api_key: ApiKey, principal: Principal, client: ClientInfo) -> None:
     """Tell the key's owner (or, for an orphaned key, whoever rotated it), in the
     rotation's own transaction."""
-    actor = alerts.actor_of(principal)
+    actor = developers.named_actor(principal)
     recipient = owner_email(api_key) or actor.name
     alerts.queue_alert(
         event="api_key.rotated",
@@ -142,9 +142,9 @@ def authenticate_key(secret: str) -> Principal:
         select(ApiKey.id, ApiKey.expires_at).where(ApiKey.key_digest == digest(secret))
     ).first()
     if row is None:
-        raise ApiError(401, "Invalid API key", {"WWW-Authenticate": "Bearer"})
+        raise unauthorized("Invalid API key")
     if row.expires_at is not None and row.expires_at <= utcnow():
-        raise ApiError(401, "API key expired", {"WWW-Authenticate": "Bearer"})
+        raise unauthorized("API key expired")
     return Principal(kind=Kind.API_KEY, subject_id=row.id)
 
 

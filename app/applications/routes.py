@@ -12,6 +12,7 @@ from app.applications.schemas import (
 from app.core.api import Blueprint
 from app.core.auth import Kind, current_principal, requires
 from app.core.client import client_info
+from app.core.secrets import ShownOnce
 
 blp = Blueprint(
     "applications",
@@ -35,7 +36,10 @@ class Applications(MethodView):
     @blp.response(201, ApplicationWithSecretSchema)
     def post(self, fields):
         """Create an application. The `app_secret` is only shown in this response."""
-        return services.create_application(fields["name"], current_principal(), client_info())
+        application, app_secret = services.create_application(
+            fields["name"], current_principal(), client_info()
+        )
+        return ShownOnce(application, app_secret=app_secret)
 
 
 @blp.route("/<uuid:application_id>")
@@ -64,6 +68,7 @@ class RotateSecret(MethodView):
     def post(self, options, application_id):
         """Replace the `app_secret`; the old one is refused from now on."""
         revoke_sessions = (options or {}).get("revoke_sessions", False)
-        return services.rotate_secret(
+        application, app_secret = services.rotate_secret(
             application_id, revoke_sessions, current_principal(), client_info()
         )
+        return ShownOnce(application, app_secret=app_secret)

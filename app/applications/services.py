@@ -15,11 +15,13 @@ from sqlalchemy import select
 from app.alerts import services as alerts
 from app.applications.models import Application
 from app.audit import services as audit
+from app.core.actor import Actor
 from app.core.auth import Principal
 from app.core.client import ClientInfo
 from app.core.errors import ApiError
 from app.core.pagination import page_of
 from app.core.secrets import digest, generate_secret, is_well_formed, random_base62
+from app.developers import services as developers
 from app.extensions import db
 from app.refresh_tokens import services as refresh_tokens
 
@@ -39,7 +41,7 @@ def _audit(
 ) -> None:
     audit.record(
         action,
-        audit.Actor.of(principal),
+        Actor.of(principal),
         client,
         "application",
         str(application_id),
@@ -47,17 +49,10 @@ def _audit(
     )
 
 
-def _with_secret(application: Application, app_secret: str) -> dict:
-    return {
-        "id": application.id,
-        "app_id": application.app_id,
-        "name": application.name,
-        "created_at": application.created_at,
-        "app_secret": app_secret,
-    }
-
-
-def create_application(name: str, principal: Principal, client: ClientInfo) -> dict:
+def create_application(
+    name: str, principal: Principal, client: ClientInfo
+) -> tuple[Application, str]:
+    """A new application and its secret; the secret exists only in this return value."""
     app_secret = generate_secret(SECRET_PREFIX)
     application = Application(
         id=uuid.uuid4(),
@@ -68,7 +63,7 @@ def create_application(name: str, principal: Principal, client: ClientInfo) -> d
     db.session.add(application)
     _audit("application.created", principal, client, application.id, application.app_id, name=name)
     db.session.commit()
-    return _with_secret(application, app_secret)
+    return application, app_secret
 
 
 def list_applications(page: int, limit: int) -> dict:
@@ -85,7 +80,7 @@ def get_application(application_id: uuid.UUID) -> Application:
 
 def rotate_secret(
     application_id: uuid.UUID, revoke_sessions: bool, principal: Principal, client: ClientInfo
-) -> dict:
+) -> tuple[Application, str]:
     """A new secret; the old one stops working at once. Sessions already minted live
     on unless `revoke_sessions` (a leaked secret may have minted tokens for anyone)."""
     application = get_application(application_id)
@@ -103,7 +98,7 @@ def rotate_secret(
     db.session.commit()
     if revoke_sessions:
         refresh_tokens.revoke_client(application.app_id)
-    return _with_secret(application, app_secret)
+    return application, app_secret
 
 
 def _queue_rotation_alert(
@@ -111,7 +106,7 @@ def _queue_rotation_alert(
 ) -> None:
     """Applications have no owner of record: the alert goes to whoever rotated the
     secret (and `ALERT_EMAIL_TO`), in the rotation's own transaction."""
-    actor = alerts.actor_of(principal)
+    actor = developers.named_actor(principal)
     sessions = (
         "Every SDK session it had minted was revoked."
         if revoke_sessions

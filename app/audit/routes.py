@@ -17,7 +17,6 @@ class AuditEvents(MethodView):
     @blp.response(200, AuditPageSchema)
     def get(self, query):
         """Audit events, newest first."""
-        rows, pagination = services.list_events(
+        return services.list_events(
             query.get("action"), query.get("target_id"), query.get("cursor"), query["limit"]
         )
-        return {"data": rows, "pagination": pagination}

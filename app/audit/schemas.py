@@ -1,6 +1,6 @@
 import marshmallow as ma
 
-from app.core.pagination import CursorPaginationSchema, CursorQuerySchema
+from app.core.pagination import CursorPage, CursorQuerySchema
 from app.core.schemas import UTCDateTimeField
 
 
@@ -22,6 +22,4 @@ class AuditEventSchema(ma.Schema):
     created_at = UTCDateTimeField()
 
 
-class AuditPageSchema(ma.Schema):
-    data = ma.fields.List(ma.fields.Nested(AuditEventSchema))
-    pagination = ma.fields.Nested(CursorPaginationSchema)
+AuditPageSchema = CursorPage(AuditEventSchema, "AuditPageSchema")

@@ -1,26 +1,10 @@
-from dataclasses import dataclass
-
 from sqlalchemy import select
 
 from app.audit.models import AuditEvent
-from app.core.auth import Principal
+from app.core.actor import Actor
 from app.core.client import ClientInfo
-from app.core.pagination import keyset_page
+from app.core.pagination import cursor_page
 from app.extensions import db
-
-
-@dataclass(frozen=True)
-class Actor:
-    type: str
-    """`developer`, `api_key`, `sdk`, `application` or `anonymous`."""
-    id: str | None = None
-
-    @classmethod
-    def of(cls, principal: Principal) -> "Actor":
-        return cls(type=principal.kind.value, id=principal.subject_id)
-
-
-ANONYMOUS = Actor("anonymous")
 
 
 def record(
@@ -53,4 +37,4 @@ def list_events(action: str | None, target_id: str | None, cursor: str | None, l
         statement = statement.where(AuditEvent.action == action)
     if target_id:
         statement = statement.where(AuditEvent.target_id == target_id)
-    return keyset_page(statement, AuditEvent.created_at, AuditEvent.id, cursor, limit)
+    return cursor_page(statement, AuditEvent.created_at, AuditEvent.id, cursor, limit)

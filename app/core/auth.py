@@ -19,7 +19,7 @@ from flask import current_app, g, request
 from flask_jwt_extended import create_access_token, decode_token
 from flask_jwt_extended.exceptions import JWTExtendedException
 
-from app.core.errors import ApiError
+from app.core.errors import ApiError, unauthorized
 from app.core.secrets import is_well_formed
 from app.core.store import get_store
 
@@ -62,16 +62,12 @@ def set_api_key_resolver(app, resolver: ApiKeyResolver) -> None:
     app.extensions["owa_api_key_resolver"] = resolver
 
 
-def _unauthorized(detail: str) -> ApiError:
-    return ApiError(401, detail, {"WWW-Authenticate": "Bearer"})
-
-
 def read_credential() -> str | None:
     header = request.headers.get("Authorization")
     if header:
         scheme, _, value = header.partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
-            raise _unauthorized("Authorization header must be 'Bearer <token>'.")
+            raise unauthorized("Authorization header must be 'Bearer <token>'.")
         return value.strip()
     api_key = request.headers.get(API_KEY_HEADER)
     return api_key.strip() if api_key else None
@@ -79,10 +75,10 @@ def read_credential() -> str | None:
 
 def _resolve_api_key(credential: str) -> Principal:
     if not any(is_well_formed(credential, prefix) for prefix in API_KEY_PREFIXES):
-        raise _unauthorized("Invalid API key")
+        raise unauthorized("Invalid API key")
     resolver = current_app.extensions.get("owa_api_key_resolver")
     if resolver is None:
-        raise _unauthorized("Invalid API key")
+        raise unauthorized("Invalid API key")
     return resolver(credential)
 
 
@@ -118,13 +114,13 @@ def decode_access_token(token: str) -> Principal:
     try:
         claims = decode_token(token)
     except pyjwt.ExpiredSignatureError as error:
-        raise _unauthorized("Token has expired.") from error
+        raise unauthorized("Token has expired.") from error
     except (pyjwt.PyJWTError, JWTExtendedException) as error:
-        raise _unauthorized("Invalid token.") from error
+        raise unauthorized("Invalid token.") from error
     if any(claims.get(name) in (None, "") for name in REQUIRED_CLAIMS):
-        raise _unauthorized("Invalid token.")
+        raise unauthorized("Invalid token.")
     if claims["type"] not in (Kind.DEVELOPER, Kind.SDK):
-        raise _unauthorized("Invalid token type.")
+        raise unauthorized("Invalid token type.")
     try:
         revoked = get_store().any_flagged((token_flag(claims["jti"]), session_flag(claims["sid"])))
     except redis.RedisError as error:
@@ -133,7 +129,7 @@ def decode_access_token(token: str) -> Principal:
             503, "Token revocation list unavailable; try again shortly.", {"Retry-After": "5"}
         ) from error
     if revoked:
-        raise _unauthorized("Token has been revoked.")
+        raise unauthorized("Token has been revoked.")
     return Principal(
         kind=Kind(claims["type"]),
         subject_id=claims["sub"],
@@ -194,7 +190,7 @@ def requires(*kinds: Kind):
         def wrapper(*args, **kwargs):
             principal = load_principal()
             if principal is None:
-                raise _unauthorized("Not authenticated.")
+                raise unauthorized("Not authenticated.")
             if principal.kind not in allowed:
                 raise ApiError(403, f"{KIND_LABELS[principal.kind]} cannot access this endpoint.")
             if principal.kind is Kind.SDK and str(kwargs.get("user_id")) != principal.subject_id:

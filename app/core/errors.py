@@ -52,6 +52,11 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
+def unauthorized(detail: str) -> ApiError:
+    """401 with the challenge every credential failure carries."""
+    return ApiError(401, detail, {"WWW-Authenticate": "Bearer"})
+
+
 def _flatten_messages(messages) -> dict[str, list[str]]:
     """webargs nests messages by location ({"json": {"name": [...]}}); clients want fields."""
     flat: dict[str, list[str]] = {}

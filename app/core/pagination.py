@@ -43,6 +43,19 @@ class CursorPaginationSchema(ma.Schema):
     has_more = ma.fields.Boolean()
 
 
+def CursorPage(item: type[ma.Schema], name: str) -> type[ma.Schema]:  # noqa: N802 - a class factory
+    """The schema of `cursor_page`'s envelope: `{"data": [item…], "pagination"}`.
+
+    `name` (e.g. `WorkoutPageSchema`) names the schema in the OpenAPI document."""
+    return ma.Schema.from_dict(
+        {
+            "data": ma.fields.List(ma.fields.Nested(item)),
+            "pagination": ma.fields.Nested(CursorPaginationSchema),
+        },
+        name=name,
+    )
+
+
 def page_of(statement: Select, page: int, limit: int) -> dict:
     """`{"items", "total", "page", "limit", "pages", "has_next", "has_prev"}`."""
     total = db.session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
@@ -76,8 +89,9 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         raise ApiError(422, "Invalid cursor.") from error
 
 
-def keyset_page(statement: Select, time_column, id_column, cursor, limit, descending=True):
-    """Rows after `cursor` in (time, id) order, and the cursor of the next page.
+def cursor_page(statement: Select, time_column, id_column, cursor, limit, descending=True):
+    """`{"data": rows after `cursor` in (time, id) order, "pagination": {"next_cursor",
+    "has_more"}}`.
 
     The (time, id) pair is unique and indexed, so each page is one index range scan
     and a row never appears twice or goes missing between pages.
@@ -95,4 +109,4 @@ def keyset_page(statement: Select, time_column, id_column, cursor, limit, descen
     if has_more:
         last = rows[-1]
         next_cursor = encode_cursor(getattr(last, time_column.key), last.id)
-    return rows, {"next_cursor": next_cursor, "has_more": has_more}
+    return {"data": rows, "pagination": {"next_cursor": next_cursor, "has_more": has_more}}

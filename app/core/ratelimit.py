@@ -173,11 +173,21 @@ def _setting(name: str):
     return lambda: current_app.config[name]
 
 
-def _limiter() -> "OpenWearablesLimiter":
-    # The instance lives in app.extensions, which imports this module.
-    from app.extensions import limiter
+def new_limiter() -> OpenWearablesLimiter:
+    return OpenWearablesLimiter(
+        caller_key,
+        application_limits=[caller_limit],
+        strategy="moving-window",
+        headers_enabled=False,
+        in_memory_fallback_enabled=True,
+        swallow_errors=True,
+        key_prefix="owa",
+    )
 
-    return limiter
+
+limiter = new_limiter()
+"""The process's one limiter; `init_rate_limits` binds it to each app."""
+limiter.request_filter(is_unlimited)
 
 
 def _failures_only(
@@ -186,7 +196,6 @@ def _failures_only(
     """Only failed attempts count, per submitted subject and per client IP."""
 
     def decorator(view):
-        limiter = _limiter()
         view = limiter.limit(
             _setting(per_subject_setting),
             key_func=subject_key,
@@ -226,24 +235,11 @@ def storage_uri(redis_url: str) -> str:
     return f"{STORAGE_SCHEME}{redis_url}" if redis_url else "memory://"
 
 
-def new_limiter() -> OpenWearablesLimiter:
-    return OpenWearablesLimiter(
-        caller_key,
-        application_limits=[caller_limit],
-        strategy="moving-window",
-        headers_enabled=False,
-        in_memory_fallback_enabled=True,
-        swallow_errors=True,
-        key_prefix="owa",
-    )
-
-
 def init_rate_limits(app: Flask) -> None:
     for name in LIMIT_SETTINGS:
         parse(app.config[name])
     app.config["RATELIMIT_STORAGE_URI"] = storage_uri(app.config["REDIS_URL"])
     app.config["RATELIMIT_STORAGE_OPTIONS"] = {"socket_timeout": 1, "socket_connect_timeout": 1}
-    limiter = _limiter()
     limiter.init_app(app)
     attach_rate_limit_headers(app, limiter)
 

@@ -10,6 +10,7 @@ import hmac
 import re
 import secrets
 import zlib
+from typing import Any
 
 from flask import current_app
 
@@ -49,3 +50,16 @@ def digest(secret: str, pepper: str | None = None) -> str:
     """Keyed digest stored and looked up instead of the secret itself."""
     key = (pepper or current_app.config["TOKEN_PEPPER"]).encode()
     return hmac.new(key, secret.encode(), hashlib.sha256).hexdigest()
+
+
+class ShownOnce:
+    """A row plus its new secret for the one response that shows it (creation or
+    rotation): the response schema reads both alike, and the secret is never set on
+    the row, so nothing can store or log it later."""
+
+    def __init__(self, row: object, **secret: str) -> None:
+        self._row = row
+        self.__dict__.update(secret)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._row, name)

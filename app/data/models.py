@@ -16,14 +16,11 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     Uuid,
-    delete,
-    event,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import CreatedAt, UTCDateTime, UUIDPrimaryKey, utcnow
 from app.extensions import db
-from app.users.models import User
 
 
 def _owner():
@@ -85,12 +82,3 @@ TIMESERIES_ID_NAMESPACE = uuid.UUID("7d0f8a52-3c1e-4b8e-9a61-5f2d0c9e4b17")
 def point_id(user_id: uuid.UUID, kind: str, moment: datetime) -> uuid.UUID:
     """The same user, type and instant always give the same id (`moment` is UTC)."""
     return uuid.uuid5(TIMESERIES_ID_NAMESPACE, f"{user_id}/{kind}/{moment.isoformat()}")
-
-
-@event.listens_for(User, "before_delete")
-def _delete_data_of_user(mapper, connection, user) -> None:
-    """PostgreSQL removes a deleted user's data through ON DELETE CASCADE; SQLite (the
-    embedded default) does not enforce foreign keys, so delete it explicitly there."""
-    if connection.dialect.name == "sqlite":
-        for model in (Workout, TimeSeriesPoint):
-            connection.execute(delete(model).where(model.user_id == user.id))

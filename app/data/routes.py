@@ -33,10 +33,7 @@ class Workouts(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, query, user_id):
         """Workouts that start between `start_date` and `end_date`, oldest first."""
-        rows, pagination = services.list_workouts(
-            user_id, query["range"], query.get("cursor"), query["limit"]
-        )
-        return {"data": rows, "pagination": pagination}
+        return services.list_workouts(user_id, query["range"], query.get("cursor"), query["limit"])
 
     @requires(*DATA_READERS)
     @blp.arguments(WorkoutBatchSchema)
@@ -66,10 +63,9 @@ class TimeSeries(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, query, user_id):
         """Samples between `start_time` and `end_time`, oldest first."""
-        rows, pagination = services.list_timeseries(
+        return services.list_timeseries(
             user_id, query["types"], query["range"], query.get("cursor"), query["limit"]
         )
-        return {"data": rows, "pagination": pagination}
 
     @requires(*DATA_READERS)
     @blp.arguments(TimeSeriesBatchSchema)

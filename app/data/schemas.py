@@ -2,7 +2,7 @@ import marshmallow as ma
 from flask import current_app
 from webargs.fields import DelimitedList
 
-from app.core.pagination import MAX_LIMIT, CursorPaginationSchema
+from app.core.pagination import MAX_LIMIT, CursorPage
 from app.core.schemas import UTCDateTimeField
 from app.data.time_range import DateOrDateTime, time_range
 
@@ -161,9 +161,7 @@ class WorkoutSchema(ma.Schema):
     source = ma.fields.Nested(WorkoutSourceSchema)
 
 
-class WorkoutPageSchema(ma.Schema):
-    data = ma.fields.List(ma.fields.Nested(WorkoutSchema))
-    pagination = ma.fields.Nested(CursorPaginationSchema)
+WorkoutPageSchema = CursorPage(WorkoutSchema, "WorkoutPageSchema")
 
 
 class WorkoutBatchResultSchema(ma.Schema):
@@ -200,9 +198,7 @@ class TimeSeriesPointSchema(ma.Schema):
     unit = ma.fields.Function(lambda point: TIMESERIES_UNITS[point.type])
 
 
-class TimeSeriesPageSchema(ma.Schema):
-    data = ma.fields.List(ma.fields.Nested(TimeSeriesPointSchema))
-    pagination = ma.fields.Nested(CursorPaginationSchema)
+TimeSeriesPageSchema = CursorPage(TimeSeriesPointSchema, "TimeSeriesPageSchema")
 
 
 class TimeSeriesBatchResultSchema(ma.Schema):

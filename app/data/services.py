@@ -13,7 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from app.core.errors import ApiError
-from app.core.pagination import keyset_page
+from app.core.pagination import cursor_page
 from app.data.models import TimeSeriesPoint, Workout, point_id
 from app.data.time_range import TimeRange
 from app.extensions import db
@@ -100,7 +100,7 @@ def list_workouts(user_id: uuid.UUID, window: TimeRange, cursor: str | None, lim
     """Workouts starting within the window, oldest first."""
     users.get_user(user_id)
     statement = select(Workout).where(Workout.user_id == user_id, window.where(Workout.start_time))
-    return keyset_page(statement, Workout.start_time, Workout.id, cursor, limit, descending=False)
+    return cursor_page(statement, Workout.start_time, Workout.id, cursor, limit, descending=False)
 
 
 def delete_workout(user_id: uuid.UUID, workout_id: uuid.UUID) -> None:
@@ -154,6 +154,6 @@ def list_timeseries(
         TimeSeriesPoint.type.in_(sorted(set(types))),
         window.where(TimeSeriesPoint.time),
     )
-    return keyset_page(
+    return cursor_page(
         statement, TimeSeriesPoint.time, TimeSeriesPoint.id, cursor, limit, descending=False
     )

@@ -3,9 +3,8 @@ from flask.views import MethodView
 from app.core.api import Blueprint
 from app.core.auth import Kind, current_principal, requires
 from app.core.client import client_info
-from app.core.errors import ApiError
 from app.core.ratelimit import failed_login_limits
-from app.developers import services
+from app.developers import services, sessions
 from app.developers.schemas import DeveloperSchema, LoginSchema, LogoutSchema
 from app.refresh_tokens.schemas import TokenPairSchema
 
@@ -27,7 +26,7 @@ class Login(MethodView):
         Limited per client IP (`RATELIMIT_PER_IP`); failed logins also count per IP and
         per e-mail, and once either is used up logins get 429 until the window frees.
         """
-        return services.login(credentials["username"], credentials["password"], client_info())
+        return sessions.login(credentials["username"], credentials["password"], client_info())
 
 
 @blp.route("/me")
@@ -36,10 +35,7 @@ class Me(MethodView):
     @blp.response(200, DeveloperSchema)
     def get(self):
         """The developer the access token belongs to."""
-        developer = services.get_developer(current_principal().subject_id)
-        if developer is None or not developer.is_active:
-            raise ApiError(401, "Account no longer exists.", {"WWW-Authenticate": "Bearer"})
-        return developer
+        return services.active_developer(current_principal().subject_id)
 
 
 @blp.route("/logout")
@@ -49,4 +45,4 @@ class Logout(MethodView):
     @blp.response(204)
     def post(self, payload):
         """End the session: the access token and the session's refresh tokens stop working."""
-        services.logout(current_principal(), (payload or {}).get("refresh_token"), client_info())
+        sessions.logout(current_principal(), (payload or {}).get("refresh_token"), client_info())

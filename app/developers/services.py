@@ -6,14 +6,11 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from sqlalchemy import select
 
-from app.audit import services as audit
-from app.core.auth import Kind, Principal, revoke_access_token
-from app.core.client import ClientInfo
-from app.core.errors import ApiError
+from app.core.actor import Actor
+from app.core.auth import Kind, Principal
+from app.core.errors import unauthorized
 from app.developers.models import Developer
 from app.extensions import db
-from app.refresh_tokens import services as refresh_tokens
-from app.refresh_tokens.services import TokenPair
 
 GENERATED_ADMIN_EMAIL = "admin@example.com"
 
@@ -45,11 +42,31 @@ def find_by_email(email: str) -> Developer | None:
     return db.session.scalar(select(Developer).where(Developer.email == normalise_email(email)))
 
 
-def get_developer(developer_id: str) -> Developer | None:
+def get_developer(developer_id: str | uuid.UUID) -> Developer | None:
     try:
-        return db.session.get(Developer, uuid.UUID(developer_id))
+        return db.session.get(Developer, uuid.UUID(str(developer_id)))
     except ValueError:
         return None
+
+
+def active_developer(developer_id: str) -> Developer:
+    """The developer a valid token names, or 401 once the account is gone or disabled."""
+    developer = get_developer(developer_id)
+    if developer is None or not developer.is_active:
+        raise unauthorized("Account no longer exists.")
+    return developer
+
+
+def email_of(developer_id: str | uuid.UUID | None) -> str | None:
+    """Where mail about a developer's credentials goes; None for an unknown id."""
+    developer = get_developer(developer_id) if developer_id is not None else None
+    return developer.email if developer is not None else None
+
+
+def named_actor(principal: Principal) -> Actor:
+    """The caller as an alert names it: a developer by e-mail, anything else by id."""
+    is_developer = principal.kind is Kind.DEVELOPER
+    return Actor.of(principal, email_of(principal.subject_id) if is_developer else None)
 
 
 def create_developer(
@@ -92,41 +109,6 @@ def authenticate(email: str, password: str) -> Developer | None:
     if _hasher().check_needs_rehash(developer.password_hash):
         set_password(developer, password)
     return developer
-
-
-def login(email: str, password: str, client: ClientInfo) -> TokenPair:
-    """A new session for valid credentials; every attempt lands in the audit trail."""
-    developer = authenticate(email, password)
-    if developer is None:
-        audit.record(
-            "developer.login_failed",
-            audit.ANONYMOUS,
-            client,
-            "developer",
-            details={"email": normalise_email(email)},
-        )
-        db.session.commit()
-        raise ApiError(401, "Incorrect email or password", {"WWW-Authenticate": "Bearer"})
-    developer_id = str(developer.id)
-    audit.record(
-        "developer.login", audit.Actor("developer", developer_id), client, "developer", developer_id
-    )
-    return refresh_tokens.start_session(Kind.DEVELOPER, developer_id)
-
-
-def logout(principal: Principal, refresh_token: str | None, client: ClientInfo) -> None:
-    """Kill the caller's access token now, and its session's refresh tokens."""
-    if refresh_token:
-        refresh_tokens.revoke_presented_family(refresh_token, principal.kind, principal.subject_id)
-    audit.record(
-        "developer.logout",
-        audit.Actor.of(principal),
-        client,
-        "developer",
-        principal.subject_id,
-    )
-    refresh_tokens.revoke_families([uuid.UUID(principal.session_id)])
-    revoke_access_token(principal)
 
 
 def ensure_admin(email: str, password: str) -> tuple[Developer, str | None]:

@@ -1,7 +1,8 @@
 from sqlalchemy import text
 
+from app.core.ratelimit import limiter
 from app.core.store import RedisStore, get_store
-from app.extensions import db, limiter
+from app.extensions import db
 
 
 def readiness() -> dict[str, str]:

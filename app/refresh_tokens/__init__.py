@@ -4,3 +4,16 @@ A login or an SDK-token mint starts a family; each refresh consumes one token an
 issues its successor in the same family. Presenting a consumed token again means it
 leaked: the whole family, and every access token minted from it, is revoked.
 """
+
+from flask import Flask
+
+from app.core.tasks import register_periodic_task
+from app.extensions import api
+
+
+def register(app: Flask) -> None:
+    from app.refresh_tokens.routes import blp
+    from app.refresh_tokens.tasks import PURGE
+
+    api.register_blueprint(blp)
+    register_periodic_task(app, PURGE, app.config["REFRESH_TOKEN_PURGE_SECONDS"])

@@ -7,15 +7,17 @@ from flask import current_app
 from sqlalchemy import delete, select, update
 
 from app.alerts import services as alerts
+from app.core.actor import Actor
 from app.core.auth import Kind, issue_access_token, session_flag
 from app.core.client import ClientInfo
 from app.core.db import utcnow
-from app.core.errors import ApiError
+from app.core.errors import ApiError, unauthorized
 from app.core.secrets import digest, generate_secret, is_well_formed
 from app.core.store import get_store
-from app.developers.models import Developer
+from app.developers import services as developers
 from app.extensions import db
 from app.refresh_tokens.models import RefreshToken
+from app.sdk_tokens.client_ids import admin_developer_id
 
 REFRESH_TOKEN_PREFIX = "rt_"
 
@@ -36,10 +38,6 @@ def access_token_lifetime(kind: Kind) -> int:
 
 def _longest_access_token_lifetime() -> int:
     return max(access_token_lifetime(Kind.DEVELOPER), access_token_lifetime(Kind.SDK))
-
-
-def _unauthorized(detail: str) -> ApiError:
-    return ApiError(401, detail, {"WWW-Authenticate": "Bearer"})
 
 
 def _mint(kind: Kind, subject_id: str, client_id: str | None, family_id, expires_at) -> TokenPair:
@@ -85,7 +83,7 @@ def rotate(refresh_token: str, client: ClientInfo | None = None) -> TokenPair:
     """
     row = _find(refresh_token)
     if row is None:
-        raise _unauthorized("Invalid refresh token.")
+        raise unauthorized("Invalid refresh token.")
     now = utcnow()
     if row.used_at is None and row.revoked_at is None and row.expires_at > now:
         consumed = db.session.execute(
@@ -106,28 +104,24 @@ def rotate(refresh_token: str, client: ClientInfo | None = None) -> TokenPair:
         db.session.rollback()
         row = _find(refresh_token)
     if row.revoked_at is not None:
-        raise _unauthorized("Refresh token has been revoked.")
+        raise unauthorized("Refresh token has been revoked.")
     if row.used_at is not None:
         _queue_reuse_alert(row, client)
         revoke_families([row.family_id])
-        raise _unauthorized("Refresh token has already been used; its session has been revoked.")
-    raise _unauthorized("Refresh token has expired.")
+        raise unauthorized("Refresh token has already been used; its session has been revoked.")
+    raise unauthorized("Refresh token has expired.")
 
 
 def _owner_emails(row: RefreshToken) -> list[str]:
     """Who answers for a session: the developer who logged in, or the developer who
-    minted an SDK token as admin (`admin:{id}`). Other SDK sessions reach only
-    `ALERT_EMAIL_TO`."""
-    developer_id = row.subject_id if row.subject_type == Kind.DEVELOPER.value else None
-    if row.subject_type == Kind.SDK.value and (row.client_id or "").startswith("admin:"):
-        developer_id = row.client_id.removeprefix("admin:")
-    if developer_id is None:
-        return []
-    try:
-        developer = db.session.get(Developer, uuid.UUID(developer_id))
-    except ValueError:
-        return []
-    return [developer.email] if developer is not None else []
+    minted an SDK token as admin. Other SDK sessions reach only `ALERT_EMAIL_TO`."""
+    developer_id = (
+        row.subject_id
+        if row.subject_type == Kind.DEVELOPER.value
+        else admin_developer_id(row.client_id)
+    )
+    email = developers.email_of(developer_id)
+    return [email] if email else []
 
 
 def _queue_reuse_alert(row: RefreshToken, client: ClientInfo | None) -> None:
@@ -145,7 +139,7 @@ def _queue_reuse_alert(row: RefreshToken, client: ClientInfo | None) -> None:
         credential=alerts.Credential(
             type="refresh_token_session", id=str(row.family_id), name=f"session of {owner}"
         ),
-        actor=alerts.Actor(type="anonymous", name="whoever presented the used refresh token"),
+        actor=Actor(type="anonymous", name="whoever presented the used refresh token"),
         client=client,
         recipients=_owner_emails(row),
     )

@@ -9,13 +9,15 @@ from dataclasses import dataclass
 
 from app.applications import services as applications
 from app.audit import services as audit
+from app.core.actor import ANONYMOUS, Actor
 from app.core.auth import KIND_LABELS, Kind, Principal
 from app.core.client import ClientInfo
-from app.core.errors import ApiError
+from app.core.errors import ApiError, unauthorized
 from app.developers import services as developers
 from app.extensions import db
 from app.refresh_tokens import services as refresh_tokens
 from app.refresh_tokens.services import TokenPair
+from app.sdk_tokens.client_ids import admin_client_id
 from app.users import services as users
 
 INVALID_APP_CREDENTIALS = "Invalid app credentials"
@@ -27,29 +29,27 @@ class AppCredentials:
     app_secret: str
 
 
-def _admin_client_id(principal: Principal) -> tuple[audit.Actor, str]:
-    developer = developers.get_developer(principal.subject_id)
-    if developer is None or not developer.is_active:
-        raise ApiError(401, "Account no longer exists.", {"WWW-Authenticate": "Bearer"})
-    return audit.Actor.of(principal), f"admin:{developer.id}"
+def _admin_client_id(principal: Principal) -> tuple[Actor, str]:
+    developer = developers.active_developer(principal.subject_id)
+    return Actor.of(principal), admin_client_id(str(developer.id))
 
 
 def _application_client_id(
     credentials: AppCredentials, user_id: uuid.UUID, client: ClientInfo
-) -> tuple[audit.Actor, str]:
+) -> tuple[Actor, str]:
     application = applications.find_by_credentials(credentials.app_id, credentials.app_secret)
     if application is None:
         audit.record(
             "sdk_token.mint_failed",
-            audit.ANONYMOUS,
+            ANONYMOUS,
             client,
             "user",
             str(user_id),
             {"app_id": credentials.app_id},
         )
         db.session.commit()
-        raise ApiError(401, INVALID_APP_CREDENTIALS)
-    return audit.Actor("application", application.app_id), application.app_id
+        raise unauthorized(INVALID_APP_CREDENTIALS)
+    return Actor("application", application.app_id), application.app_id
 
 
 def mint(
@@ -69,11 +69,7 @@ def mint(
     elif credentials is not None:
         actor, client_id = _application_client_id(credentials, user_id, client)
     else:
-        raise ApiError(
-            401,
-            "Send app credentials (app_id and app_secret) or an admin token.",
-            {"WWW-Authenticate": "Bearer"},
-        )
+        raise unauthorized("Send app credentials (app_id and app_secret) or an admin token.")
     users.get_user(user_id)
     audit.record(
         "sdk_token.minted",

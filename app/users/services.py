@@ -1,11 +1,12 @@
 import uuid
 
-from sqlalchemy import or_, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from app.core.auth import Kind
 from app.core.errors import ApiError
 from app.core.pagination import page_of
+from app.data.models import TimeSeriesPoint, Workout
 from app.extensions import db
 from app.refresh_tokens import services as refresh_tokens
 from app.users.models import User
@@ -72,8 +73,14 @@ def update_user(user_id: uuid.UUID, fields: dict) -> User:
 
 
 def delete_user(user_id: uuid.UUID) -> None:
-    """Delete the user, its data (cascade) and every SDK session minted for it."""
+    """Delete the user, its data and every SDK session minted for it.
+
+    PostgreSQL removes the data through ON DELETE CASCADE; SQLite (the embedded
+    default) does not enforce foreign keys, so the data is deleted explicitly there."""
     user = get_user(user_id)
+    if db.session.get_bind().dialect.name == "sqlite":
+        for model in (Workout, TimeSeriesPoint):
+            db.session.execute(delete(model).where(model.user_id == user.id))
     db.session.delete(user)
     db.session.commit()
     refresh_tokens.revoke_subject(Kind.SDK, str(user_id))
