@@ -56,7 +56,7 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-## Benchmarks (need PostgreSQL and Redis): figures are in the README.
+## Benchmarks (need PostgreSQL and Redis): figures are in docs/architecture.md.
 bench: install
 	bash .ci/services
 	$(BIN)/python bench/hot_path.py

@@ -1,5 +1,5 @@
 """Real servers the workers talk to in tests: SMTP (aiosmtpd), a webhook receiver that
-verifies signatures the way the README tells integrators to, and a TCP proxy in front
+verifies signatures the way docs/api.md tells integrators to, and a TCP proxy in front
 of Redis that can play a broker outage."""
 
 import asyncio
@@ -106,7 +106,7 @@ class SmtpServer:
 
 
 def verify_signature(secret: str, header: str, body: bytes, now: float) -> bool:
-    """The receiver's side, written from the README recipe (not from the app's code)."""
+    """The receiver's side, written from the recipe in docs/api.md (not from the app's code)."""
     try:
         fields = dict(part.split("=", 1) for part in header.split(","))
         timestamp = int(fields["t"])
