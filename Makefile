@@ -5,7 +5,7 @@ PORT ?= 8000
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi.py
 
-.PHONY: install install-loadtest run serve worker beat test lint format bench loadtest
+.PHONY: install install-loadtest run serve worker beat test test-fast lint format bench loadtest
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -46,7 +46,12 @@ serve: install
 ## The whole suite against real PostgreSQL and Redis (started when not running).
 test: install
 	bash .ci/services
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=15
+
+## The tests that start no processes (no `slow` marker): the quick loop while developing.
+test-fast: install
+	bash .ci/services
+	$(BIN)/pytest -m "not slow"
 
 lint: install
 	$(BIN)/ruff check .
@@ -59,8 +64,8 @@ format: install
 ## Benchmarks (need PostgreSQL and Redis): figures are in docs/architecture.md.
 bench: install
 	bash .ci/services
-	$(BIN)/python bench/hot_path.py
-	$(BIN)/python bench/ratelimit.py
+	$(BIN)/python -m bench.hot_path
+	$(BIN)/python -m bench.ratelimit
 
 ## Rate limits under load: Locust against gunicorn, PostgreSQL and Redis on loopback (~4 min).
 loadtest:

@@ -1,30 +1,26 @@
 """Time the authenticated hot path in-process, side by side in one run.
 
-    .venv/bin/python bench/hot_path.py [requests-per-case]
+    .venv/bin/python -m bench.hot_path [requests-per-case]
 
 Needs PostgreSQL and Redis on 127.0.0.1 (`bash .ci/services`); creates and drops its
-own database. Prints mean and p95 per request for each credential kind, and the
-ratio to an unauthenticated request, so the figures compare on any machine.
+own database and claims a Redis database index the way the suite does. Prints mean and
+p95 per request for each credential kind, and the ratio to an unauthenticated request,
+so the figures compare on any machine.
 """
 
-import os
 import secrets
 import statistics
 import sys
 import time
 
-import psycopg
-import redis
 from flask_migrate import upgrade
 
 from app import create_app
 from app.core.secrets import generate_secret
-from app.extensions import db
-
-ADMIN_URL = os.environ.get(
-    "BENCH_DATABASE_ADMIN_URL", "postgresql://postgres:postgres@127.0.0.1:5432/postgres"
-)
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
+from app.developers import services as developers
+from tests.support.apps import close_app
+from tests.support.auth import bearer
+from tests.support.databases import claimed_redis_database, temporary_database
 
 
 def timed(client, path: str, headers: dict, expected: int) -> float:
@@ -37,52 +33,45 @@ def timed(client, path: str, headers: dict, expected: int) -> float:
 
 
 def main(per_case: int) -> None:
-    name = f"owa_bench_{secrets.token_hex(4)}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    database_url = ADMIN_URL.rpartition("/")[0] + "/" + name
-    app = create_app(
-        {
-            "APP_ENV": "testing",
-            "DATABASE_URL": database_url,
-            "REDIS_URL": REDIS_URL,
-            "SECRET_KEY": secrets.token_urlsafe(48),
-            "TOKEN_PEPPER": secrets.token_urlsafe(48),
-        }
-    )
-    try:
-        with app.app_context():
-            upgrade()
-        run(app, per_case)
-    finally:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-        redis.Redis.from_url(REDIS_URL).flushdb()
-        with psycopg.connect(ADMIN_URL, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    with (
+        temporary_database("owa_bench") as database_url,
+        claimed_redis_database("bench") as redis_url,
+    ):
+        app = create_app(
+            {
+                "APP_ENV": "testing",
+                "DATABASE_URL": database_url,
+                "REDIS_URL": redis_url,
+                "SECRET_KEY": secrets.token_urlsafe(48),
+                "TOKEN_PEPPER": secrets.token_urlsafe(48),
+            }
+        )
+        try:
+            with app.app_context():
+                upgrade()
+            run(app, per_case)
+        finally:
+            close_app(app)
 
 
 def run(app, per_case: int) -> None:
-    from app.developers import services as developers
-
     client = app.test_client()
     with app.app_context():
         developers.create_developer("bench@example.com", "bench password")
     token = client.post(
         "/api/v1/auth/login", data={"username": "bench@example.com", "password": "bench password"}
     ).get_json()["access_token"]
-    developer = {"Authorization": f"Bearer {token}"}
+    developer = bearer(token)
     key = client.post("/api/v1/api-keys", json={"name": "bench"}, headers=developer).get_json()
     user = client.post("/api/v1/users", json={}, headers=developer).get_json()
     user_path = f"/api/v1/users/{user['id']}"
     cases = {
         "no credentials (GET /healthz)": ("/healthz", {}, 200),
         "developer JWT (GET /users/{id})": (user_path, developer, 200),
-        "API key (GET /users/{id})": (user_path, {"Authorization": f"Bearer {key['key']}"}, 200),
+        "API key (GET /users/{id})": (user_path, bearer(key["key"]), 200),
         "malformed API key (401, no I/O)": (
             user_path,
-            {"Authorization": f"Bearer {generate_secret('ow_live_')[:-1]}!"},
+            bearer(generate_secret("ow_live_")[:-1] + "!"),
             401,
         ),
     }

@@ -1,6 +1,6 @@
 """Cost of a rate-limited request: stock flask-limiter against ours, side by side.
 
-    .venv/bin/python bench/ratelimit.py [requests-per-case]
+    .venv/bin/python -m bench.ratelimit [requests-per-case]
 
 Starts a redis-server of its own on a free loopback port (so the command counts are
 this benchmark's alone), builds one minimal Flask app per case with the same limit
@@ -8,10 +8,7 @@ and headers on, and prints per request: mean and p95 time, Redis round trips (co
 clients sent, from MONITOR) and the commands Redis executed including those inside Lua.
 """
 
-import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -22,37 +19,10 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
 from app.core.ratelimit import OpenWearablesLimiter, attach_rate_limit_headers, storage_uri
+from tests.support.servers import PrivateRedis
 
 LIMIT = "1000000 per minute"
 SAMPLED = 50
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_redis() -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            shutil.which("redis-server") or "redis-server",
-            *("--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"),
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    for _ in range(100):
-        client = redis.Redis.from_url(url)
-        try:
-            client.ping()
-            return process, url
-        except redis.ConnectionError:
-            time.sleep(0.05)
-        finally:
-            client.close()
-    raise SystemExit("redis-server did not start")
 
 
 def build(case: str, redis_url: str) -> Flask:
@@ -133,10 +103,11 @@ def measure(case: str, redis_url: str, count: int) -> dict:
 
 
 def main(count: int) -> None:
-    process, redis_url = start_redis()
+    private_redis = PrivateRedis()
+    private_redis.start()
     try:
         rows = [
-            measure(case, redis_url, count)
+            measure(case, private_redis.url, count)
             for case in (
                 "no limiter",
                 "stock flask-limiter (fixed window)",
@@ -145,8 +116,7 @@ def main(count: int) -> None:
             )
         ]
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        private_redis.stop()
     print(f"{count} requests per case, Flask test client, Redis on loopback\n")
     print(f"{'case':38} {'mean µs':>8} {'p95 µs':>8} {'round trips':>12} {'cmds run':>9}  headers")
     for row in rows:

@@ -2,9 +2,10 @@
 
     .venv/bin/python -m loadtests.harness   (what `loadtests/run` and `make loadtest` do)
 
-A PostgreSQL database and a Redis database index of its own (both emptied or dropped at
-the end); the production stack as deployed: gunicorn (`gunicorn.conf.py`, 2 workers,
-`APP_ENV=production`) behind nginx (`deploy/nginx.conf` with loopback ports and a
+A PostgreSQL database and a Redis database index of its own, claimed like the suite's
+(`tests/support/databases.py`; both emptied or dropped at the end); the production
+stack as deployed: gunicorn (`gunicorn.conf.py`, 2 workers, `APP_ENV=production`)
+behind nginx (`deploy/nginx.conf` with loopback ports and a
 certificate made here, rendered the way the deployment tests do); SDK tokens minted
 through the public endpoint, two applications for one user; then headless Locust
 over HTTPS for `LOADTEST_SECONDS` (default 170: the first burst, then two full minute
@@ -15,41 +16,32 @@ import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
-import psycopg
-import redis
 import requests
 from flask_migrate import upgrade
 
 from app import create_app
 from app.api_keys import services as api_keys
 from app.applications import services as applications
-from app.config import SETTING_NAMES
 from app.core.auth import Kind, Principal
 from app.core.client import ClientInfo
 from app.developers import services as developers
 from app.extensions import db
 from app.users import services as users
 from loadtests import checks
-from tests.deploy.test_nginx_gunicorn import (
-    nginx_binary,
-    render_nginx_conf,
-    self_signed_certificate,
-)
+from tests.support.databases import claimed_redis_database, temporary_database
+from tests.support.environment import process_environment
+from tests.support.nginx import nginx_binary, render_nginx_conf, self_signed_certificate
+from tests.support.ports import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "loadtests" / "out"
 VENV_BIN = Path(sys.executable).parent
-ADMIN_DATABASE_URL = os.environ.get(
-    "LOADTEST_DATABASE_ADMIN_URL", "postgresql://postgres:postgres@127.0.0.1:5432/postgres"
-)
-REDIS_SERVER_URL = os.environ.get("LOADTEST_REDIS_URL", "redis://127.0.0.1:6379")
 SECONDS = int(os.environ.get("LOADTEST_SECONDS", "170"))
 API_KEYS = 3
 SDK_USERS = 3
@@ -60,46 +52,6 @@ FLOORS = {"api_key": 990, "sdk": 99}
 # receives less than 2x its limit fails the run (TLS and 2 cores cost some of it).
 USERS_PER_KEY, API_KEY_RATE_PER_USER = 6, 7.5
 USERS_PER_TOKEN, SDK_RATE_PER_USER = 2, 2.25
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextmanager
-def database():
-    name = f"owa_load_{os.getpid()}_{secrets.token_hex(4)}"
-    with psycopg.connect(ADMIN_DATABASE_URL, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{ADMIN_DATABASE_URL.rpartition('/')[0]}/{name}"
-    finally:
-        with psycopg.connect(ADMIN_DATABASE_URL, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@contextmanager
-def redis_database():
-    """A free database index, claimed with the same lock keys the test suite uses."""
-    server = redis.Redis.from_url(REDIS_SERVER_URL)
-    try:
-        for index in range(1, 16):
-            if server.set(f"owa-test-lock:{index}", f"loadtest-{os.getpid()}", nx=True, ex=3600):
-                url = f"{REDIS_SERVER_URL}/{index}"
-                own = redis.Redis.from_url(url)
-                try:
-                    own.flushdb()
-                    yield url
-                finally:
-                    own.flushdb()
-                    own.close()
-                    server.delete(f"owa-test-lock:{index}")
-                return
-        raise SystemExit("every Redis database index is taken")
-    finally:
-        server.close()
 
 
 def seed(config: dict) -> dict:
@@ -130,7 +82,10 @@ def seed(config: dict) -> dict:
     return {
         "api_keys": keys,
         "user_ids": user_ids,
-        "applications": [{"app_id": a["app_id"], "app_secret": a["app_secret"]} for a in apps],
+        "applications": [
+            {"app_id": application.app_id, "app_secret": app_secret}
+            for application, app_secret in apps
+        ],
         "limits": LIMITS,
         "users_per_key": USERS_PER_KEY,
         "api_key_rate_per_user": API_KEY_RATE_PER_USER,
@@ -187,13 +142,14 @@ def production_stack(config: dict, directory: Path):
     conf.write_text(
         render_nginx_conf(directory, http_port, https_port, gunicorn_port, certificate, key)
     )
-    environment = {
-        **{name: value for name, value in os.environ.items() if name not in SETTING_NAMES},
-        **{name: str(value) for name, value in config.items()},
-        "GUNICORN_BIND": f"127.0.0.1:{gunicorn_port}",
-        "GUNICORN_WORKERS": "2",
-        "GUNICORN_THREADS": "4",
-    }
+    environment = process_environment(
+        {
+            **config,
+            "GUNICORN_BIND": f"127.0.0.1:{gunicorn_port}",
+            "GUNICORN_WORKERS": "2",
+            "GUNICORN_THREADS": "4",
+        }
+    )
     gunicorn_log = directory / "gunicorn.log"
     with gunicorn_log.open("w") as gunicorn_out, (directory / "nginx.out").open("w") as nginx_out:
         gunicorn = subprocess.Popen(
@@ -257,7 +213,10 @@ def main() -> int:
     OUT.mkdir(exist_ok=True)
     records = OUT / "requests.jsonl"
     records.unlink(missing_ok=True)
-    with database() as database_url, redis_database() as redis_url:
+    with (
+        temporary_database("owa_load") as database_url,
+        claimed_redis_database("loadtest") as redis_url,
+    ):
         config = {
             "APP_ENV": "production",
             "DATABASE_URL": database_url,

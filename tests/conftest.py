@@ -4,98 +4,48 @@ Nothing here skips when a service is missing: `make test` starts PostgreSQL and 
 first, and a run without them fails loudly instead of passing without testing.
 """
 
-import os
-import secrets
-import uuid
+from contextlib import ExitStack
 
-import psycopg
 import pytest
-import redis
 from flask_migrate import upgrade
-from sqlalchemy import event, inspect, text
+from sqlalchemy import event, text
 
 from app import create_app
+from app.developers import services as developers
 from app.extensions import db
-
-ADMIN_DATABASE_URL = os.environ.get(
-    "TEST_DATABASE_ADMIN_URL", "postgresql://postgres:postgres@127.0.0.1:5432/postgres"
-)
-REDIS_SERVER_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379")
-TEST_SECRET_KEY = "test-secret-key-" + "x" * 32
-TEST_PEPPER = "test-pepper-" + "y" * 32
-ADMIN_EMAIL = "admin@example.com"
-ADMIN_PASSWORD = "correct horse battery staple"
-
-
-def _database_url(name: str) -> str:
-    base, _, _ = ADMIN_DATABASE_URL.rpartition("/")
-    return f"{base}/{name}"
+from tests.support.apps import close_app
+from tests.support.auth import bearer, login
+from tests.support.databases import claimed_redis_database, temporary_database
+from tests.support.environment import ADMIN_EMAIL, ADMIN_PASSWORD, app_config
 
 
 @pytest.fixture(scope="session")
 def create_database():
     """Creates empty PostgreSQL databases and drops them at the end of the run."""
-    created = []
+    with ExitStack() as databases:
 
-    def create(prefix: str = "owa_test") -> str:
-        name = f"{prefix}_{os.getpid()}_{secrets.token_hex(4)}"
-        with psycopg.connect(ADMIN_DATABASE_URL, autocommit=True) as connection:
-            connection.execute(f'CREATE DATABASE "{name}"')
-        created.append(name)
-        return _database_url(name)
+        def create(prefix: str = "owa_test") -> str:
+            return databases.enter_context(temporary_database(prefix))
 
-    yield create
-    with psycopg.connect(ADMIN_DATABASE_URL, autocommit=True) as connection:
-        for name in created:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        yield create
 
 
 @pytest.fixture(scope="session")
 def database_url(create_database):
     """One migrated database for the whole run; tables are emptied after each test."""
     url = create_database()
-    app = create_app(_test_config(url, ""))
+    app = create_app(app_config(url, ""))
     with app.app_context():
         upgrade()
         db.engine.dispose()
     return url
 
 
-def claim_redis_database():
-    """Yield the URL of a Redis database index no other run holds, then release it, so
-    parallel runs on one server never collide (index 15 is the benchmarks')."""
-    server = redis.Redis.from_url(REDIS_SERVER_URL)
-    try:
-        for index in range(1, 15):
-            if server.set(f"owa-test-lock:{index}", os.getpid(), nx=True, ex=3600):
-                yield f"{REDIS_SERVER_URL}/{index}"
-                server.delete(f"owa-test-lock:{index}")
-                return
-        raise RuntimeError("every Redis test database is taken")
-    finally:
-        server.close()
-
-
 @pytest.fixture(scope="session")
 def redis_url():
-    yield from claim_redis_database()
-
-
-def _test_config(database_url: str, redis_url: str, **overrides) -> dict:
-    return {
-        "APP_ENV": "testing",
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "CELERY_BROKER_URL": "",
-        "SECRET_KEY": TEST_SECRET_KEY,
-        "TOKEN_PEPPER": TEST_PEPPER,
-        "ADMIN_EMAIL": "",
-        "ADMIN_PASSWORD": "",
-        # Behaviour, not hash strength, is under test here; one test pins the defaults.
-        "PASSWORD_HASH_TIME_COST": 1,
-        "PASSWORD_HASH_MEMORY_KIB": 1024,
-        **overrides,
-    }
+    """A Redis database index of this run's own (`tests/support/databases.py`)."""
+    with claimed_redis_database("pytest") as url:
+        yield url
 
 
 @pytest.fixture
@@ -106,7 +56,7 @@ def config_overrides():
 
 @pytest.fixture
 def app(database_url, redis_url, config_overrides):
-    app = create_app(_test_config(database_url, redis_url, **config_overrides))
+    app = create_app(app_config(database_url, redis_url, **config_overrides))
     yield app
     with app.app_context():
         db.session.remove()
@@ -124,16 +74,6 @@ def client(app):
     return app.test_client()
 
 
-def close_app(app) -> None:
-    """Release the pooled connections of an app a test built itself."""
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
-    store = app.extensions["owa_store"]
-    if hasattr(store, "client"):
-        store.client.close()
-
-
 @pytest.fixture
 def make_app(app, database_url, redis_url):
     """Build more apps (another worker, other settings) on the test database and Redis.
@@ -142,7 +82,7 @@ def make_app(app, database_url, redis_url):
     built = []
 
     def make(**overrides):
-        config = _test_config(database_url, redis_url, **overrides)
+        config = app_config(database_url, redis_url, **overrides)
         built.append(create_app(config))
         return built[-1]
 
@@ -153,15 +93,9 @@ def make_app(app, database_url, redis_url):
 
 @pytest.fixture
 def admin(app):
-    from app.developers import services
-
     with app.app_context():
-        developer = services.create_developer(ADMIN_EMAIL, ADMIN_PASSWORD, "Ada", "Lovelace")
+        developer = developers.create_developer(ADMIN_EMAIL, ADMIN_PASSWORD, "Ada", "Lovelace")
         return {"id": str(developer.id), "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
-
-
-def login(client, email: str, password: str):
-    return client.post("/api/v1/auth/login", data={"username": email, "password": password})
 
 
 @pytest.fixture
@@ -173,7 +107,7 @@ def admin_tokens(client, admin) -> dict:
 
 @pytest.fixture
 def admin_headers(admin_tokens) -> dict:
-    return {"Authorization": f"Bearer {admin_tokens['access_token']}"}
+    return bearer(admin_tokens["access_token"])
 
 
 @pytest.fixture
@@ -191,21 +125,6 @@ def count_statements(app):
     event.remove(engine, "before_cursor_execute", record)
 
 
-def all_rows_text(app) -> str:
-    """Every row of every table, as one string, to search for leaked secrets."""
-    chunks = []
-    with app.app_context():
-        for name in inspect(db.engine).get_table_names():
-            for row in db.session.execute(text(f'SELECT * FROM "{name}"')):
-                chunks.append(repr(tuple(row)))
-        db.session.remove()
-    return "\n".join(chunks)
-
-
-def random_uuid() -> str:
-    return str(uuid.uuid4())
-
-
 @pytest.fixture
 def api_key(client, admin_headers) -> dict:
     """A live API key created through the API (the response body, secret included)."""
@@ -216,4 +135,4 @@ def api_key(client, admin_headers) -> dict:
 
 @pytest.fixture
 def api_key_headers(api_key) -> dict:
-    return {"Authorization": f"Bearer {api_key['key']}"}
+    return bearer(api_key["key"])

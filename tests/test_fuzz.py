@@ -12,7 +12,7 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import response_schema_conformance
 
-from tests.conftest import login
+from tests.support.auth import bearer, login
 
 EXAMPLES_PER_OPERATION = 30
 UNLIMITED = "1000000 per minute"
@@ -69,4 +69,4 @@ def test_no_generated_input_gets_a_server_error_or_another_error_shape(
             token = login(client, admin["email"], admin["password"]).get_json()["access_token"]
         else:
             token = api_key["key"]
-        fuzz_operation(operation, {"Authorization": f"Bearer {token}"})
+        fuzz_operation(operation, bearer(token))

@@ -8,7 +8,9 @@ import time
 import pytest
 import requests
 
-from tests.servers import free_port, serving
+from tests.support.auth import bearer
+from tests.support.ports import free_port
+from tests.support.servers import serving
 
 
 @pytest.fixture
@@ -47,7 +49,7 @@ def test_make_run_serves_login_and_me_with_embedded_defaults(make_run):
 
     me = requests.get(
         base + "/api/v1/auth/me",
-        headers={"Authorization": f"Bearer {tokens['access_token']}"},
+        headers=bearer(tokens["access_token"]),
         timeout=10,
     )
     assert me.status_code == 200
@@ -58,13 +60,13 @@ def test_make_run_serves_login_and_me_with_embedded_defaults(make_run):
 
     logout = requests.post(
         base + "/api/v1/auth/logout",
-        headers={"Authorization": f"Bearer {tokens['access_token']}"},
+        headers=bearer(tokens["access_token"]),
         timeout=10,
     )
     assert logout.status_code == 204
     after = requests.get(
         base + "/api/v1/auth/me",
-        headers={"Authorization": f"Bearer {tokens['access_token']}"},
+        headers=bearer(tokens["access_token"]),
         timeout=10,
     )
     assert after.status_code == 401

@@ -5,19 +5,19 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect
 
 from app.extensions import db
-from tests.conftest import close_app
+from tests.support.apps import close_app
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])
 def fresh_app(request, create_database, redis_url, tmp_path):
     from app import create_app
-    from tests.conftest import _test_config
+    from tests.support.environment import app_config
 
     if request.param == "postgresql":
         url = create_database("owa_migrations")
     else:
         url = f"sqlite:///{tmp_path / 'migrations.sqlite3'}"
-    app = create_app(_test_config(url, redis_url))
+    app = create_app(app_config(url, redis_url))
     yield app
     close_app(app)
 

@@ -11,8 +11,9 @@ from typing import NamedTuple
 import pytest
 from werkzeug.routing import Rule
 
-from app.core.auth import Kind
-from tests.factories import bearer, create_application, create_user, mint_with_app
+from app.core.auth import Kind, requires
+from tests.support.auth import bearer
+from tests.support.factories import create_application, create_user, mint_with_app
 
 PUBLIC = {
     ("static", "GET"),
@@ -129,19 +130,27 @@ def test_an_sdk_token_works_on_its_own_user(app, client, users, sdk_headers_a):
     assert own_user.get_json()["id"] == own
 
 
-def test_a_developer_token_is_403_where_developers_are_not_allowed(
-    app, client, users, admin_headers
-):
-    """No route is SDK-or-API-key only today; this keeps any future one honest."""
+def test_a_developer_token_is_403_where_developers_are_not_allowed(make_app, users, admin_headers):
+    """No route is SDK-or-API-key only today, so one is added: the check then has a route
+    to refuse, and any future such route is checked the same way."""
+    app = make_app()
+    app.add_url_rule(
+        "/api/v1/users/<uuid:user_id>/devices",
+        "devices",
+        requires(Kind.API_KEY, Kind.SDK)(lambda user_id: {}),
+    )
+    client = app.test_client()
+    closed = [
+        route for route in guarded_routes(app) if route.kinds and not route.allows(Kind.DEVELOPER)
+    ]
     wrong = [
         (route.method, route.rule.rule)
-        for route in guarded_routes(app)
-        if route.kinds
-        and not route.allows(Kind.DEVELOPER)
-        and not is_refusal(call(client, app, route, users[0], admin_headers))
+        for route in closed
+        if not is_refusal(call(client, app, route, users[0], admin_headers))
     ]
 
     assert wrong == []
+    assert ("devices", "GET") in {(route.endpoint, route.method) for route in closed}
 
 
 def test_an_api_key_is_403_on_minting_applications_and_other_admin_routes(

@@ -1,6 +1,7 @@
 import pytest
 
 from app.core.secrets import generate_secret
+from tests.support.auth import bearer
 
 USERS = "/api/v1/users"
 
@@ -78,7 +79,7 @@ def test_malformed_keys_are_rejected_without_any_query(
 ):
     count_statements.clear()
 
-    response = client.get(USERS, headers={"Authorization": f"Bearer {credential}"})
+    response = client.get(USERS, headers=bearer(credential))
 
     assert response.status_code == 401
     assert response.get_json()["detail"] in {"Invalid API key", "Invalid token."}
@@ -88,7 +89,7 @@ def test_malformed_keys_are_rejected_without_any_query(
 def test_well_formed_unknown_key_costs_one_lookup(client, count_statements):
     count_statements.clear()
 
-    response = client.get(USERS, headers={"Authorization": f"Bearer {generate_secret('ow_live_')}"})
+    response = client.get(USERS, headers=bearer(generate_secret("ow_live_")))
 
     assert response.status_code == 401
     assert response.get_json() == {"detail": "Invalid API key"}
@@ -97,14 +98,10 @@ def test_well_formed_unknown_key_costs_one_lookup(client, count_statements):
 
 
 def test_valid_key_is_one_indexed_lookup_and_no_write(client, api_key, count_statements):
-    user_id = client.post(
-        USERS, json={}, headers={"Authorization": f"Bearer {api_key['key']}"}
-    ).get_json()["id"]
+    user_id = client.post(USERS, json={}, headers=bearer(api_key["key"])).get_json()["id"]
     count_statements.clear()
 
-    response = client.get(
-        f"{USERS}/{user_id}", headers={"Authorization": f"Bearer {api_key['key']}"}
-    )
+    response = client.get(f"{USERS}/{user_id}", headers=bearer(api_key["key"]))
 
     assert response.status_code == 200
     assert len(count_statements) == 2
@@ -115,6 +112,6 @@ def test_valid_key_is_one_indexed_lookup_and_no_write(client, api_key, count_sta
 def test_valid_key_still_works_while_redis_is_down(make_app, api_key):
     client = make_app(REDIS_URL="redis://127.0.0.1:1/0").test_client()
 
-    response = client.get(USERS, headers={"Authorization": f"Bearer {api_key['key']}"})
+    response = client.get(USERS, headers=bearer(api_key["key"]))
 
     assert response.status_code == 200

@@ -3,7 +3,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.conftest import all_rows_text
+from tests.support.apps import all_rows_text
+from tests.support.auth import bearer
 
 KEYS = "/api/v1/api-keys"
 BASE62 = "[0-9A-Za-z]"
@@ -107,7 +108,7 @@ def test_unknown_id_is_404(client, admin_headers, method, key_id):
 
 
 def test_rotate_keeps_id_and_name_and_kills_the_old_secret(client, admin_headers, api_key):
-    old = {"Authorization": f"Bearer {api_key['key']}"}
+    old = bearer(api_key["key"])
     assert client.get("/api/v1/users", headers=old).status_code == 200
 
     response = client.post(f"{KEYS}/{api_key['id']}/rotate", headers=admin_headers)
@@ -118,7 +119,7 @@ def test_rotate_keeps_id_and_name_and_kills_the_old_secret(client, admin_headers
     assert rotated["key"] != api_key["key"]
     assert rotated["rotated_at"] is not None
     assert client.get("/api/v1/users", headers=old).get_json() == {"detail": "Invalid API key"}
-    new = {"Authorization": f"Bearer {rotated['key']}"}
+    new = bearer(rotated["key"])
     assert client.get("/api/v1/users", headers=new).status_code == 200
 
 
@@ -145,7 +146,7 @@ def test_expired_key_is_401_api_key_expired(app, client, admin_headers):
         db.session.get(ApiKey, body["id"]).expires_at = datetime.now(UTC) - timedelta(seconds=1)
         db.session.commit()
 
-    response = client.get("/api/v1/users", headers={"Authorization": f"Bearer {body['key']}"})
+    response = client.get("/api/v1/users", headers=bearer(body["key"]))
 
     assert response.status_code == 401
     assert response.get_json() == {"detail": "API key expired"}

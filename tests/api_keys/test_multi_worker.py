@@ -5,16 +5,16 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from tests.servers import developer_token, gunicorn, server_config, worker_pids
+from tests.support.auth import bearer, developer_token
+from tests.support.environment import server_settings
+from tests.support.servers import gunicorn, worker_pids
 
 
 def statuses(base: str, key: str, count: int = 40) -> set[int]:
     """Many concurrent requests, so that every worker answers some of them."""
 
     def one(_):
-        return requests.get(
-            base + "/api/v1/users", headers={"Authorization": f"Bearer {key}"}, timeout=10
-        ).status_code
+        return requests.get(base + "/api/v1/users", headers=bearer(key), timeout=10).status_code
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         return set(pool.map(one, range(count)))
@@ -22,10 +22,10 @@ def statuses(base: str, key: str, count: int = 40) -> set[int]:
 
 @pytest.mark.slow
 def test_rotation_and_deletion_reach_every_worker_at_once(database_url, redis_url, admin, tmp_path):
-    config = server_config(database_url, redis_url)
+    config = server_settings(database_url, redis_url)
     with gunicorn(config, tmp_path, workers=2) as (base, access_log):
         token = developer_token(base)
-        admin_headers = {"Authorization": f"Bearer {token}"}
+        admin_headers = bearer(token)
         created = requests.post(
             base + "/api/v1/api-keys", json={"name": "srv"}, headers=admin_headers, timeout=10
         ).json()

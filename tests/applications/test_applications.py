@@ -7,8 +7,9 @@ from sqlalchemy.orm import Session
 
 from app.core.secrets import is_well_formed
 from app.extensions import db
-from tests.conftest import all_rows_text
-from tests.factories import bearer, create_application, create_user, mint_with_app
+from tests.support.apps import all_rows_text
+from tests.support.auth import bearer
+from tests.support.factories import create_application, create_user, mint_with_app
 
 APPLICATIONS = "/api/v1/applications"
 

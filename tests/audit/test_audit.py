@@ -1,4 +1,5 @@
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, login
+from tests.support.auth import bearer, login
+from tests.support.environment import ADMIN_EMAIL, ADMIN_PASSWORD
 
 EVENTS = "/api/v1/audit-events"
 
@@ -29,7 +30,7 @@ def test_audit_user_agent_is_recorded_and_passwords_never(client, admin):
     )
     token = login(client, ADMIN_EMAIL, ADMIN_PASSWORD).get_json()["access_token"]
 
-    body = client.get(EVENTS, headers={"Authorization": f"Bearer {token}"}).get_json()
+    body = client.get(EVENTS, headers=bearer(token)).get_json()
 
     assert body["data"][-1]["user_agent"] == "dashboard/1.0"
     assert ADMIN_PASSWORD not in str(body)
@@ -72,6 +73,6 @@ def test_logout_is_audited(client, admin, admin_headers):
     client.post("/api/v1/auth/logout", headers=admin_headers)
     token = login(client, ADMIN_EMAIL, ADMIN_PASSWORD).get_json()["access_token"]
 
-    body = client.get(EVENTS, headers={"Authorization": f"Bearer {token}"}).get_json()
+    body = client.get(EVENTS, headers=bearer(token)).get_json()
 
     assert "developer.logout" in [event["action"] for event in body["data"]]

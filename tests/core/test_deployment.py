@@ -10,7 +10,7 @@ import pytest
 from app import create_app
 from app.config import DEVELOPMENT_PEPPER, DEVELOPMENT_SECRET, load_config
 from app.core.deployment import InsecureConfigurationError
-from tests.conftest import ADMIN_EMAIL, TEST_PEPPER, TEST_SECRET_KEY
+from tests.support.environment import ADMIN_EMAIL, TEST_PEPPER, TEST_SECRET_KEY
 
 REPO = Path(__file__).resolve().parents[2]
 STRONG_SECRET = "s" * 32

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.conftest import ADMIN_EMAIL
+from tests.support.environment import ADMIN_EMAIL
 
 NUL = "a\x00b"
 LONE_SURROGATE = '"a\\ud800b"'

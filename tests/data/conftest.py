@@ -1,6 +1,7 @@
 import pytest
 
-from tests.factories import bearer, create_user, sdk_tokens_for
+from tests.support.auth import bearer
+from tests.support.factories import create_user, sdk_tokens_for
 
 
 @pytest.fixture

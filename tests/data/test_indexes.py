@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import event, text
 
 from app.extensions import db
-from tests.factories import create_user
+from tests.support.factories import create_user
 
 FILL = """
 INSERT INTO users (id, updated_at, created_at)

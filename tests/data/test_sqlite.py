@@ -5,8 +5,9 @@ from sqlalchemy import func, select
 
 from app.data.models import TimeSeriesPoint, Workout
 from app.extensions import db
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, login
-from tests.factories import bearer, create_user, sdk_tokens_for
+from tests.support.auth import bearer, login
+from tests.support.environment import ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.support.factories import create_user, sdk_tokens_for
 
 
 def test_store_read_page_and_cascade_on_sqlite(make_app, tmp_path):

@@ -2,7 +2,7 @@ import uuid
 
 import pytest
 
-from tests.factories import create_user
+from tests.support.factories import create_user
 
 
 def url(user_id) -> str:

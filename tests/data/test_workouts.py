@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from tests.factories import create_user
+from tests.support.factories import create_user
 
 
 def workouts_url(user_id) -> str:

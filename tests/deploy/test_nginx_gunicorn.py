@@ -3,7 +3,6 @@ here) in front of real gunicorn (`make serve`: gunicorn.conf.py, 2 workers,
 APP_ENV=production) on the test PostgreSQL database and Redis."""
 
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -13,12 +12,11 @@ from pathlib import Path
 import pytest
 import requests
 
-from app.config import SETTING_NAMES
-from tests.conftest import ADMIN_EMAIL, TEST_PEPPER, TEST_SECRET_KEY
-from tests.test_make_run import free_port
+from tests.support.auth import bearer
+from tests.support.environment import ADMIN_EMAIL, REPO, process_environment, server_settings
+from tests.support.nginx import nginx_binary, render_nginx_conf, self_signed_certificate
+from tests.support.ports import free_port
 
-REPO = Path(__file__).resolve().parents[2]
-NGINX_CONF = REPO / "deploy" / "nginx.conf"
 FORGED_CLIENT = "203.0.113.9"
 MAX_CONTENT_LENGTH = 4 * 1024 * 1024
 
@@ -39,67 +37,6 @@ class Stack:
 
     def post(self, path: str, **kwargs) -> requests.Response:
         return requests.post(self.https + path, verify=self.certificate, timeout=30, **kwargs)
-
-
-def nginx_binary() -> str:
-    found = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
-    if not found:
-        pytest.fail(
-            "nginx is not installed: run `bash .ci/services` as root (it installs nginx "
-            "from Debian's packages) or `apt-get install nginx`."
-        )
-    return found
-
-
-def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
-    if not shutil.which("openssl"):
-        pytest.fail("openssl is not installed: run `bash .ci/services` as root.")
-    certificate, key = directory / "fullchain.pem", directory / "privkey.pem"
-    subprocess.run(
-        [
-            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
-            *("-keyout", str(key), "-out", str(certificate), "-subj", "/CN=127.0.0.1"),
-            *("-addext", "subjectAltName=IP:127.0.0.1"),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
-    return certificate, key
-
-
-def render_nginx_conf(
-    prefix: Path, http_port: int, https_port: int, upstream_port: int, cert: Path, key: Path
-) -> str:
-    """deploy/nginx.conf with loopback ports and every path inside `prefix`.
-
-    Each rewritten line must occur exactly once, so a change to deploy/nginx.conf that
-    this test no longer understands fails here instead of testing something else."""
-    text = NGINX_CONF.read_text()
-    rewrites = {
-        "pid /var/run/nginx.pid;": f"pid {prefix}/nginx.pid;",
-        "error_log /var/log/nginx/error.log warn;": f"error_log {prefix}/error.log warn;",
-        "access_log /var/log/nginx/access.log api;": f"access_log {prefix}/access.log api;",
-        "server api:8000;": f"server 127.0.0.1:{upstream_port};",
-        "listen 80;": f"listen 127.0.0.1:{http_port};",
-        "listen 443 ssl;": f"listen 127.0.0.1:{https_port} ssl;",
-        "return 301 https://$host$request_uri;": (
-            f"return 301 https://$host:{https_port}$request_uri;"
-        ),
-        "/etc/nginx/certs/fullchain.pem": str(cert),
-        "/etc/nginx/certs/privkey.pem": str(key),
-        "http {": "http {\n"
-        + "".join(
-            f"    {kind}_temp_path {prefix}/{kind}_temp;\n"
-            for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-        ),
-    }
-    for original, replacement in rewrites.items():
-        assert text.count(original) == 1, f"{original!r} is no longer once in {NGINX_CONF}"
-        text = text.replace(original, replacement)
-    # As root, nginx would hand requests to `nobody`, who cannot enter pytest's tmp dirs.
-    user = "user root;\n" if os.geteuid() == 0 else ""
-    return f"daemon off;\n{user}{text}"
 
 
 def wait_for(
@@ -146,22 +83,16 @@ def stop_group(process: subprocess.Popen) -> None:
 def gunicorn_environment(database_url: str, redis_url: str, port: int) -> dict[str, str]:
     """Production settings only through the environment, as in the `api` container;
     TRUSTED_PROXY_HOPS is left to the production default."""
-    environment = {
-        name: value
-        for name, value in os.environ.items()
-        if name not in SETTING_NAMES and name != "FLASK_DEBUG"
-    }
-    environment.update(
-        APP_ENV="production",
-        SECRET_KEY=TEST_SECRET_KEY,
-        TOKEN_PEPPER=TEST_PEPPER,
-        DATABASE_URL=database_url,
-        REDIS_URL=redis_url,
-        GUNICORN_BIND=f"127.0.0.1:{port}",
-        GUNICORN_WORKERS="2",
-        GUNICORN_THREADS="2",
+    return process_environment(
+        server_settings(
+            database_url,
+            redis_url,
+            APP_ENV="production",
+            GUNICORN_BIND=f"127.0.0.1:{port}",
+            GUNICORN_WORKERS="2",
+            GUNICORN_THREADS="2",
+        )
     )
-    return environment
 
 
 @pytest.fixture(scope="module")
@@ -232,7 +163,7 @@ def observe_client_identity(stack: Stack, admin: dict, headers: dict) -> dict:
     token = login(stack, admin["password"]).json()["access_token"]
     events = stack.get(
         "/api/v1/audit-events?action=developer.login_failed&limit=1",
-        headers={"Authorization": f"Bearer {token}"},
+        headers=bearer(token),
     ).json()["data"]
     return {
         "audit_ip": events[0]["ip"],
@@ -256,9 +187,7 @@ def test_https_login_and_me_work_end_to_end_with_hsts(stack, admin):
 
     assert response.status_code == 200
     assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
-    me = stack.get(
-        "/api/v1/auth/me", headers={"Authorization": f"Bearer {response.json()['access_token']}"}
-    )
+    me = stack.get("/api/v1/auth/me", headers=bearer(response.json()["access_token"]))
     assert me.status_code == 200
     assert me.json()["email"] == ADMIN_EMAIL
     assert me.headers["Strict-Transport-Security"] == "max-age=31536000"
@@ -332,7 +261,7 @@ def test_nginx_body_limit_matches_max_content_length(stack):
 def test_neither_access_log_records_tokens_or_query_strings(stack, admin):
     token = login(stack, admin["password"]).json()["access_token"]
 
-    stack.get("/api/v1/auth/me?access_token=leak-me", headers={"Authorization": f"Bearer {token}"})
+    stack.get("/api/v1/auth/me?access_token=leak-me", headers=bearer(token))
     stack.get("/healthz?api_key=leak-me-too", headers={"Referer": "https://x.test/?t=leak-me"})
 
     for log in (stack.nginx_access_log, stack.gunicorn_log):

@@ -1,5 +1,5 @@
 from app.developers import services
-from tests.conftest import login
+from tests.support.auth import login
 
 
 def test_create_admin_with_flags(app, client):

@@ -1,7 +1,8 @@
 import pytest
 from argon2 import PasswordHasher
 
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, login
+from tests.support.auth import login
+from tests.support.environment import ADMIN_EMAIL, ADMIN_PASSWORD
 
 
 def test_login_returns_the_four_token_fields(client, admin):

@@ -1,11 +1,8 @@
 import pytest
 import redis
 
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, login
-
-
-def bearer(token):
-    return {"Authorization": f"Bearer {token}"}
+from tests.support.auth import bearer, login
+from tests.support.environment import ADMIN_EMAIL, ADMIN_PASSWORD
 
 
 def test_logout_kills_the_access_and_refresh_token_at_once(client, admin_tokens):

@@ -3,7 +3,8 @@ import time
 import jwt
 import pytest
 
-from tests.conftest import TEST_SECRET_KEY
+from tests.support.auth import bearer
+from tests.support.environment import TEST_SECRET_KEY
 
 
 def test_me_returns_the_logged_in_developer(client, admin, admin_headers):
@@ -86,9 +87,7 @@ def _claims(admin, **changes):
     ],
 )
 def test_bad_access_tokens_are_401(client, admin, make_token, detail):
-    response = client.get(
-        "/api/v1/auth/me", headers={"Authorization": f"Bearer {make_token(admin)}"}
-    )
+    response = client.get("/api/v1/auth/me", headers=bearer(make_token(admin)))
 
     assert response.status_code == 401
     assert response.get_json() == {"detail": detail}
@@ -97,7 +96,7 @@ def test_bad_access_tokens_are_401(client, admin, make_token, detail):
 def test_sdk_token_is_refused_on_developer_endpoint(client, admin):
     token = _forge(_claims(admin, type="sdk", app_id="app_x"))
 
-    response = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+    response = client.get("/api/v1/auth/me", headers=bearer(token))
 
     assert response.status_code == 403
     assert response.get_json() == {"detail": "SDK tokens cannot access this endpoint."}

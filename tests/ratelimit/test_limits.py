@@ -6,8 +6,9 @@ import time
 import pytest
 
 from app.users import services as users
-from tests.conftest import login, random_uuid
-from tests.ratelimit.helpers import RATE_LIMIT_HEADERS, bearer, forge_token
+from tests.ratelimit.helpers import RATE_LIMIT_HEADERS
+from tests.support.apps import random_uuid
+from tests.support.auth import bearer, forge_token, login
 
 ME = "/api/v1/auth/me"
 

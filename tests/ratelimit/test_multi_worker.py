@@ -6,16 +6,16 @@ import pytest
 import requests
 
 from tests.ratelimit.helpers import RATE_LIMIT_HEADERS
-from tests.servers import developer_token, gunicorn, server_config, worker_pids
+from tests.support.auth import bearer, developer_token
+from tests.support.environment import server_settings
+from tests.support.servers import gunicorn, worker_pids
 
 LIMIT = 60
 
 
 def _hammer(base: str, key: str, count: int) -> list[requests.Response]:
     def one(_):
-        return requests.get(
-            base + "/api/v1/users", headers={"Authorization": f"Bearer {key}"}, timeout=30
-        )
+        return requests.get(base + "/api/v1/users", headers=bearer(key), timeout=30)
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         return list(pool.map(one, range(count)))
@@ -23,23 +23,21 @@ def _hammer(base: str, key: str, count: int) -> list[requests.Response]:
 
 @pytest.mark.slow
 def test_api_key_limit_is_exact_across_two_workers(database_url, redis_url, admin, tmp_path):
-    config = server_config(database_url, redis_url, RATELIMIT_API_KEY=f"{LIMIT} per minute")
+    config = server_settings(database_url, redis_url, RATELIMIT_API_KEY=f"{LIMIT} per minute")
     with gunicorn(config, tmp_path, workers=2) as (base, access_log):
         token = developer_token(base)
         keys = [
             requests.post(
                 base + "/api/v1/api-keys",
                 json={"name": name},
-                headers={"Authorization": f"Bearer {token}"},
+                headers=bearer(token),
                 timeout=10,
             ).json()["key"]
             for name in ("busy", "quiet")
         ]
 
         responses = _hammer(base, keys[0], LIMIT * 2 + 30)
-        quiet = requests.get(
-            base + "/api/v1/users", headers={"Authorization": f"Bearer {keys[1]}"}, timeout=10
-        )
+        quiet = requests.get(base + "/api/v1/users", headers=bearer(keys[1]), timeout=10)
 
     admitted = [r for r in responses if r.status_code == 200]
     refused = [r for r in responses if r.status_code == 429]

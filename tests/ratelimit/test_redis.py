@@ -9,7 +9,8 @@ import redis
 from app.api_keys import services as api_keys
 from app.core.auth import Kind, Principal
 from app.core.client import ClientInfo
-from tests.ratelimit.helpers import PrivateRedis, bearer, forge_token
+from tests.support.auth import bearer, forge_token
+from tests.support.servers import PrivateRedis
 
 ME = "/api/v1/auth/me"
 

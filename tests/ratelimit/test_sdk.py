@@ -2,7 +2,8 @@
 
 import pytest
 
-from tests.factories import bearer, create_application, create_user, mint_with_app
+from tests.support.auth import bearer
+from tests.support.factories import create_application, create_user, mint_with_app
 
 
 @pytest.mark.parametrize("config_overrides", [{"RATELIMIT_SDK_USER": "5 per minute"}])

@@ -7,7 +7,9 @@ from sqlalchemy import update
 from app.core.db import utcnow
 from app.extensions import db
 from app.refresh_tokens.models import RefreshToken
-from tests.conftest import ADMIN_PASSWORD, all_rows_text
+from tests.support.apps import all_rows_text
+from tests.support.auth import bearer
+from tests.support.environment import ADMIN_PASSWORD
 
 
 def refresh(client, token):
@@ -15,7 +17,7 @@ def refresh(client, token):
 
 
 def me(client, access_token):
-    return client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {access_token}"})
+    return client.get("/api/v1/auth/me", headers=bearer(access_token))
 
 
 def test_refresh_returns_a_new_access_and_refresh_token(client, admin_tokens):

@@ -5,8 +5,10 @@ import jwt
 import pytest
 
 from app.core.secrets import is_well_formed
-from tests.conftest import TEST_SECRET_KEY, all_rows_text
-from tests.factories import bearer, create_application, create_user, mint_with_app
+from tests.support.apps import all_rows_text
+from tests.support.auth import bearer
+from tests.support.environment import TEST_SECRET_KEY
+from tests.support.factories import create_application, create_user, mint_with_app
 
 
 def token_url(user_id) -> str:

@@ -7,8 +7,8 @@ import subprocess
 import jwt
 import pytest
 
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, TEST_SECRET_KEY
-from tests.servers import gunicorn, server_config
+from tests.support.environment import ADMIN_EMAIL, ADMIN_PASSWORD, TEST_SECRET_KEY, server_settings
+from tests.support.servers import gunicorn
 
 
 def curl(*args: str) -> tuple[int, dict | None]:
@@ -26,7 +26,7 @@ def curl(*args: str) -> tuple[int, dict | None]:
 
 @pytest.mark.slow
 def test_seed_sdk_flow_with_curl(database_url, redis_url, admin, tmp_path):
-    config = server_config(database_url, redis_url)
+    config = server_settings(database_url, redis_url)
     with gunicorn(config, tmp_path, workers=2) as (base, _):
         status, login = curl(
             "-X", "POST", f"{base}/api/v1/auth/login",

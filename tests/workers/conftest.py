@@ -10,17 +10,15 @@ import subprocess
 import sys
 import threading
 import uuid
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 import redis
 
-from tests.conftest import TEST_PEPPER, TEST_SECRET_KEY, claim_redis_database
-from tests.workers.servers import SmtpServer, TcpProxy, WebhookReceiver
+from tests.support.databases import claimed_redis_database
+from tests.support.environment import REPO, WEBHOOK_SECRET, process_environment, server_settings
+from tests.support.network import SmtpServer, TcpProxy, WebhookReceiver
 
-REPO = Path(__file__).resolve().parents[2]
-WEBHOOK_SECRET = "whsec-test-" + "z" * 24
 # Short enough for tests to wait on; the lease still exceeds two send timeouts.
 FAST_DELIVERY = {
     "ALERT_SEND_TIMEOUT_SECONDS": "2",
@@ -32,7 +30,8 @@ FAST_DELIVERY = {
 
 @pytest.fixture(scope="session")
 def broker_server_url():
-    yield from claim_redis_database()
+    with claimed_redis_database("pytest-broker") as url:
+        yield url
 
 
 @pytest.fixture
@@ -123,24 +122,21 @@ def start_worker(app, database_url, redis_url, broker_url, smtp, webhook, tmp_pa
     workers: list[Worker] = []
 
     def start(beat: bool = False, broker: str | None = None, **settings) -> Worker:
-        env = {
-            **os.environ,
-            "APP_ENV": "testing",
-            "DATABASE_URL": database_url,
-            "REDIS_URL": redis_url,
-            "CELERY_BROKER_URL": broker or broker_url,
-            "SECRET_KEY": TEST_SECRET_KEY,
-            "TOKEN_PEPPER": TEST_PEPPER,
-            "SMTP_HOST": "127.0.0.1",
-            "SMTP_PORT": str(smtp.port),
-            "SMTP_FROM": "alerts@openwearables.test",
-            "ALERT_WEBHOOK_URL": webhook.url,
-            "ALERT_WEBHOOK_SECRET": WEBHOOK_SECRET,
-            "LOG_LEVEL": "INFO",
-            "PYTHONUNBUFFERED": "1",
-            **FAST_DELIVERY,
-            **{name: str(value) for name, value in settings.items()},
-        }
+        env = process_environment(
+            {
+                **server_settings(database_url, redis_url),
+                "CELERY_BROKER_URL": broker or broker_url,
+                "SMTP_HOST": "127.0.0.1",
+                "SMTP_PORT": str(smtp.port),
+                "SMTP_FROM": "alerts@openwearables.test",
+                "ALERT_WEBHOOK_URL": webhook.url,
+                "ALERT_WEBHOOK_SECRET": WEBHOOK_SECRET,
+                "LOG_LEVEL": "INFO",
+                "PYTHONUNBUFFERED": "1",
+                **FAST_DELIVERY,
+                **settings,
+            }
+        )
         command = [
             sys.executable,
             "-m",

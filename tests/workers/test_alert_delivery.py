@@ -14,9 +14,10 @@ from sqlalchemy import select
 from app.alerts.models import Alert
 from app.core.tasks import enqueue
 from app.extensions import db
-from tests.conftest import ADMIN_EMAIL, login
-from tests.factories import create_application
-from tests.workers.servers import wait_for
+from tests.support.auth import login
+from tests.support.environment import ADMIN_EMAIL
+from tests.support.factories import create_application
+from tests.support.servers import wait_for
 
 pytestmark = pytest.mark.slow
 

@@ -18,9 +18,9 @@ from app.core.db import utcnow
 from app.core.errors import ApiError
 from app.extensions import db
 from app.refresh_tokens import services as refresh_tokens
-from tests.conftest import ADMIN_EMAIL, login
-from tests.workers.conftest import REPO, WEBHOOK_SECRET
-from tests.workers.servers import SmtpServer, verify_signature
+from tests.support.auth import login
+from tests.support.environment import ADMIN_EMAIL, REPO, WEBHOOK_SECRET
+from tests.support.network import SmtpServer, verify_signature
 
 
 @pytest.fixture
@@ -309,9 +309,10 @@ def test_embedded_default_on_sqlite_delivers_right_after_the_commit(tmp_path):
     from flask_migrate import upgrade
 
     from app import create_app
-    from tests.conftest import _test_config, close_app
+    from tests.support.apps import close_app
+    from tests.support.environment import app_config
 
-    app = create_app(_test_config(f"sqlite:///{tmp_path / 'embedded.sqlite3'}", ""))
+    app = create_app(app_config(f"sqlite:///{tmp_path / 'embedded.sqlite3'}", ""))
     try:
         with app.app_context():
             upgrade()

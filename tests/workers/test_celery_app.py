@@ -5,7 +5,7 @@ import os
 import subprocess
 import sys
 
-from tests.workers.conftest import REPO
+from tests.support.environment import REPO
 
 PRINT_SCHEDULE = """
 import json

@@ -11,7 +11,7 @@ from app.api_keys import reminders
 from app.api_keys.models import ApiKey
 from app.core.db import utcnow
 from app.extensions import db
-from tests.conftest import ADMIN_EMAIL
+from tests.support.environment import ADMIN_EMAIL
 
 DAY = timedelta(days=1)
 

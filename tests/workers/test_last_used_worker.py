@@ -12,7 +12,7 @@ import pytest
 from app.api_keys import services
 from app.api_keys.models import ApiKey
 from app.extensions import db
-from tests.workers.servers import wait_for
+from tests.support.servers import wait_for
 
 pytestmark = pytest.mark.slow
 

@@ -15,7 +15,7 @@ from app.core.tasks import enqueue
 from app.extensions import db
 from app.refresh_tokens import services
 from app.refresh_tokens.models import RefreshToken
-from tests.workers.servers import wait_for
+from tests.support.servers import wait_for
 
 DAY = timedelta(days=1)
 

@@ -1,10 +1,6 @@
 """Plain helpers that create things through the public API, as a client would."""
 
 
-def bearer(token: str) -> dict:
-    return {"Authorization": f"Bearer {token}"}
-
-
 def create_user(client, headers, **fields) -> dict:
     response = client.post("/api/v1/users", json=fields, headers=headers)
     assert response.status_code == 201, response.get_json()

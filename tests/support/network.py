@@ -1,6 +1,6 @@
-"""Real servers the workers talk to in tests: SMTP (aiosmtpd), a webhook receiver that
-verifies signatures the way docs/api.md tells integrators to, and a TCP proxy in front
-of Redis that can play a broker outage."""
+"""In-process servers the app talks to in tests: SMTP (aiosmtpd), a webhook receiver
+that verifies signatures the way docs/api.md tells integrators to, and a TCP proxy in
+front of Redis that can play a broker outage."""
 
 import asyncio
 import contextlib
@@ -16,22 +16,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from aiosmtpd.controller import Controller
 
+from tests.support.ports import free_port
+
 REPLAY_WINDOW_SECONDS = 300
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(condition, seconds: float = 60, interval: float = 0.1, what: str = "condition"):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(interval)
-    raise AssertionError(f"{what} not met within {seconds}s")
 
 
 class MailSink:
