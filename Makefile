@@ -53,9 +53,11 @@ test-fast: install
 	bash .ci/services
 	$(BIN)/pytest -m "not slow"
 
+## ruff (lint and format) and mypy --strict on app/ and workers/ (settings in pyproject.toml).
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: install
 	$(BIN)/ruff check --fix .

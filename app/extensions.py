@@ -1,5 +1,7 @@
 """Unbound extension objects; `create_app` binds them with `init_app`."""
 
+from typing import TYPE_CHECKING
+
 from flask_jwt_extended import JWTManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -13,3 +15,10 @@ db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 jwt = JWTManager()
 api = OpenWearablesApi()
+
+if TYPE_CHECKING:
+    # Flask-SQLAlchemy builds `db.Model` at runtime, a subclass of Base that the type
+    # checker cannot see; it checks models against Base instead.
+    Model = Base
+else:
+    Model = db.Model

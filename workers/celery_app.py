@@ -18,7 +18,7 @@ if not flask_app.config["CELERY_BROKER_URL"]:
 
 
 @worker_process_init.connect
-def dispose_inherited_connections(**_) -> None:
+def dispose_inherited_connections(**_: object) -> None:
     """A forked pool process must not share the parent's pooled sockets: drop them
     (without closing them, which would break the parent's) and open its own."""
     with flask_app.app_context():

@@ -48,11 +48,11 @@ def signature(secret: str, timestamp: int, body: bytes) -> str:
     return f"t={timestamp},v1={mac}"
 
 
-def encode_payload(payload: dict) -> bytes:
+def encode_payload(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
 
 
-def post_webhook(config: dict[str, Any], payload: dict) -> None:
+def post_webhook(config: dict[str, Any], payload: dict[str, Any]) -> None:
     """POST the payload as JSON, signed over the delivery time and the exact body."""
     body = encode_payload(payload)
     request = urllib.request.Request(  # noqa: S310 - the operator configures an http(s) URL

@@ -1,10 +1,11 @@
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import CreatedAt, UTCDateTime, UUIDPrimaryKey, utcnow
-from app.extensions import db
+from app.extensions import Model
 
 PENDING = "pending"
 SENDING = "sending"
@@ -12,13 +13,13 @@ SENT = "sent"
 FAILED = "failed"
 
 
-class Alert(UUIDPrimaryKey, CreatedAt, db.Model):
+class Alert(UUIDPrimaryKey, CreatedAt, Model):
     __tablename__ = "alerts"
 
     event: Mapped[str] = mapped_column(String(64), nullable=False)
     subject: Mapped[str] = mapped_column(String(200), nullable=False)
-    recipients: Mapped[list] = mapped_column(JSON, default=list, nullable=False)
-    payload: Mapped[dict] = mapped_column(JSON, nullable=False)
+    recipients: Mapped[list[str]] = mapped_column(JSON, default=list, nullable=False)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
     # At most one alert per key: reminders use it for "once per key per period".
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     status: Mapped[str] = mapped_column(String(16), default=PENDING, nullable=False)

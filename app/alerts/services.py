@@ -2,6 +2,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import and_, or_, select, update
@@ -10,7 +11,7 @@ from app.alerts import channels
 from app.alerts.models import FAILED, PENDING, SENDING, SENT, Alert
 from app.core.actor import Actor
 from app.core.client import ClientInfo
-from app.core.db import utcnow
+from app.core.db import rows_changed, utcnow
 from app.core.tasks import enqueue, enqueue_after_commit
 from app.extensions import db
 
@@ -73,7 +74,7 @@ def queue_alert(
     return alert
 
 
-def render_body(payload: dict) -> str:
+def render_body(payload: dict[str, Any]) -> str:
     credential = payload["credential"]
     actor = payload["actor"]
     who = actor["name"] or actor["id"] or actor["type"]
@@ -98,24 +99,26 @@ def _claim(alert_id: uuid.UUID) -> Alert | None:
     its redelivered copy, or a task and the sweep's) exactly one gets it."""
     now = utcnow()
     lease = timedelta(seconds=current_app.config["ALERT_DELIVERY_LEASE_SECONDS"])
-    claimed = db.session.execute(
-        update(Alert)
-        .where(
-            Alert.id == alert_id,
-            or_(
-                Alert.status == PENDING,
-                and_(Alert.status == SENDING, Alert.claimed_until < now),
-            ),
+    claimed = rows_changed(
+        db.session.execute(
+            update(Alert)
+            .where(
+                Alert.id == alert_id,
+                or_(
+                    Alert.status == PENDING,
+                    and_(Alert.status == SENDING, Alert.claimed_until < now),
+                ),
+            )
+            .values(status=SENDING, claimed_until=now + lease, attempts=Alert.attempts + 1)
         )
-        .values(status=SENDING, claimed_until=now + lease, attempts=Alert.attempts + 1)
     )
     db.session.commit()
-    if claimed.rowcount != 1:
+    if claimed != 1:
         return None
     return db.session.get(Alert, alert_id)
 
 
-def _mark(alert: Alert, **values) -> None:
+def _mark(alert: Alert, **values: object) -> None:
     db.session.execute(update(Alert).where(Alert.id == alert.id).values(**values))
     db.session.commit()
 

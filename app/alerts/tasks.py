@@ -1,4 +1,4 @@
-from celery import shared_task
+from celery import Task, shared_task
 
 from app.alerts import services
 
@@ -6,7 +6,7 @@ SWEEP = "alerts.sweep"
 
 
 @shared_task(name=services.DELIVER_TASK, bind=True, max_retries=None)
-def deliver_alert(self, alert_id: str) -> None:
+def deliver_alert(self: Task[[str], None], alert_id: str) -> None:
     delay = services.deliver(alert_id)
     # Without a broker (eager mode) a retry would run at once, inside the request;
     # the row stays pending with its next_attempt_at for the sweep instead.

@@ -5,10 +5,10 @@ from sqlalchemy import ForeignKey, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import CreatedAt, UTCDateTime
-from app.extensions import db
+from app.extensions import Model
 
 
-class ApiKey(CreatedAt, db.Model):
+class ApiKey(CreatedAt, Model):
     __tablename__ = "api_keys"
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)

@@ -1,6 +1,9 @@
+from typing import Any
+
 from flask.views import MethodView
 
 from app.api_keys import services
+from app.api_keys.models import ApiKey
 from app.api_keys.schemas import (
     ApiKeyCreateSchema,
     ApiKeyRenameSchema,
@@ -24,14 +27,14 @@ blp = Blueprint(
 class ApiKeys(MethodView):
     @requires(Kind.DEVELOPER)
     @blp.response(200, ApiKeySchema(many=True))
-    def get(self):
+    def get(self) -> list[ApiKey]:
         """All API keys, newest first. The secret is never shown again."""
         return services.list_keys()
 
     @requires(Kind.DEVELOPER)
     @blp.arguments(ApiKeyCreateSchema)
     @blp.response(201, ApiKeyWithSecretSchema)
-    def post(self, fields):
+    def post(self, fields: dict[str, Any]) -> ShownOnce:
         """Create an API key. The `key` is in this response only: store it securely."""
         api_key, secret = services.create_key(
             fields["name"],
@@ -48,7 +51,7 @@ class ApiKeyById(MethodView):
     @requires(Kind.DEVELOPER)
     @blp.response(200, ApiKeySchema)
     @blp.alt_response(404, response="NOT_FOUND")
-    def get(self, key_id):
+    def get(self, key_id: str) -> ApiKey:
         """One API key (without its secret)."""
         return services.get_key(key_id)
 
@@ -56,14 +59,14 @@ class ApiKeyById(MethodView):
     @blp.arguments(ApiKeyRenameSchema)
     @blp.response(200, ApiKeySchema)
     @blp.alt_response(404, response="NOT_FOUND")
-    def patch(self, fields, key_id):
+    def patch(self, fields: dict[str, Any], key_id: str) -> ApiKey:
         """Rename an API key."""
         return services.rename_key(key_id, fields["name"], current_principal(), client_info())
 
     @requires(Kind.DEVELOPER)
     @blp.response(204)
     @blp.alt_response(404, response="NOT_FOUND")
-    def delete(self, key_id):
+    def delete(self, key_id: str) -> None:
         """Delete an API key; it stops working at once."""
         services.delete_key(key_id, current_principal(), client_info())
 
@@ -73,7 +76,7 @@ class RotateApiKey(MethodView):
     @requires(Kind.DEVELOPER)
     @blp.response(200, ApiKeyWithSecretSchema)
     @blp.alt_response(404, response="NOT_FOUND")
-    def post(self, key_id):
+    def post(self, key_id: str) -> ShownOnce:
         """A new secret for the same key id and name; the old secret is invalid at once."""
         api_key, secret = services.rotate_key(key_id, current_principal(), client_info())
         return ShownOnce(api_key, key=secret)

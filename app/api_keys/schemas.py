@@ -1,4 +1,5 @@
 from datetime import UTC, datetime
+from typing import Any
 
 import marshmallow as ma
 
@@ -17,7 +18,7 @@ class ApiKeyCreateSchema(ma.Schema):
     )
 
     @ma.validates("expires_at")
-    def _in_the_future(self, value, **kwargs):
+    def _in_the_future(self, value: datetime | None, **kwargs: Any) -> None:
         if value is not None and value <= datetime.now(UTC):
             raise ma.ValidationError("Must be in the future.")
 

@@ -1,8 +1,9 @@
 import re
 import uuid
 from datetime import UTC, datetime
+from typing import cast
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import Table, bindparam, or_, select, update
 
 from app.alerts import services as alerts
 from app.api_keys.models import ApiKey
@@ -161,7 +162,7 @@ def flush_last_used() -> int:
     with get_store().draining(LAST_USED) as uses:
         if not uses:
             return 0
-        table = ApiKey.__table__
+        table = cast(Table, ApiKey.__table__)
         db.session.execute(
             update(table)
             .where(

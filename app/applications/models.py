@@ -4,10 +4,10 @@ from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import CreatedAt, UUIDPrimaryKey
-from app.extensions import db
+from app.extensions import Model
 
 
-class Application(UUIDPrimaryKey, CreatedAt, db.Model):
+class Application(UUIDPrimaryKey, CreatedAt, Model):
     __tablename__ = "applications"
 
     app_id: Mapped[str] = mapped_column(String(40), unique=True, nullable=False)

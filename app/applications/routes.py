@@ -1,6 +1,10 @@
+import uuid
+from typing import Any
+
 from flask.views import MethodView
 
 from app.applications import services
+from app.applications.models import Application
 from app.applications.schemas import (
     ApplicationPageSchema,
     ApplicationQuerySchema,
@@ -27,14 +31,14 @@ class Applications(MethodView):
     @requires(Kind.DEVELOPER)
     @blp.arguments(ApplicationQuerySchema, location="query")
     @blp.response(200, ApplicationPageSchema)
-    def get(self, query):
+    def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """List applications, newest first. Secrets are never shown again."""
         return services.list_applications(query["page"], query["limit"])
 
     @requires(Kind.DEVELOPER)
     @blp.arguments(ApplicationWriteSchema)
     @blp.response(201, ApplicationWithSecretSchema)
-    def post(self, fields):
+    def post(self, fields: dict[str, Any]) -> ShownOnce:
         """Create an application. The `app_secret` is only shown in this response."""
         application, app_secret = services.create_application(
             fields["name"], current_principal(), client_info()
@@ -47,14 +51,14 @@ class ApplicationById(MethodView):
     @requires(Kind.DEVELOPER)
     @blp.response(200, ApplicationSchema)
     @blp.alt_response(404, response="NOT_FOUND")
-    def get(self, application_id):
+    def get(self, application_id: uuid.UUID) -> Application:
         """One application."""
         return services.get_application(application_id)
 
     @requires(Kind.DEVELOPER)
     @blp.response(204)
     @blp.alt_response(404, response="NOT_FOUND")
-    def delete(self, application_id):
+    def delete(self, application_id: uuid.UUID) -> None:
         """Delete an application; every SDK session it minted stops working at once."""
         services.delete_application(application_id, current_principal(), client_info())
 
@@ -65,7 +69,7 @@ class RotateSecret(MethodView):
     @blp.arguments(RotateSecretSchema, required=False)
     @blp.response(200, ApplicationWithSecretSchema)
     @blp.alt_response(404, response="NOT_FOUND")
-    def post(self, options, application_id):
+    def post(self, options: dict[str, Any] | None, application_id: uuid.UUID) -> ShownOnce:
         """Replace the `app_secret`; the old one is refused from now on."""
         revoke_sessions = (options or {}).get("revoke_sessions", False)
         application, app_secret = services.rotate_secret(

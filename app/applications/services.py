@@ -9,6 +9,7 @@ the digest, after a format and checksum check that needs no I/O.
 import hmac
 import re
 import uuid
+from typing import Any
 
 from sqlalchemy import select
 
@@ -37,7 +38,7 @@ def _audit(
     client: ClientInfo,
     application_id: uuid.UUID,
     app_id: str,
-    **details,
+    **details: object,
 ) -> None:
     audit.record(
         action,
@@ -66,7 +67,7 @@ def create_application(
     return application, app_secret
 
 
-def list_applications(page: int, limit: int) -> dict:
+def list_applications(page: int, limit: int) -> dict[str, Any]:
     statement = select(Application).order_by(Application.created_at.desc(), Application.id.desc())
     return page_of(statement, page, limit)
 
@@ -128,7 +129,7 @@ def _queue_rotation_alert(
     )
 
 
-def delete_application(application_id: uuid.UUID, principal: Principal, client: ClientInfo):
+def delete_application(application_id: uuid.UUID, principal: Principal, client: ClientInfo) -> None:
     """Delete the application and end every SDK session it minted."""
     application = get_application(application_id)
     app_id = application.app_id

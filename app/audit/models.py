@@ -1,11 +1,13 @@
+from typing import Any
+
 from sqlalchemy import JSON, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import CreatedAt, UUIDPrimaryKey
-from app.extensions import db
+from app.extensions import Model
 
 
-class AuditEvent(UUIDPrimaryKey, CreatedAt, db.Model):
+class AuditEvent(UUIDPrimaryKey, CreatedAt, Model):
     __tablename__ = "audit_events"
 
     action: Mapped[str] = mapped_column(String(64), nullable=False)
@@ -15,7 +17,7 @@ class AuditEvent(UUIDPrimaryKey, CreatedAt, db.Model):
     target_id: Mapped[str | None] = mapped_column(String(80))
     ip: Mapped[str | None] = mapped_column(String(45))
     user_agent: Mapped[str | None] = mapped_column(String(255))
-    details: Mapped[dict] = mapped_column(JSON, default=dict, nullable=False)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, nullable=False)
 
     __table_args__ = (
         Index("ix_audit_events_created_at_id", "created_at", "id"),

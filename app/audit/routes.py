@@ -1,3 +1,5 @@
+from typing import Any
+
 from flask.views import MethodView
 
 from app.audit import services
@@ -15,7 +17,7 @@ class AuditEvents(MethodView):
     @requires(Kind.DEVELOPER)
     @blp.arguments(AuditQuerySchema, location="query")
     @blp.response(200, AuditPageSchema)
-    def get(self, query):
+    def get(self, query: dict[str, Any]) -> dict[str, Any]:
         """Audit events, newest first."""
         return services.list_events(
             query.get("action"), query.get("target_id"), query.get("cursor"), query["limit"]

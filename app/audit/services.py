@@ -1,3 +1,5 @@
+from typing import Any
+
 from sqlalchemy import select
 
 from app.audit.models import AuditEvent
@@ -13,7 +15,7 @@ def record(
     client: ClientInfo,
     target_type: str | None = None,
     target_id: str | None = None,
-    details: dict | None = None,
+    details: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Add an event to the current transaction; the caller's commit makes it durable
     together with the change it describes. Never pass a secret in `details`."""
@@ -31,7 +33,9 @@ def record(
     return event
 
 
-def list_events(action: str | None, target_id: str | None, cursor: str | None, limit: int):
+def list_events(
+    action: str | None, target_id: str | None, cursor: str | None, limit: int
+) -> dict[str, Any]:
     statement = select(AuditEvent)
     if action:
         statement = statement.where(AuditEvent.action == action)

@@ -2,13 +2,17 @@
 Blueprint every feature declares its routes on."""
 
 from collections.abc import Iterator
+from typing import Any
 
+import flask
 import flask_smorest
 import marshmallow as ma
+from flask import Flask
 from flask_smorest import Api
 from webargs.flaskparser import FlaskParser
+from werkzeug.exceptions import HTTPException
 
-from app.core.errors import ErrorSchema, http_error_response
+from app.core.errors import ErrorResponse, ErrorSchema, http_error_response
 
 UNSTORABLE_TEXT = "Text may not contain NUL characters or unpaired surrogates."
 
@@ -24,7 +28,7 @@ def _is_storable(text: str) -> bool:
     return True
 
 
-def _unstorable_paths(value, path: str) -> Iterator[str]:
+def _unstorable_paths(value: object, path: str) -> Iterator[str]:
     if isinstance(value, str):
         if not _is_storable(value):
             yield path or "_schema"
@@ -40,7 +44,7 @@ class StorableTextParser(FlaskParser):
     """Refuses input text the database cannot store (422) before any schema sees it, so
     no field of any feature can turn such text into a database error (500)."""
 
-    def _load_location_data(self, *, schema, req, location):
+    def _load_location_data(self, *, schema: ma.Schema, req: flask.Request, location: str) -> Any:
         data = super()._load_location_data(schema=schema, req=req, location=location)
         raw = {"query": req.args, "form": req.form}.get(location)
         values = data if raw is None else {key: ", ".join(texts) for key, texts in raw.lists()}
@@ -57,10 +61,10 @@ class Blueprint(flask_smorest.Blueprint):
 class OpenWearablesApi(Api):
     ERROR_SCHEMA = ErrorSchema
 
-    def handle_http_exception(self, error):
+    def handle_http_exception(self, error: HTTPException) -> ErrorResponse:
         return http_error_response(error)
 
-    def init_app(self, app, *, spec_kwargs=None):
+    def init_app(self, app: Flask, *, spec_kwargs: dict[str, Any] | None = None) -> None:
         super().init_app(app, spec_kwargs=spec_kwargs)
         self.spec.components.security_scheme(
             "bearerAuth",

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 from functools import wraps
+from typing import Any, ParamSpec, TypeVar
 
 import jwt as pyjwt
 import redis
-from flask import current_app, g, request
+from flask import Flask, current_app, g, request
 from flask_jwt_extended import create_access_token, decode_token
 from flask_jwt_extended.exceptions import JWTExtendedException
 
@@ -55,9 +56,11 @@ class Principal:
 
 
 ApiKeyResolver = Callable[[str], Principal]
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
-def set_api_key_resolver(app, resolver: ApiKeyResolver) -> None:
+def set_api_key_resolver(app: Flask, resolver: ApiKeyResolver) -> None:
     """The api_keys feature plugs its digest lookup in here (core never imports features)."""
     app.extensions["owa_api_key_resolver"] = resolver
 
@@ -76,7 +79,7 @@ def read_credential() -> str | None:
 def _resolve_api_key(credential: str) -> Principal:
     if not any(is_well_formed(credential, prefix) for prefix in API_KEY_PREFIXES):
         raise unauthorized("Invalid API key")
-    resolver = current_app.extensions.get("owa_api_key_resolver")
+    resolver: ApiKeyResolver | None = current_app.extensions.get("owa_api_key_resolver")
     if resolver is None:
         raise unauthorized("Invalid API key")
     return resolver(credential)
@@ -95,17 +98,20 @@ def issue_access_token(
     subject_id: str,
     session_id: str,
     expires_in: int,
-    claims: dict | None = None,
+    claims: dict[str, Any] | None = None,
 ) -> str:
-    return create_access_token(
+    token: str = create_access_token(
         identity=subject_id,
         expires_delta=timedelta(seconds=expires_in),
         additional_claims={"type": kind.value, "sid": session_id, **(claims or {})},
     )
+    return token
 
 
 def revoke_access_token(principal: Principal) -> None:
     """Blocklist one JWT on every worker until it would have expired anyway."""
+    if principal.token_id is None or principal.expires_at is None:
+        raise ValueError("only an access token (a JWT) can be revoked")
     remaining = int(principal.expires_at - time.time()) + 1
     get_store().flag(token_flag(principal.token_id), remaining)
 
@@ -159,9 +165,10 @@ def load_principal() -> Principal | None:
             g.resolved_caller = authenticate(credential) if credential else None
         except ApiError as error:
             g.resolved_caller = error
-    if isinstance(g.resolved_caller, ApiError):
-        raise g.resolved_caller
-    return g.resolved_caller
+    resolved: Principal | ApiError | None = g.resolved_caller
+    if isinstance(resolved, ApiError):
+        raise resolved
+    return resolved
 
 
 def optional_principal() -> Principal | None:
@@ -173,10 +180,11 @@ def optional_principal() -> Principal | None:
 
 
 def current_principal() -> Principal:
-    return g.principal
+    principal: Principal = g.principal
+    return principal
 
 
-def requires(*kinds: Kind):
+def requires(*kinds: Kind) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Only callers of these kinds reach the view; the rest get 401 (no or bad
     credentials) or 403 (valid credentials of another kind).
 
@@ -185,9 +193,9 @@ def requires(*kinds: Kind):
     """
     allowed = frozenset(kinds)
 
-    def decorator(view):
+    def decorator(view: Callable[P, R]) -> Callable[P, R]:
         @wraps(view)
-        def wrapper(*args, **kwargs):
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
             principal = load_principal()
             if principal is None:
                 raise unauthorized("Not authenticated.")
@@ -198,16 +206,17 @@ def requires(*kinds: Kind):
             g.principal = principal
             return view(*args, **kwargs)
 
-        wrapper.allowed_kinds = allowed
-        wrapper._apidoc = deepcopy(getattr(view, "_apidoc", {}))
-        wrapper._apidoc.setdefault("manual_doc", {})["security"] = [
+        apidoc: dict[str, Any] = deepcopy(getattr(view, "_apidoc", {}))
+        apidoc.setdefault("manual_doc", {})["security"] = [
             {"bearerAuth": []},
             *([{"apiKeyHeader": []}] if Kind.API_KEY in allowed else []),
         ]
-        responses = wrapper._apidoc.setdefault("response", {}).setdefault("responses", {})
+        responses = apidoc.setdefault("response", {}).setdefault("responses", {})
         responses.setdefault(401, []).append("UNAUTHORIZED")
         responses.setdefault(403, []).append("FORBIDDEN")
         responses.setdefault(429, []).append("TOO_MANY_REQUESTS")
+        # flask-smorest documents the view from `_apidoc`; the scope tests read `allowed_kinds`.
+        vars(wrapper).update(_apidoc=apidoc, allowed_kinds=allowed)
         return wrapper
 
     return decorator

@@ -6,9 +6,10 @@ client writes into those headers itself is never believed. With `APP_ENV=product
 the app refuses to start on weak secrets, refuses plain HTTP and sends HSTS.
 """
 
-from flask import Flask, current_app, redirect, request
+from flask import Flask, Response, current_app, redirect, request
 from flask.helpers import get_debug_flag
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.wrappers import Response as BaseResponse
 
 from app.config import APP_ENVIRONMENTS, DEVELOPMENT_PEPPER, DEVELOPMENT_SECRET
 from app.core.errors import ApiError
@@ -33,7 +34,11 @@ def init_deployment(app: Flask) -> None:
     if hops < 0:
         raise InsecureConfigurationError("TRUSTED_PROXY_HOPS must be 0 or more.")
     if hops:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
+        # Flask's documented way to add WSGI middleware, which the type checker sees as
+        # replacing a method.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops
+        )
     if environment == "production":
         _check_production_settings(app)
         app.before_request(_require_https)
@@ -66,7 +71,7 @@ def _check_production_settings(app: Flask) -> None:
     app.debug = False
 
 
-def _require_https():
+def _require_https() -> BaseResponse | None:
     if request.scheme == "https":
         return None
     if request.method in SAFE_METHODS:
@@ -74,7 +79,7 @@ def _require_https():
     raise ApiError(403, "HTTPS required")
 
 
-def _add_strict_transport_security(response):
+def _add_strict_transport_security(response: Response) -> Response:
     # Over plain HTTP the header means nothing to a browser (RFC 6797 §7.2): HTTPS only.
     if request.is_secure:
         response.headers["Strict-Transport-Security"] = (

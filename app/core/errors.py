@@ -5,6 +5,7 @@ and unexpected exceptions all end up here, so clients see a single error shape.
 """
 
 import logging
+from typing import Any
 
 import marshmallow as ma
 import redis
@@ -14,6 +15,9 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 log = logging.getLogger(__name__)
+
+ErrorResponse = tuple[dict[str, Any], int, dict[str, str]]
+"""Body, status and headers."""
 
 DEFAULT_DETAILS = {
     400: "Bad request.",
@@ -57,11 +61,11 @@ def unauthorized(detail: str) -> ApiError:
     return ApiError(401, detail, {"WWW-Authenticate": "Bearer"})
 
 
-def _flatten_messages(messages) -> dict[str, list[str]]:
+def _flatten_messages(messages: object) -> dict[str, list[str]]:
     """webargs nests messages by location ({"json": {"name": [...]}}); clients want fields."""
     flat: dict[str, list[str]] = {}
 
-    def walk(prefix: str, value) -> None:
+    def walk(prefix: str, value: object) -> None:
         if isinstance(value, dict):
             for key, inner in value.items():
                 walk(f"{prefix}.{key}" if prefix else str(key), inner)
@@ -91,12 +95,12 @@ def _validation_detail(errors: dict[str, list[str]]) -> str:
     return "Validation error. " + "; ".join(parts)
 
 
-def http_error_response(error: HTTPException):
+def http_error_response(error: HTTPException) -> ErrorResponse:
     """Body, status and headers for an HTTPException raised anywhere."""
     status = error.code or 500
     data = getattr(error, "data", None) or {}
     headers = dict(data.get("headers") or {})
-    body: dict = {}
+    body: dict[str, Any] = {}
     if isinstance(error, RateLimitExceeded):
         body["detail"] = f"Rate limit exceeded: {error.description}"
     elif "messages" in data or "errors" in data:
@@ -115,18 +119,18 @@ def http_error_response(error: HTTPException):
     return body, status, headers
 
 
-def _handle_api_error(error: ApiError):
+def _handle_api_error(error: ApiError) -> ErrorResponse:
     return {"detail": error.detail}, error.status, error.headers
 
 
-def _handle_unexpected(error: Exception):
+def _handle_unexpected(error: Exception) -> ErrorResponse:
     if isinstance(error, HTTPException):
         return http_error_response(error)
     log.exception("unhandled exception", exc_info=error)
     return http_error_response(InternalServerError())
 
 
-def _handle_redis_down(error: redis.RedisError):
+def _handle_redis_down(error: redis.RedisError) -> ErrorResponse:
     # Revocations and other shared state live in Redis: an outage is a retryable 503.
     log.warning("Redis unavailable: %s", error)
     return (
@@ -136,10 +140,11 @@ def _handle_redis_down(error: redis.RedisError):
     )
 
 
-def _handle_concurrent_change(error: StaleDataError):
+def _handle_concurrent_change(error: StaleDataError) -> ErrorResponse:
     # Another request deleted or replaced the row between our read and our write.
     log.info("concurrent change: %s", error)
-    return {"detail": "This resource was changed or deleted by another request; try again."}, 409
+    detail = "This resource was changed or deleted by another request; try again."
+    return {"detail": detail}, 409, {}
 
 
 def register_error_handlers(app: Flask) -> None:

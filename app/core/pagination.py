@@ -5,9 +5,11 @@ import json
 import math
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import marshmallow as ma
 from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy.orm import InstrumentedAttribute
 
 from app.core.errors import ApiError
 from app.extensions import db
@@ -56,7 +58,7 @@ def CursorPage(item: type[ma.Schema], name: str) -> type[ma.Schema]:  # noqa: N8
     )
 
 
-def page_of(statement: Select, page: int, limit: int) -> dict:
+def page_of(statement: Select[Any], page: int, limit: int) -> dict[str, Any]:
     """`{"items", "total", "page", "limit", "pages", "has_next", "has_prev"}`."""
     total = db.session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
     items = db.session.scalars(statement.limit(limit).offset((page - 1) * limit)).all()
@@ -89,7 +91,14 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         raise ApiError(422, "Invalid cursor.") from error
 
 
-def cursor_page(statement: Select, time_column, id_column, cursor, limit, descending=True):
+def cursor_page(
+    statement: Select[Any],
+    time_column: InstrumentedAttribute[datetime],
+    id_column: InstrumentedAttribute[uuid.UUID],
+    cursor: str | None,
+    limit: int,
+    descending: bool = True,
+) -> dict[str, Any]:
     """`{"data": rows after `cursor` in (time, id) order, "pagination": {"next_cursor",
     "has_more"}}`.
 

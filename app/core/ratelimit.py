@@ -18,10 +18,12 @@ logs a warning, and probes Redis again with exponential backoff (1 s to 32 s).
 
 import math
 import time
+from collections.abc import Callable
 from functools import partial
+from typing import Any, ParamSpec, TypeVar
 
-from flask import Flask, current_app, g, has_app_context, request
-from flask_limiter import Limiter
+from flask import Flask, Response, current_app, g, has_app_context, request
+from flask_limiter import Limiter, RequestLimit
 from flask_limiter.util import get_remote_address
 from limits import parse
 from limits.storage import RedisStorage
@@ -42,6 +44,8 @@ LIMIT_SETTINGS = (
     "RATELIMIT_FAILED_MINTS_PER_APP",
     "RATELIMIT_FAILED_MINTS_PER_IP",
 )
+P = ParamSpec("P")
+R = TypeVar("R")
 UNLIMITED_BLUEPRINTS = frozenset({"health", "api-docs"})
 POLICY_NAME = "default"
 STORAGE_SCHEME = "owa+"
@@ -97,9 +101,11 @@ class SingleTripRedisStorage(RedisStorage):
 
     STORAGE_SCHEME = [f"{STORAGE_SCHEME}redis", f"{STORAGE_SCHEME}rediss"]
 
-    def __init__(self, uri: str, **options) -> None:
+    def __init__(self, uri: str, **options: Any) -> None:
         super().__init__(uri.removeprefix(STORAGE_SCHEME), **options)
-        self.acquire_and_read = self.get_connection().register_script(ACQUIRE_AND_READ_WINDOW)
+        self.acquire_and_read = self.get_connection().register_script(
+            ACQUIRE_AND_READ_WINDOW.encode()
+        )
 
     def _run(self, key: str, limit: int, expiry: int, cost: int) -> tuple[bool, float, int]:
         key = self.prefixed_key(key)
@@ -147,7 +153,8 @@ def caller_key() -> str:
 def caller_limit() -> str:
     principal = optional_principal()
     setting = "RATELIMIT_PER_IP" if principal is None else CALLER_LIMIT_SETTINGS[principal.kind]
-    return current_app.config[setting]
+    limit: str = current_app.config[setting]
+    return limit
 
 
 def is_unlimited() -> bool:
@@ -165,11 +172,11 @@ def _submitted_app_id() -> str:
     return f"app:{app_id}" if isinstance(app_id, str) else "app:"
 
 
-def _failed(response) -> bool:
+def _failed(response: Response) -> bool:
     return response.status_code in (401, 403)
 
 
-def _setting(name: str):
+def _setting(name: str) -> Callable[[], str]:
     return lambda: current_app.config[name]
 
 
@@ -191,11 +198,15 @@ limiter.request_filter(is_unlimited)
 
 
 def _failures_only(
-    scope: str, subject: str, subject_key, per_subject_setting: str, per_ip_setting: str
-):
+    scope: str,
+    subject: str,
+    subject_key: Callable[[], str],
+    per_subject_setting: str,
+    per_ip_setting: str,
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Only failed attempts count, per submitted subject and per client IP."""
 
-    def decorator(view):
+    def decorator(view: Callable[P, R]) -> Callable[P, R]:
         view = limiter.limit(
             _setting(per_subject_setting),
             key_func=subject_key,
@@ -256,13 +267,13 @@ def remember_caller_limit(limiter: Limiter) -> None:
     g.caller_rate_limit = next((lim for lim in limiter.current_limits if lim.shared), None)
 
 
-def _governing_limit(limiter: Limiter):
+def _governing_limit(limiter: Limiter) -> RequestLimit | None:
     """The breached limit on a 429, else the caller limit (the one clients budget by)."""
     breached = next((lim for lim in limiter.current_limits if lim.breached), None)
     return breached or g.get("caller_rate_limit") or limiter.current_limit
 
 
-def add_rate_limit_headers(limiter: Limiter, response):
+def add_rate_limit_headers(limiter: Limiter, response: Response) -> Response:
     """X-RateLimit-*, the IETF draft `RateLimit`/`RateLimit-Policy`, and on 429 only,
     `Retry-After` (stock flask-limiter sends that on every response)."""
     request_limit = _governing_limit(limiter)

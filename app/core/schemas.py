@@ -1,6 +1,8 @@
 """Marshmallow pieces shared by every feature's schemas."""
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 import marshmallow as ma
 
@@ -8,7 +10,9 @@ import marshmallow as ma
 class UTCDateTimeField(ma.fields.DateTime):
     """Serialises as `2026-03-07T10:30:00Z`, the shape the public docs show."""
 
-    def _serialize(self, value, attr, obj, **kwargs):
+    def _serialize(
+        self, value: datetime | None, attr: str | None, obj: Any, **kwargs: Any
+    ) -> str | None:
         if value is None:
             return None
         if value.tzinfo is None:
@@ -16,7 +20,9 @@ class UTCDateTimeField(ma.fields.DateTime):
         # isoformat, not strftime: "%Y" does not pad years before 1000 to four digits.
         return value.astimezone(UTC).replace(microsecond=0, tzinfo=None).isoformat() + "Z"
 
-    def _deserialize(self, value, attr, data, **kwargs) -> datetime:
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> datetime:
         parsed = super()._deserialize(value, attr, data, **kwargs)
         if parsed.tzinfo is None:
             raise ma.ValidationError("Include a UTC offset, e.g. 2026-03-07T10:30:00Z.")

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from typing import cast
 
 import redis
 from flask import Flask, current_app
@@ -81,11 +82,12 @@ class RedisStore:
         move.delete(name)
         move.hgetall(f"{name}:detail")
         move.delete(f"{name}:detail")
-        new_details = move.execute()[2]
+        new_details: dict[bytes, bytes] = move.execute()[2]
         if new_details:
             self.client.hset(aside_details, mapping=new_details)
-        entries = self.client.zrange(aside, 0, -1, withscores=True)
-        details = self.client.hgetall(aside_details)
+        # The synchronous client answers with values; its annotations also allow awaitables.
+        entries = cast(list[tuple[bytes, float]], self.client.zrange(aside, 0, -1, withscores=True))
+        details = cast(dict[bytes, bytes], self.client.hgetall(aside_details))
         yield {
             member.decode(): (score, details.get(member, b"").decode() or None)
             for member, score in entries
@@ -97,7 +99,7 @@ class RedisStore:
 
     def any_flagged(self, keys: Iterable[str]) -> bool:
         keys = list(keys)
-        return bool(keys) and self.client.exists(*keys) > 0
+        return bool(keys) and cast(int, self.client.exists(*keys)) > 0
 
     def ping(self) -> bool:
         return bool(self.client.ping())
@@ -113,4 +115,5 @@ def init_store(app: Flask) -> None:
 
 
 def get_store() -> MemoryStore | RedisStore:
-    return current_app.extensions["owa_store"]
+    store: MemoryStore | RedisStore = current_app.extensions["owa_store"]
+    return store

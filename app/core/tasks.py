@@ -9,10 +9,12 @@ for must then be recoverable from the database by a periodic sweep.
 import logging
 import threading
 import time
+from typing import Any
 
 from celery import Celery, Task
 from flask import Flask, current_app
 from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from app.extensions import db
 
@@ -26,15 +28,15 @@ PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 
 
 
 def celery_init_app(app: Flask) -> Celery:
-    class FlaskTask(Task):
-        def __call__(self, *args, **kwargs):
+    class FlaskTask(Task[Any, Any]):
+        def __call__(self, *args: Any, **kwargs: Any) -> Any:
             # A fresh app context per task: Flask-SQLAlchemy scopes the session to it
             # and removes it when the context is popped, so no task inherits another's.
             with app.app_context():
                 return self.run(*args, **kwargs)
 
     broker_url = app.config["CELERY_BROKER_URL"]
-    celery_app = Celery(app.name, task_cls=FlaskTask)
+    celery_app: Celery = Celery(app.name, task_cls=FlaskTask)
     celery_app.config_from_object(
         {
             "broker_url": broker_url or "memory://",
@@ -67,15 +69,15 @@ def register_periodic_task(app: Flask, task_name: str, every_seconds: float) -> 
 def start_embedded_beat(app: Flask) -> None:
     """Without a broker there is no beat process: run the schedule in a daemon thread of
     this (single) process, so `make run` still records last use and delivers alerts."""
-    celery_app = app.extensions["celery"]
-    schedule = dict(celery_app.conf.beat_schedule)
+    celery_app: Celery = app.extensions["celery"]
+    schedule: dict[str, dict[str, Any]] = dict(celery_app.conf.beat_schedule)
     if not schedule:
         return
 
     def run_forever() -> None:
         next_run = {name: time.monotonic() + entry["schedule"] for name, entry in schedule.items()}
         while True:
-            name = min(next_run, key=next_run.get)
+            name = min(next_run, key=lambda task: next_run[task])
             time.sleep(max(0.0, next_run[name] - time.monotonic()))
             try:
                 celery_app.tasks[schedule[name]["task"]].apply()
@@ -86,7 +88,7 @@ def start_embedded_beat(app: Flask) -> None:
     threading.Thread(target=run_forever, name="embedded-beat", daemon=True).start()
 
 
-def enqueue(task_name: str, *args) -> bool:
+def enqueue(task_name: str, *args: object) -> bool:
     """Publish a registered task on this app's Celery app (eager without a broker).
 
     Returns False, after logging, when the broker cannot be reached (or, without a
@@ -100,17 +102,17 @@ def enqueue(task_name: str, *args) -> bool:
     return True
 
 
-def enqueue_after_commit(task_name: str, *args) -> None:
+def enqueue_after_commit(task_name: str, *args: object) -> None:
     """Publish the task once the current transaction commits; drop it on rollback."""
     db.session.info.setdefault(_AFTER_COMMIT, []).append((task_name, args))
 
 
 @event.listens_for(db.session, "after_commit")
-def _publish_after_commit(session) -> None:
+def _publish_after_commit(session: Session) -> None:
     for task_name, args in session.info.pop(_AFTER_COMMIT, []):
         enqueue(task_name, *args)
 
 
 @event.listens_for(db.session, "after_rollback")
-def _forget_after_rollback(session) -> None:
+def _forget_after_rollback(session: Session) -> None:
     session.info.pop(_AFTER_COMMIT, None)

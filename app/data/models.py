@@ -7,6 +7,7 @@ month of one user's data is one contiguous index range, read in keyset-page orde
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     Float,
@@ -20,14 +21,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import CreatedAt, UTCDateTime, UUIDPrimaryKey, utcnow
-from app.extensions import db
+from app.extensions import Model
 
 
-def _owner():
+def _owner() -> Mapped[uuid.UUID]:
     return mapped_column(Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
 
 
-class Workout(UUIDPrimaryKey, CreatedAt, db.Model):
+class Workout(UUIDPrimaryKey, CreatedAt, Model):
     __tablename__ = "workouts"
 
     user_id: Mapped[uuid.UUID] = _owner()
@@ -54,11 +55,11 @@ class Workout(UUIDPrimaryKey, CreatedAt, db.Model):
     )
 
     @property
-    def source(self) -> dict:
+    def source(self) -> dict[str, Any]:
         return {"provider": self.source_provider, "device": self.source_device}
 
 
-class TimeSeriesPoint(db.Model):
+class TimeSeriesPoint(Model):
     __tablename__ = "timeseries_points"
 
     # Derived from (user_id, type, time) by `point_id`, so the primary key is also the

@@ -1,3 +1,6 @@
+import uuid
+from typing import Any
+
 from flask.views import MethodView
 
 from app.core.api import Blueprint
@@ -31,7 +34,7 @@ class Workouts(MethodView):
     @blp.arguments(WorkoutQuerySchema, location="query")
     @blp.response(200, WorkoutPageSchema)
     @blp.alt_response(404, response="NOT_FOUND")
-    def get(self, query, user_id):
+    def get(self, query: dict[str, Any], user_id: uuid.UUID) -> dict[str, Any]:
         """Workouts that start between `start_date` and `end_date`, oldest first."""
         return services.list_workouts(user_id, query["range"], query.get("cursor"), query["limit"])
 
@@ -40,7 +43,7 @@ class Workouts(MethodView):
     @blp.response(200, WorkoutBatchResultSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT")
-    def post(self, batch, user_id):
+    def post(self, batch: dict[str, Any], user_id: uuid.UUID) -> dict[str, Any]:
         """Store workouts; one whose `external_id` is known replaces the stored one."""
         return services.store_workouts(user_id, batch["data"])
 
@@ -50,7 +53,7 @@ class WorkoutById(MethodView):
     @requires(*DATA_READERS)
     @blp.response(204)
     @blp.alt_response(404, response="NOT_FOUND")
-    def delete(self, user_id, workout_id):
+    def delete(self, user_id: uuid.UUID, workout_id: uuid.UUID) -> None:
         """Delete one workout."""
         services.delete_workout(user_id, workout_id)
 
@@ -61,7 +64,7 @@ class TimeSeries(MethodView):
     @blp.arguments(TimeSeriesQuerySchema, location="query")
     @blp.response(200, TimeSeriesPageSchema)
     @blp.alt_response(404, response="NOT_FOUND")
-    def get(self, query, user_id):
+    def get(self, query: dict[str, Any], user_id: uuid.UUID) -> dict[str, Any]:
         """Samples between `start_time` and `end_time`, oldest first."""
         return services.list_timeseries(
             user_id, query["types"], query["range"], query.get("cursor"), query["limit"]
@@ -71,6 +74,6 @@ class TimeSeries(MethodView):
     @blp.arguments(TimeSeriesBatchSchema)
     @blp.response(200, TimeSeriesBatchResultSchema)
     @blp.alt_response(404, response="NOT_FOUND")
-    def post(self, batch, user_id):
+    def post(self, batch: dict[str, Any], user_id: uuid.UUID) -> dict[str, Any]:
         """Store samples; one of the same type and time replaces the stored one."""
         return services.store_timeseries(user_id, batch["data"])

@@ -1,3 +1,5 @@
+from typing import Any
+
 import marshmallow as ma
 from flask import current_app
 from webargs.fields import DelimitedList
@@ -31,7 +33,7 @@ class _WindowQuerySchema(ma.Schema):
     cursor = ma.fields.String(validate=ma.validate.Length(max=200))
 
     @ma.post_load
-    def to_range(self, data, **kwargs):
+    def to_range(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         start_name, end_name = self.window_fields
         data["range"] = time_range(
             data.pop(start_name),
@@ -67,8 +69,10 @@ class TimeSeriesQuerySchema(_WindowQuerySchema):
     )
 
 
-def _batch(item_schema, setting: str, description: str):
-    def within_limit(items):
+def _batch(
+    item_schema: type[ma.Schema], setting: str, description: str
+) -> ma.fields.List[dict[str, Any]]:
+    def within_limit(items: list[dict[str, Any]]) -> None:
         most = current_app.config[setting]
         if len(items) > most:
             raise ma.ValidationError(f"At most {most} items per request.")
@@ -94,7 +98,7 @@ class WorkoutSourceSchema(ma.Schema):
     )
 
 
-def _bounded(low, high, description) -> dict:
+def _bounded(low: int, high: int, description: str) -> dict[str, Any]:
     return {
         "allow_none": True,
         "validate": ma.validate.Range(min=low, max=high),
@@ -124,7 +128,7 @@ class WorkoutWriteSchema(ma.Schema):
     source = ma.fields.Nested(WorkoutSourceSchema, allow_none=True)
 
     @ma.validates_schema
-    def consistent(self, data, **kwargs):
+    def consistent(self, data: dict[str, Any], **kwargs: Any) -> None:
         if "start_time" in data and "end_time" in data:
             elapsed = (data["end_time"] - data["start_time"]).total_seconds()
             if elapsed < 0:
@@ -177,8 +181,8 @@ class TimeSeriesPointWriteSchema(ma.Schema):
     unit = ma.fields.String(metadata={"description": "Optional; must be the type's unit."})
 
     @ma.validates_schema
-    def canonical_unit(self, data, **kwargs):
-        expected = TIMESERIES_UNITS.get(data.get("type"))
+    def canonical_unit(self, data: dict[str, Any], **kwargs: Any) -> None:
+        expected = TIMESERIES_UNITS.get(data.get("type", ""))
         if "unit" in data and expected and data["unit"] != expected:
             raise ma.ValidationError(f"The unit of {data['type']} is {expected}.", "unit")
 

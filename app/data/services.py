@@ -6,8 +6,9 @@ keyset-paged in time order over one index range (see models).
 """
 
 import uuid
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Executable, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -32,7 +33,7 @@ WORKOUT_COLUMNS = (
 )
 
 
-def _workout_values(fields: dict) -> dict:
+def _workout_values(fields: dict[str, Any]) -> dict[str, Any]:
     values = {name: fields.get(name) for name in WORKOUT_COLUMNS}
     if values["duration_seconds"] is None:
         values["duration_seconds"] = int(
@@ -44,7 +45,7 @@ def _workout_values(fields: dict) -> dict:
     return values
 
 
-def _write_workouts(user_id: uuid.UUID, items: list[dict]) -> tuple[list[Workout], int]:
+def _write_workouts(user_id: uuid.UUID, items: list[dict[str, Any]]) -> tuple[list[Workout], int]:
     external_ids = {item["external_id"] for item in items if item.get("external_id")}
     known = {}
     if external_ids:
@@ -76,7 +77,7 @@ def _write_workouts(user_id: uuid.UUID, items: list[dict]) -> tuple[list[Workout
     return stored, created
 
 
-def store_workouts(user_id: uuid.UUID, items: list[dict]) -> dict:
+def store_workouts(user_id: uuid.UUID, items: list[dict[str, Any]]) -> dict[str, Any]:
     """Insert new workouts and replace those whose external_id is already stored.
 
     A later item with the same external_id in one request wins. When a concurrent
@@ -96,7 +97,9 @@ def store_workouts(user_id: uuid.UUID, items: list[dict]) -> dict:
     return {"created": created, "updated": distinct - created, "data": stored}
 
 
-def list_workouts(user_id: uuid.UUID, window: TimeRange, cursor: str | None, limit: int):
+def list_workouts(
+    user_id: uuid.UUID, window: TimeRange, cursor: str | None, limit: int
+) -> dict[str, Any]:
     """Workouts starting within the window, oldest first."""
     users.get_user(user_id)
     statement = select(Workout).where(Workout.user_id == user_id, window.where(Workout.start_time))
@@ -113,7 +116,7 @@ def delete_workout(user_id: uuid.UUID, workout_id: uuid.UUID) -> None:
     db.session.commit()
 
 
-def _upsert_statement():
+def _upsert_statement() -> Executable:
     dialect = db.session.get_bind().dialect.name
     insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
     statement = insert(TimeSeriesPoint)
@@ -122,7 +125,7 @@ def _upsert_statement():
     )
 
 
-def store_timeseries(user_id: uuid.UUID, points: list[dict]) -> dict:
+def store_timeseries(user_id: uuid.UUID, points: list[dict[str, Any]]) -> dict[str, Any]:
     """Upsert samples; within one request a later sample of the same type and time wins."""
     users.get_user(user_id)
     latest = {(point["type"], point["time"]): point["value"] for point in points}
@@ -143,7 +146,7 @@ def store_timeseries(user_id: uuid.UUID, points: list[dict]) -> dict:
 
 def list_timeseries(
     user_id: uuid.UUID, types: list[str], window: TimeRange, cursor: str | None, limit: int
-):
+) -> dict[str, Any]:
     """Samples of `types` within the window, oldest first.
 
     One type is one ordered index range; several are one index scan (a descent per

@@ -6,10 +6,14 @@ a date-time end is inclusive. Dates are UTC days; date-times must carry an offse
 """
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import marshmallow as ma
+from sqlalchemy import ColumnElement
+from sqlalchemy.orm import InstrumentedAttribute
 
 DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
 # An unencoded `+` in a query string arrives as a space: "…T00:00:00 02:00".
@@ -32,7 +36,7 @@ class TimeRange:
     end: datetime
     end_inclusive: bool
 
-    def where(self, column):
+    def where(self, column: InstrumentedAttribute[datetime]) -> ColumnElement[bool]:
         upper = column <= self.end if self.end_inclusive else column < self.end
         return (column >= self.start) & upper
 
@@ -40,7 +44,10 @@ class TimeRange:
 class DateOrDateTime(ma.fields.String):
     """`2026-03-01`, `2026-03-01T00:00:00Z`, `2026-03-01T02:00:00.000+02:00`, …"""
 
-    def _deserialize(self, value, attr, data, **kwargs) -> Moment:
+    # Documented as a string in the API schema; loads to a Moment.
+    def _deserialize(  # type: ignore[override]
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> Moment:
         value = super()._deserialize(value, attr, data, **kwargs)
         text = SPACE_FOR_PLUS.sub(r"\1+\2", value.strip())
         try:
@@ -57,7 +64,9 @@ class DateOrDateTime(ma.fields.String):
             raise ma.ValidationError(FORMAT_HINT) from error
 
 
-def time_range(start: Moment, end: Moment, max_days: int, start_name: str, end_name: str):
+def time_range(
+    start: Moment, end: Moment, max_days: int, start_name: str, end_name: str
+) -> TimeRange:
     """The window between two moments; 422 when reversed or longer than `max_days`."""
     if end.is_date:
         try:

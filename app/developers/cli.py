@@ -17,7 +17,7 @@ from app.developers import services
 @click.option("--first-name", default=None)
 @click.option("--last-name", default=None)
 @with_appcontext
-def create_admin(email: str, password: str, first_name: str | None, last_name: str | None):
+def create_admin(email: str, password: str, first_name: str | None, last_name: str | None) -> None:
     """Create a developer (platform admin) account."""
     if len(password) < 8:
         raise click.BadParameter("use at least 8 characters", param_hint="--password")
@@ -29,7 +29,7 @@ def create_admin(email: str, password: str, first_name: str | None, last_name: s
 
 @click.command("ensure-admin")
 @with_appcontext
-def ensure_admin():
+def ensure_admin() -> None:
     """Ensure the admin from ADMIN_EMAIL/ADMIN_PASSWORD exists (or generate one)."""
     developer, generated_password = services.ensure_admin(
         current_app.config["ADMIN_EMAIL"], current_app.config["ADMIN_PASSWORD"]

@@ -2,10 +2,10 @@ from sqlalchemy import Boolean, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import CreatedAt, UUIDPrimaryKey
-from app.extensions import db
+from app.extensions import Model
 
 
-class Developer(UUIDPrimaryKey, CreatedAt, db.Model):
+class Developer(UUIDPrimaryKey, CreatedAt, Model):
     __tablename__ = "developers"
 
     # Stored lower-cased, so the unique constraint is case-insensitive on every backend.

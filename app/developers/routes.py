@@ -5,8 +5,10 @@ from app.core.auth import Kind, current_principal, requires
 from app.core.client import client_info
 from app.core.ratelimit import failed_login_limits
 from app.developers import services, sessions
+from app.developers.models import Developer
 from app.developers.schemas import DeveloperSchema, LoginSchema, LogoutSchema
 from app.refresh_tokens.schemas import TokenPairSchema
+from app.refresh_tokens.services import TokenPair
 
 blp = Blueprint(
     "auth", __name__, url_prefix="/api/v1/auth", description="Developer login and sessions."
@@ -20,7 +22,7 @@ class Login(MethodView):
     @blp.response(200, TokenPairSchema)
     @blp.alt_response(401, response="UNAUTHORIZED")
     @blp.alt_response(429, response="TOO_MANY_REQUESTS")
-    def post(self, credentials):
+    def post(self, credentials: dict[str, str]) -> TokenPair:
         """Log in with e-mail (`username`) and password, form-encoded.
 
         Limited per client IP (`RATELIMIT_PER_IP`); failed logins also count per IP and
@@ -33,7 +35,7 @@ class Login(MethodView):
 class Me(MethodView):
     @requires(Kind.DEVELOPER)
     @blp.response(200, DeveloperSchema)
-    def get(self):
+    def get(self) -> Developer:
         """The developer the access token belongs to."""
         return services.active_developer(current_principal().subject_id)
 
@@ -43,6 +45,6 @@ class Logout(MethodView):
     @requires(Kind.DEVELOPER)
     @blp.arguments(LogoutSchema, required=False)
     @blp.response(204)
-    def post(self, payload):
+    def post(self, payload: dict[str, str] | None) -> None:
         """End the session: the access token and the session's refresh tokens stop working."""
         sessions.logout(current_principal(), (payload or {}).get("refresh_token"), client_info())

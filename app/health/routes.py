@@ -1,3 +1,5 @@
+from typing import Any
+
 from flask.views import MethodView
 
 from app.core.api import Blueprint
@@ -11,7 +13,7 @@ blp = Blueprint("health", __name__, description="Liveness and readiness probes."
 @blp.route("/healthz")
 class Liveness(MethodView):
     @blp.response(200, HealthSchema)
-    def get(self):
+    def get(self) -> dict[str, str]:
         """The process is alive."""
         return {"status": "ok"}
 
@@ -20,7 +22,7 @@ class Liveness(MethodView):
 class Readiness(MethodView):
     @blp.response(200, HealthSchema)
     @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
-    def get(self):
+    def get(self) -> dict[str, Any]:
         """The database and Redis are reachable.
 
         Without Redis the service still answers (`degraded`): rate limits fall back to

@@ -5,10 +5,10 @@ from sqlalchemy import Index, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import CreatedAt, UTCDateTime, UUIDPrimaryKey
-from app.extensions import db
+from app.extensions import Model
 
 
-class RefreshToken(UUIDPrimaryKey, CreatedAt, db.Model):
+class RefreshToken(UUIDPrimaryKey, CreatedAt, Model):
     __tablename__ = "refresh_tokens"
 
     family_id: Mapped[uuid.UUID] = mapped_column(Uuid, nullable=False, index=True)

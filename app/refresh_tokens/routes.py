@@ -4,6 +4,7 @@ from app.core.api import Blueprint
 from app.core.client import client_info
 from app.refresh_tokens import services
 from app.refresh_tokens.schemas import RefreshRequestSchema, TokenPairSchema
+from app.refresh_tokens.services import TokenPair
 
 blp = Blueprint(
     "refresh",
@@ -19,7 +20,7 @@ class Refresh(MethodView):
     @blp.response(200, TokenPairSchema)
     @blp.alt_response(401, response="UNAUTHORIZED")
     @blp.alt_response(429, response="TOO_MANY_REQUESTS")
-    def post(self, payload):
+    def post(self, payload: dict[str, str]) -> TokenPair:
         """Rotate a refresh token: a new access token AND a new refresh token.
 
         Refresh tokens are single-use. Presenting one that was already used revokes

@@ -1,16 +1,16 @@
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, delete, select, update
 
 from app.alerts import services as alerts
 from app.core.actor import Actor
 from app.core.auth import Kind, issue_access_token, session_flag
 from app.core.client import ClientInfo
-from app.core.db import utcnow
+from app.core.db import rows_changed, utcnow
 from app.core.errors import ApiError, unauthorized
 from app.core.secrets import digest, generate_secret, is_well_formed
 from app.core.store import get_store
@@ -31,16 +31,22 @@ class TokenPair:
 
 
 def access_token_lifetime(kind: Kind) -> int:
-    if kind is Kind.SDK:
-        return current_app.config["SDK_TOKEN_EXPIRES_SECONDS"]
-    return current_app.config["ACCESS_TOKEN_EXPIRES_SECONDS"]
+    setting = "SDK_TOKEN_EXPIRES_SECONDS" if kind is Kind.SDK else "ACCESS_TOKEN_EXPIRES_SECONDS"
+    lifetime: int = current_app.config[setting]
+    return lifetime
 
 
 def _longest_access_token_lifetime() -> int:
     return max(access_token_lifetime(Kind.DEVELOPER), access_token_lifetime(Kind.SDK))
 
 
-def _mint(kind: Kind, subject_id: str, client_id: str | None, family_id, expires_at) -> TokenPair:
+def _mint(
+    kind: Kind,
+    subject_id: str,
+    client_id: str | None,
+    family_id: uuid.UUID,
+    expires_at: datetime,
+) -> TokenPair:
     refresh_token = generate_secret(REFRESH_TOKEN_PREFIX)
     db.session.add(
         RefreshToken(
@@ -86,16 +92,18 @@ def rotate(refresh_token: str, client: ClientInfo | None = None) -> TokenPair:
         raise unauthorized("Invalid refresh token.")
     now = utcnow()
     if row.used_at is None and row.revoked_at is None and row.expires_at > now:
-        consumed = db.session.execute(
-            update(RefreshToken)
-            .where(
-                RefreshToken.id == row.id,
-                RefreshToken.used_at.is_(None),
-                RefreshToken.revoked_at.is_(None),
+        consumed = rows_changed(
+            db.session.execute(
+                update(RefreshToken)
+                .where(
+                    RefreshToken.id == row.id,
+                    RefreshToken.used_at.is_(None),
+                    RefreshToken.revoked_at.is_(None),
+                )
+                .values(used_at=now)
             )
-            .values(used_at=now)
         )
-        if consumed.rowcount == 1:
+        if consumed == 1:
             pair = _mint(
                 Kind(row.subject_type), row.subject_id, row.client_id, row.family_id, row.expires_at
             )
@@ -103,6 +111,9 @@ def rotate(refresh_token: str, client: ClientInfo | None = None) -> TokenPair:
             return pair
         db.session.rollback()
         row = _find(refresh_token)
+        if row is None:
+            # Purged between the two reads: as unknown as a token never issued.
+            raise unauthorized("Invalid refresh token.")
     if row.revoked_at is not None:
         raise unauthorized("Refresh token has been revoked.")
     if row.used_at is not None:
@@ -162,7 +173,7 @@ def revoke_families(family_ids: Iterable[uuid.UUID]) -> None:
         store.flag(session_flag(str(family_id)), ttl)
 
 
-def _live_families(*conditions) -> list[uuid.UUID]:
+def _live_families(*conditions: ColumnElement[bool]) -> list[uuid.UUID]:
     return list(
         db.session.scalars(
             select(RefreshToken.family_id)
@@ -208,11 +219,13 @@ def purge(retention_days: int, batch_size: int) -> dict[str, int]:
     }
 
 
-def _delete_in_batches(condition, batch_size: int) -> int:
+def _delete_in_batches(condition: ColumnElement[bool], batch_size: int) -> int:
     deleted = 0
     while True:
         batch = select(RefreshToken.id).where(condition).limit(batch_size).scalar_subquery()
-        count = db.session.execute(delete(RefreshToken).where(RefreshToken.id.in_(batch))).rowcount
+        count = rows_changed(
+            db.session.execute(delete(RefreshToken).where(RefreshToken.id.in_(batch)))
+        )
         db.session.commit()
         deleted += count
         if count < batch_size:

@@ -1,3 +1,5 @@
+import uuid
+
 from flask.views import MethodView
 
 from app.core.api import Blueprint
@@ -5,6 +7,7 @@ from app.core.auth import load_principal
 from app.core.client import client_info
 from app.core.ratelimit import failed_mint_limits
 from app.refresh_tokens.schemas import TokenPairSchema
+from app.refresh_tokens.services import TokenPair
 from app.sdk_tokens import services
 from app.sdk_tokens.schemas import AppCredentialsSchema
 
@@ -26,7 +29,7 @@ class SdkToken(MethodView):
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(429, response="TOO_MANY_REQUESTS")
     @blp.doc(security=[{}, {"bearerAuth": []}])
-    def post(self, body, user_id):
+    def post(self, body: dict[str, str] | None, user_id: uuid.UUID) -> TokenPair:
         """Mint an SDK token for one user.
 
         Method 1: JSON `{"app_id", "app_secret"}` and no `Authorization` header.

@@ -1,3 +1,5 @@
+from typing import Any
+
 import marshmallow as ma
 
 
@@ -14,7 +16,7 @@ class AppCredentialsSchema(ma.Schema):
     )
 
     @ma.validates_schema
-    def both_or_neither(self, data, **kwargs):
+    def both_or_neither(self, data: dict[str, Any], **kwargs: Any) -> None:
         for given, missing in (("app_id", "app_secret"), ("app_secret", "app_id")):
             if given in data and missing not in data:
                 raise ma.ValidationError(f"Send {missing} together with {given}.", missing)

@@ -4,10 +4,10 @@ from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import CreatedAt, UTCDateTime, UUIDPrimaryKey, utcnow
-from app.extensions import db
+from app.extensions import Model
 
 
-class User(UUIDPrimaryKey, CreatedAt, db.Model):
+class User(UUIDPrimaryKey, CreatedAt, Model):
     __tablename__ = "users"
 
     # Stored lower-cased, so uniqueness is case-insensitive on every backend.

@@ -4,7 +4,7 @@ from app.core.pagination import PageQuerySchema, PageSchema
 from app.core.schemas import UTCDateTimeField
 
 
-def _name(description: str):
+def _name(description: str) -> ma.fields.String:
     return ma.fields.String(
         allow_none=True,
         validate=ma.validate.Length(max=100),

@@ -1,4 +1,5 @@
 import uuid
+from typing import Any
 
 from sqlalchemy import delete, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -12,14 +13,14 @@ from app.refresh_tokens import services as refresh_tokens
 from app.users.models import User
 
 
-def _normalise(fields: dict) -> dict:
+def _normalise(fields: dict[str, Any]) -> dict[str, Any]:
     fields = dict(fields)
     if fields.get("email"):
         fields["email"] = fields["email"].strip().lower()
     return fields
 
 
-def _conflict(fields: dict, exclude: uuid.UUID | None = None) -> str | None:
+def _conflict(fields: dict[str, Any], exclude: uuid.UUID | None = None) -> str | None:
     for name in ("email", "external_user_id"):
         value = fields.get(name)
         if value is None:
@@ -32,7 +33,7 @@ def _conflict(fields: dict, exclude: uuid.UUID | None = None) -> str | None:
     return None
 
 
-def _refuse_conflicts(fields: dict, exclude: uuid.UUID | None = None) -> None:
+def _refuse_conflicts(fields: dict[str, Any], exclude: uuid.UUID | None = None) -> None:
     conflict = _conflict(fields, exclude)
     if conflict:
         raise ApiError(409, conflict)
@@ -48,7 +49,7 @@ def _commit(user: User) -> User:
     return user
 
 
-def create_user(fields: dict) -> User:
+def create_user(fields: dict[str, Any]) -> User:
     fields = _normalise(fields)
     _refuse_conflicts(fields)
     user = User(id=uuid.uuid4(), **fields)
@@ -63,7 +64,7 @@ def get_user(user_id: uuid.UUID) -> User:
     return user
 
 
-def update_user(user_id: uuid.UUID, fields: dict) -> User:
+def update_user(user_id: uuid.UUID, fields: dict[str, Any]) -> User:
     user = get_user(user_id)
     fields = _normalise(fields)
     _refuse_conflicts(fields, exclude=user_id)
@@ -86,7 +87,7 @@ def delete_user(user_id: uuid.UUID) -> None:
     refresh_tokens.revoke_subject(Kind.SDK, str(user_id))
 
 
-def list_users(query: dict) -> dict:
+def list_users(query: dict[str, Any]) -> dict[str, Any]:
     statement = select(User).order_by(User.created_at.desc(), User.id.desc())
     if query.get("email"):
         statement = statement.where(User.email == query["email"].strip().lower())
