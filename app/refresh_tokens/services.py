@@ -58,10 +58,11 @@ class Family:
     expires_at: datetime
 
 
-def _mint(family: Family, client: ClientInfo | None) -> TokenPair:
+def _mint(family: Family, client: ClientInfo | None, minted_at: datetime) -> TokenPair:
     refresh_token = generate_secret(REFRESH_TOKEN_PREFIX)
     db.session.add(
         RefreshToken(
+            created_at=minted_at,
             family_id=family.id,
             token_digest=digest(refresh_token),
             subject_type=family.kind.value,
@@ -96,7 +97,7 @@ def start_session(
     now = utcnow()
     lifetime = timedelta(days=current_app.config["REFRESH_TOKEN_LIFETIME_DAYS"])
     family = Family(uuid.uuid4(), kind, subject_id, client_id, now, now + lifetime)
-    pair = _mint(family, client)
+    pair = _mint(family, client, now)
     db.session.commit()
     return pair
 
@@ -139,7 +140,7 @@ def rotate(refresh_token: str, client: ClientInfo | None = None) -> TokenPair:
                 row.session_started_at or row.created_at,
                 row.expires_at,
             )
-            pair = _mint(family, client)
+            pair = _mint(family, client, now)
             db.session.commit()
             return pair
         db.session.rollback()
