@@ -2,6 +2,7 @@ from flask.views import MethodView
 
 from app.core.api import Blueprint
 from app.core.client import client_info
+from app.core.cors import allow_cross_origin
 from app.refresh_tokens import services
 from app.refresh_tokens.schemas import RefreshRequestSchema, TokenPairSchema
 
@@ -15,6 +16,7 @@ blp = Blueprint(
 
 @blp.route("/refresh")
 class Refresh(MethodView):
+    @allow_cross_origin
     @blp.arguments(RefreshRequestSchema)
     @blp.response(200, TokenPairSchema)
     @blp.alt_response(401, response="UNAUTHORIZED")
