@@ -17,6 +17,7 @@ blp = Blueprint(
 @blp.route("/login")
 class Login(MethodView):
     @failed_login_limits
+    @blp.doc(operationId="login")
     @blp.arguments(LoginSchema, location="form")
     @blp.response(200, TokenPairSchema)
     @blp.alt_response(401, response="UNAUTHORIZED")
@@ -33,6 +34,7 @@ class Login(MethodView):
 @blp.route("/me")
 class Me(MethodView):
     @requires(Kind.DEVELOPER)
+    @blp.doc(operationId="getCurrentDeveloper")
     @blp.response(200, DeveloperSchema)
     def get(self):
         """The developer the access token belongs to."""
@@ -45,6 +47,7 @@ class Me(MethodView):
 @blp.route("/logout")
 class Logout(MethodView):
     @requires(Kind.DEVELOPER)
+    @blp.doc(operationId="logout")
     @blp.arguments(LogoutSchema, required=False)
     @blp.response(204)
     def post(self, payload):

@@ -16,9 +16,10 @@ blp = Blueprint(
 
 @blp.route("/refresh")
 class Refresh(MethodView):
-    @allow_cross_origin
     @blp.arguments(RefreshRequestSchema)
     @blp.response(200, TokenPairSchema)
+    @blp.doc(operationId="refreshTokens")
+    @allow_cross_origin
     @blp.alt_response(401, response="UNAUTHORIZED")
     @blp.alt_response(429, response="TOO_MANY_REQUESTS")
     def post(self, payload):

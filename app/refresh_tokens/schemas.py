@@ -9,7 +9,7 @@ class RefreshRequestSchema(ma.Schema):
 
 class TokenPairSchema(ma.Schema):
     access_token = ma.fields.String(required=True)
-    token_type = ma.fields.String(required=True, metadata={"example": "bearer"})
+    token_type = ma.fields.String(required=True, validate=ma.validate.OneOf(["bearer"]))
     refresh_token = ma.fields.String(required=True, metadata={"example": "rt_…"})
     expires_in = ma.fields.Integer(
         required=True, metadata={"description": "Access-token lifetime in seconds."}
