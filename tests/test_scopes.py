@@ -22,6 +22,7 @@ PUBLIC = {
     ("health.Readiness", "GET"),
     ("auth.Login", "POST"),
     ("refresh.Refresh", "POST"),
+    ("jwks.Jwks", "GET"),
 }
 # Checks its own credentials: app credentials, or an admin's developer token.
 TOKEN_MINT = ("sdk_tokens.SdkToken", "POST")
