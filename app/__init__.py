@@ -55,6 +55,7 @@ def _register_features(app: Flask) -> None:
     from app.signing_keys import cli as signing_key_cli
     from app.signing_keys.routes import blp as jwks_blp
     from app.signing_keys.services import init_signing_keys
+    from app.tokens.routes import blp as tokens_blp
     from app.users.routes import blp as users_blp
 
     for blueprint in (
@@ -68,6 +69,7 @@ def _register_features(app: Flask) -> None:
         applications_blp,
         audit_blp,
         jwks_blp,
+        tokens_blp,
     ):
         api.register_blueprint(blueprint)
     init_signing_keys(app)
