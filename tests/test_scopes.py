@@ -23,6 +23,9 @@ PUBLIC = {
     ("health.Readiness", "GET"),
     ("auth.Login", "POST"),
     ("refresh.Refresh", "POST"),
+    ("jwks.Jwks", "GET"),
+    # Holding the token proves the right to revoke it (RFC 7009).
+    ("tokens.Revoke", "POST"),
 }
 # Checks its own credentials: app credentials, or an admin's developer token.
 TOKEN_MINT = ("sdk_tokens.SdkToken", "POST")

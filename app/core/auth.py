@@ -53,6 +53,7 @@ class Principal:
     """JWTs: the refresh-token family the token belongs to."""
     token_id: str | None = None
     expires_at: int | None = None
+    issued_at: int | None = None
 
 
 ApiKeyResolver = Callable[[str], Principal]
@@ -142,6 +143,7 @@ def decode_access_token(token: str) -> Principal:
         session_id=claims["sid"],
         token_id=claims["jti"],
         expires_at=claims["exp"],
+        issued_at=claims["iat"],
     )
 
 
