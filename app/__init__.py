@@ -24,9 +24,12 @@ from app import (
     health,
     refresh_tokens,
     sdk_tokens,
+    signing_keys,
+    tokens,
     users,
 )
 from app.config import load_config
+from app.core.cors import init_cors
 from app.core.deployment import init_deployment
 from app.core.errors import register_error_handlers
 from app.core.ratelimit import init_rate_limits
@@ -51,12 +54,14 @@ FEATURES: tuple[Feature, ...] = (
     data,
     applications,
     audit,
+    signing_keys,
+    tokens,
     alerts,
 )
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
-    """Build the app: config → extensions → Api → features → errors."""
+    """Build the app: config → extensions → Api → features → CORS → errors."""
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_mapping(load_config(overrides=config))
     logging.basicConfig(level=app.config["LOG_LEVEL"])
@@ -72,5 +77,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     celery_init_app(app)
     for feature in FEATURES:
         feature.register(app)
+    init_cors(app)
     register_error_handlers(app)
     return app

@@ -7,16 +7,34 @@ first, and a run without them fails loudly instead of passing without testing.
 from contextlib import ExitStack
 
 import pytest
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import event, text
 
 from app import create_app
 from app.developers import services as developers
 from app.extensions import db
+from tests import contract
 from tests.support.apps import close_app
 from tests.support.auth import bearer, login
 from tests.support.databases import claimed_redis_database, temporary_database
 from tests.support.environment import ADMIN_EMAIL, ADMIN_PASSWORD, app_config
+
+
+@pytest.fixture(autouse=True, scope="session")
+def openapi_contract():
+    """Checks every test-client response against the app's OpenAPI document
+    (`tests/contract.py`): documented status, required headers, required fields."""
+    send = FlaskClient.open
+
+    def send_and_check(self, *args, **kwargs):
+        response = send(self, *args, **kwargs)
+        contract.check(self.application, response.request.method, response.request.path, response)
+        return response
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(FlaskClient, "open", send_and_check)
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -1,3 +1,9 @@
+"""Developer accounts: look-ups, passwords, profile and the admin bootstrap.
+
+Sessions (login, logout, revocation) are in `sessions.py`; everything here works
+without the refresh-token store, so any feature may look a developer up.
+"""
+
 import secrets
 import uuid
 
@@ -6,13 +12,19 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from sqlalchemy import select
 
+from app.audit import services as audit
 from app.core.actor import Actor
 from app.core.auth import Kind, Principal
-from app.core.errors import unauthorized
+from app.core.client import ClientInfo
+from app.core.errors import ApiError, unauthorized
+from app.core.store import get_store
 from app.developers.models import Developer
+from app.developers.passwords import enforce_password_policy
 from app.extensions import db
 
 GENERATED_ADMIN_EMAIL = "admin@example.com"
+CONFIRM_PASSWORD_DETAIL = "Please confirm your password."
+WRONG_PASSWORD_DETAIL = "Current password is incorrect."
 
 
 def _hasher() -> PasswordHasher:
@@ -47,26 +59,6 @@ def get_developer(developer_id: str | uuid.UUID) -> Developer | None:
         return db.session.get(Developer, uuid.UUID(str(developer_id)))
     except ValueError:
         return None
-
-
-def active_developer(developer_id: str) -> Developer:
-    """The developer a valid token names, or 401 once the account is gone or disabled."""
-    developer = get_developer(developer_id)
-    if developer is None or not developer.is_active:
-        raise unauthorized("Account no longer exists.")
-    return developer
-
-
-def email_of(developer_id: str | uuid.UUID | None) -> str | None:
-    """Where mail about a developer's credentials goes; None for an unknown id."""
-    developer = get_developer(developer_id) if developer_id is not None else None
-    return developer.email if developer is not None else None
-
-
-def named_actor(principal: Principal) -> Actor:
-    """The caller as an alert names it: a developer by e-mail, anything else by id."""
-    is_developer = principal.kind is Kind.DEVELOPER
-    return Actor.of(principal, email_of(principal.subject_id) if is_developer else None)
 
 
 def create_developer(
@@ -109,6 +101,95 @@ def authenticate(email: str, password: str) -> Developer | None:
     if _hasher().check_needs_rehash(developer.password_hash):
         set_password(developer, password)
     return developer
+
+
+def _fresh_flag(developer_id: str, session_id: str | None) -> str:
+    return f"owa:{{dev:{developer_id}}}:fresh:{session_id}"
+
+
+def mark_fresh(developer_id: str, session_id: str | None) -> None:
+    """The session just proved the password: it may do sensitive things for a while."""
+    ttl = current_app.config["REAUTH_MAX_AGE_SECONDS"]
+    get_store().flag(_fresh_flag(developer_id, session_id), ttl)
+
+
+def require_fresh_session(principal: Principal) -> None:
+    """403 unless the caller's session proved the password within REAUTH_MAX_AGE_SECONDS."""
+    if not get_store().any_flagged([_fresh_flag(principal.subject_id, principal.session_id)]):
+        raise ApiError(403, CONFIRM_PASSWORD_DETAIL)
+
+
+def signed_in_developer(principal: Principal) -> Developer:
+    """The caller's account; 401 once it is gone or deactivated."""
+    developer = get_developer(principal.subject_id)
+    if developer is None or not developer.is_active:
+        raise unauthorized("Account no longer exists.")
+    return developer
+
+
+def email_of(developer_id: str | uuid.UUID | None) -> str | None:
+    """Where mail about a developer's credentials goes; None for an unknown id."""
+    developer = get_developer(developer_id) if developer_id is not None else None
+    return developer.email if developer is not None else None
+
+
+def named_actor(principal: Principal) -> Actor:
+    """The caller as an alert names it: a developer by e-mail, anything else by id."""
+    is_developer = principal.kind is Kind.DEVELOPER
+    return Actor.of(principal, email_of(principal.subject_id) if is_developer else None)
+
+
+def update_profile(
+    principal: Principal, changes: dict[str, str | None], client: ClientInfo
+) -> Developer:
+    developer = signed_in_developer(principal)
+    for field, value in changes.items():
+        setattr(developer, field, value)
+    audit.record(
+        "developer.profile_updated",
+        Actor.of(principal),
+        client,
+        "developer",
+        principal.subject_id,
+        details={"fields": sorted(changes)},
+    )
+    db.session.commit()
+    return developer
+
+
+def _check_current_password(
+    developer: Developer, principal: Principal, password: str, client: ClientInfo
+) -> None:
+    """400 (not 401: clients answer 401 by refreshing) for a wrong password, audited."""
+    if password_matches(developer, password):
+        return
+    audit.record(
+        "developer.password_check_failed",
+        Actor.of(principal),
+        client,
+        "developer",
+        principal.subject_id,
+    )
+    db.session.commit()
+    raise ApiError(400, WRONG_PASSWORD_DETAIL)
+
+
+def replace_password(
+    principal: Principal, current_password: str, new_password: str, client: ClientInfo
+) -> None:
+    """Check the current password (400 when wrong, audited), then set the new one in
+    the session's transaction; `sessions.change_password` commits it."""
+    developer = signed_in_developer(principal)
+    _check_current_password(developer, principal, current_password, client)
+    enforce_password_policy(new_password, developer.email, "new_password")
+    developer.password_hash = _hasher().hash(new_password)
+
+
+def confirm_password(principal: Principal, password: str, client: ClientInfo) -> None:
+    """Prove the password again, so the session counts as fresh."""
+    developer = signed_in_developer(principal)
+    _check_current_password(developer, principal, password, client)
+    mark_fresh(principal.subject_id, principal.session_id)
 
 
 def ensure_admin(email: str, password: str) -> tuple[Developer, str | None]:

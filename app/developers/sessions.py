@@ -1,4 +1,5 @@
-"""Developer sessions: a login starts a refresh-token family, a logout ends it."""
+"""Developer sessions: a login starts a refresh-token family; a password change,
+a revocation or a logout ends some."""
 
 import uuid
 
@@ -6,8 +7,9 @@ from app.audit import services as audit
 from app.core.actor import ANONYMOUS, Actor
 from app.core.auth import Kind, Principal, revoke_access_token
 from app.core.client import ClientInfo
-from app.core.errors import unauthorized
-from app.developers.services import authenticate, normalise_email
+from app.core.db import utcnow
+from app.core.errors import ApiError, unauthorized
+from app.developers import services as developers
 from app.extensions import db
 from app.refresh_tokens import services as refresh_tokens
 from app.refresh_tokens.services import TokenPair
@@ -15,22 +17,75 @@ from app.refresh_tokens.services import TokenPair
 
 def login(email: str, password: str, client: ClientInfo) -> TokenPair:
     """A new session for valid credentials; every attempt lands in the audit trail."""
-    developer = authenticate(email, password)
+    developer = developers.authenticate(email, password)
     if developer is None:
         audit.record(
             "developer.login_failed",
             ANONYMOUS,
             client,
             "developer",
-            details={"email": normalise_email(email)},
+            details={"email": developers.normalise_email(email)},
         )
         db.session.commit()
         raise unauthorized("Incorrect email or password")
     developer_id = str(developer.id)
+    developer.last_login_at = utcnow()
     audit.record(
         "developer.login", Actor("developer", developer_id), client, "developer", developer_id
     )
-    return refresh_tokens.start_session(Kind.DEVELOPER, developer_id)
+    pair = refresh_tokens.start_session(Kind.DEVELOPER, developer_id, client=client)
+    developers.mark_fresh(developer_id, pair.session_id)
+    return pair
+
+
+def change_password(
+    principal: Principal, current_password: str, new_password: str, client: ClientInfo
+) -> None:
+    """Set a new password and end every other session of the developer at once."""
+    developers.replace_password(principal, current_password, new_password, client)
+    revoke_other_sessions(principal, client, "developer.password_changed")
+    developers.mark_fresh(principal.subject_id, principal.session_id)
+
+
+def revoke_other_sessions(
+    principal: Principal, client: ClientInfo, action: str = "developer.sessions_revoked"
+) -> None:
+    """Commit the change audited as `action`, then end every session but the caller's."""
+    audit.record(
+        action,
+        Actor.of(principal),
+        client,
+        "developer",
+        principal.subject_id,
+    )
+    db.session.commit()
+    refresh_tokens.revoke_subject(
+        Kind.DEVELOPER, principal.subject_id, keep_session=principal.session_id
+    )
+
+
+def revoke_session(principal: Principal, session_id: str, client: ClientInfo) -> None:
+    """End one of the caller's sessions (404 for anyone else's)."""
+    if not refresh_tokens.revoke_session(Kind.DEVELOPER, principal.subject_id, session_id):
+        raise ApiError(404, "Session not found.")
+    audit.record(
+        "developer.session_revoked",
+        Actor.of(principal),
+        client,
+        "session",
+        session_id,
+    )
+    db.session.commit()
+
+
+def logout_cookie_session(refresh_token: str, client: ClientInfo) -> None:
+    """Logout with the refresh cookie alone: its family ends (whatever state it is in)."""
+    family_id = refresh_tokens.family_of(refresh_token)
+    if family_id is None:
+        return
+    audit.record("developer.logout", ANONYMOUS, client, "session", str(family_id))
+    db.session.commit()
+    refresh_tokens.revoke_families([family_id])
 
 
 def logout(principal: Principal, refresh_token: str | None, client: ClientInfo) -> None:

@@ -13,6 +13,7 @@ blp = Blueprint("health", __name__, description="Liveness and readiness probes."
 @blp.route("/healthz")
 class Liveness(MethodView):
     @blp.response(200, HealthSchema)
+    @blp.doc(operationId="checkLiveness")
     def get(self) -> dict[str, str]:
         """The process is alive."""
         return {"status": "ok"}
@@ -21,6 +22,7 @@ class Liveness(MethodView):
 @blp.route("/readyz")
 class Readiness(MethodView):
     @blp.response(200, HealthSchema)
+    @blp.doc(operationId="checkReadiness")
     @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
     def get(self) -> dict[str, Any]:
         """The database and Redis are reachable.

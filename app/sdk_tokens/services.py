@@ -30,7 +30,7 @@ class AppCredentials:
 
 
 def _admin_client_id(principal: Principal) -> tuple[Actor, str]:
-    developer = developers.active_developer(principal.subject_id)
+    developer = developers.signed_in_developer(principal)
     return Actor.of(principal), admin_client_id(str(developer.id))
 
 

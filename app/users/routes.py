@@ -15,6 +15,7 @@ blp = Blueprint("users", __name__, url_prefix="/api/v1/users", description="End 
 @blp.route("")
 class Users(MethodView):
     @requires(Kind.DEVELOPER, Kind.API_KEY)
+    @blp.doc(operationId="listUsers")
     @blp.arguments(UserQuerySchema, location="query")
     @blp.response(200, UserPageSchema)
     def get(self, query: dict[str, Any]) -> dict[str, Any]:
@@ -22,6 +23,7 @@ class Users(MethodView):
         return services.list_users(query)
 
     @requires(Kind.DEVELOPER, Kind.API_KEY)
+    @blp.doc(operationId="createUser")
     @blp.arguments(UserWriteSchema)
     @blp.response(201, UserSchema)
     @blp.alt_response(409, response="CONFLICT")
@@ -33,6 +35,7 @@ class Users(MethodView):
 @blp.route("/<uuid:user_id>")
 class UserById(MethodView):
     @requires(Kind.DEVELOPER, Kind.API_KEY, Kind.SDK)
+    @blp.doc(operationId="getUser")
     @blp.response(200, UserSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, user_id: uuid.UUID) -> User:
@@ -40,6 +43,7 @@ class UserById(MethodView):
         return services.get_user(user_id)
 
     @requires(Kind.DEVELOPER, Kind.API_KEY)
+    @blp.doc(operationId="updateUser")
     @blp.arguments(UserWriteSchema)
     @blp.response(200, UserSchema)
     @blp.alt_response(404, response="NOT_FOUND")
@@ -49,6 +53,7 @@ class UserById(MethodView):
         return services.update_user(user_id, fields)
 
     @requires(Kind.DEVELOPER, Kind.API_KEY)
+    @blp.doc(operationId="deleteUser")
     @blp.response(204)
     @blp.alt_response(404, response="NOT_FOUND")
     def delete(self, user_id: uuid.UUID) -> None:

@@ -2,6 +2,7 @@
 
 import time
 import uuid
+from typing import Any
 
 import jwt
 import requests
@@ -19,15 +20,21 @@ def login(client: FlaskClient, email: str, password: str) -> TestResponse:
     return client.post("/api/v1/auth/login", data={"username": email, "password": password})
 
 
-def developer_token(base: str) -> str:
-    """Log the `admin` fixture's developer in over HTTP."""
+def developer_login(base: str, password: str = ADMIN_PASSWORD) -> dict[str, Any]:
+    """Log the `admin` fixture's developer in over HTTP; the token pair."""
     response = requests.post(
         base + "/api/v1/auth/login",
-        data={"username": ADMIN_EMAIL, "password": ADMIN_PASSWORD},
+        data={"username": ADMIN_EMAIL, "password": password},
         timeout=30,
     )
     response.raise_for_status()
-    return response.json()["access_token"]
+    pair: dict[str, Any] = response.json()
+    return pair
+
+
+def developer_token(base: str) -> str:
+    token: str = developer_login(base)["access_token"]
+    return token
 
 
 def forge_token(kind: str, subject_id: str, app_id: str | None = None) -> str:
