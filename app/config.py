@@ -58,7 +58,9 @@ SETTINGS: tuple[Setting, ...] = (
         "SECRET_KEY",
         DEVELOPMENT_SECRET,
         str,
-        "Signs access JWTs (HS256). Set a long random value outside development.",
+        "Signs access JWTs (HS256). Set a long random value outside development; in "
+        "development, when unset, a random one is generated into "
+        "`instance/development-secret-key`.",
     ),
     Setting(
         "JWT_ALGORITHM",

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import time
 
@@ -11,6 +12,8 @@ import requests
 from tests.support.auth import bearer
 from tests.support.ports import free_port
 from tests.support.servers import serving
+
+MAKE_RUN_LOG = "make-run.log"
 
 
 @pytest.fixture
@@ -29,8 +32,10 @@ def make_run(tmp_path):
         LAST_USED_FLUSH_SECONDS="1",
     )
     command = ["make", "--no-print-directory", "run"]
-    output = {"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT, "text": True}
-    with serving(command, env, port, **output) as base:
+    with (
+        (tmp_path / MAKE_RUN_LOG).open("w") as log,
+        serving(command, env, port, stdout=log, stderr=subprocess.STDOUT) as base,
+    ):
         yield base, env
 
 
@@ -70,6 +75,28 @@ def test_make_run_serves_login_and_me_with_embedded_defaults(make_run):
         timeout=10,
     )
     assert after.status_code == 401
+
+
+@pytest.mark.slow
+def test_make_run_prints_no_spurious_warnings(make_run, tmp_path):
+    """No PyJWT short-key warning (the development secret is generated long enough) and
+    no kombu missing-hostname warning (the eager in-memory broker names a host)."""
+    base, env = make_run
+    login = requests.post(
+        base + "/api/v1/auth/login",
+        data={"username": env["ADMIN_EMAIL"], "password": env["ADMIN_PASSWORD"]},
+        timeout=10,
+    )
+    headers = bearer(login.json()["access_token"])
+    key = requests.post(base + "/api/v1/api-keys", json={"name": "k"}, headers=headers, timeout=10)
+    rotated = requests.post(
+        base + f"/api/v1/api-keys/{key.json()['id']}/rotate", headers=headers, timeout=10
+    )
+
+    assert rotated.status_code == 200
+    log = (tmp_path / MAKE_RUN_LOG).read_text()
+    assert "Task alerts.deliver[" in log
+    assert re.findall(r"\w+Warning: .*|No hostname was supplied.*", log) == []
 
 
 def curl(*args: str) -> tuple[int, dict | None]:

@@ -4,7 +4,13 @@
 client address and scheme from exactly that many entries from the right, so whatever a
 client writes into those headers itself is never believed. With `APP_ENV=production`
 the app refuses to start on weak secrets, refuses plain HTTP and sends HSTS.
+In development without a `SECRET_KEY`, a random one is generated into `instance/`.
 """
+
+import os
+import secrets
+import tempfile
+from pathlib import Path
 
 from flask import Flask, Response, current_app, redirect, request
 from flask.helpers import get_debug_flag
@@ -17,6 +23,7 @@ from app.core.errors import ApiError
 MIN_SECRET_LENGTH = 32
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 WEAK_VALUES = {"SECRET_KEY": DEVELOPMENT_SECRET, "TOKEN_PEPPER": DEVELOPMENT_PEPPER}
+DEVELOPMENT_SECRET_FILE = "development-secret-key"
 
 
 class InsecureConfigurationError(RuntimeError):
@@ -39,10 +46,34 @@ def init_deployment(app: Flask) -> None:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops
         )
+    if environment == "development" and app.config["SECRET_KEY"] == DEVELOPMENT_SECRET:
+        app.config["SECRET_KEY"] = app.config["JWT_SECRET_KEY"] = development_secret(
+            Path(app.instance_path)
+        )
     if environment == "production":
         _check_production_settings(app)
         app.before_request(_require_https)
         app.after_request(_add_strict_transport_security)
+
+
+def development_secret(directory: Path) -> str:
+    """The secret in `directory`, written on first use: `make run` needs no settings,
+    yet HS256 wants a key of at least 32 bytes, and every worker and restart must share
+    it for issued tokens to stay valid. Of two processes starting at once, exactly one
+    writes it (a hard link cannot replace a file); the other reads that one."""
+    path = directory / DEVELOPMENT_SECRET_FILE
+    if not path.exists():
+        directory.mkdir(parents=True, exist_ok=True)
+        descriptor, draft = tempfile.mkstemp(dir=directory, prefix=f".{DEVELOPMENT_SECRET_FILE}.")
+        try:
+            with os.fdopen(descriptor, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(draft)
+    return path.read_text().strip()
 
 
 def _check_production_settings(app: Flask) -> None:

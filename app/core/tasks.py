@@ -39,7 +39,9 @@ def celery_init_app(app: Flask) -> Celery:
     celery_app: Celery = Celery(app.name, task_cls=FlaskTask)
     celery_app.config_from_object(
         {
-            "broker_url": broker_url or "memory://",
+            # Eager mode still opens the (in-memory) broker connection; naming a host
+            # keeps kombu from warning that none was supplied.
+            "broker_url": broker_url or "memory://localhost/",
             "task_always_eager": not broker_url,
             "task_eager_propagates": True,
             "task_ignore_result": True,

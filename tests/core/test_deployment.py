@@ -9,7 +9,11 @@ import pytest
 
 from app import create_app
 from app.config import DEVELOPMENT_PEPPER, DEVELOPMENT_SECRET, load_config
-from app.core.deployment import InsecureConfigurationError
+from app.core.deployment import (
+    DEVELOPMENT_SECRET_FILE,
+    InsecureConfigurationError,
+    development_secret,
+)
 from tests.support.environment import ADMIN_EMAIL, TEST_PEPPER, TEST_SECRET_KEY
 
 REPO = Path(__file__).resolve().parents[2]
@@ -249,3 +253,12 @@ def test_a_negative_hop_count_is_refused():
 
     with pytest.raises(InsecureConfigurationError, match="TRUSTED_PROXY_HOPS must be 0 or more"):
         create_app(config)
+
+
+def test_development_generates_one_long_private_secret_and_keeps_it(tmp_path):
+    first = development_secret(tmp_path)
+
+    assert len(first) >= 32
+    assert development_secret(tmp_path) == first
+    assert [path.name for path in tmp_path.iterdir()] == [DEVELOPMENT_SECRET_FILE]
+    assert (tmp_path / DEVELOPMENT_SECRET_FILE).stat().st_mode & 0o777 == 0o600
