@@ -254,3 +254,21 @@ def test_an_api_key_from_a_server_or_the_apis_own_pages_works(client, api_key_he
     headers = api_key_headers if origin is None else {**api_key_headers, "Origin": origin}
 
     assert client.get("/api/v1/users", headers=headers).status_code == 200
+
+
+def test_behind_nginx_the_apis_own_origin_is_the_one_the_browser_used(make_app, api_key_headers):
+    proxied = make_app(TRUSTED_PROXY_HOPS=1).test_client()
+    forwarded = {
+        "X-Forwarded-For": "203.0.113.7",
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-Host": "api.example.com",
+        "X-Forwarded-Port": "443",
+    }
+
+    def status_from(origin: str) -> int:
+        headers = {**api_key_headers, **forwarded, "Origin": origin}
+        return proxied.get("/api/v1/users", headers=headers).status_code
+
+    assert status_from("https://api.example.com") == 200
+    assert status_from("http://api.example.com") == 403
+    assert status_from("https://api.example.com.evil.example") == 403
