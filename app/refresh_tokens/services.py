@@ -1,13 +1,14 @@
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_jwt_extended import get_jti
 from sqlalchemy import delete, select, update
 
 from app.alerts import services as alerts
-from app.core.auth import Kind, issue_access_token, session_flag
+from app.core.auth import Kind, Principal, issue_access_token, revoke_access_token, session_flag
 from app.core.client import ClientInfo
 from app.core.db import utcnow
 from app.core.errors import ApiError
@@ -18,6 +19,7 @@ from app.extensions import db
 from app.refresh_tokens.models import RefreshToken
 
 REFRESH_TOKEN_PREFIX = "rt_"
+REPLACED_DETAIL = "Refresh token was replaced by a retried refresh; its session has been revoked."
 
 
 @dataclass(frozen=True)
@@ -42,8 +44,18 @@ def _unauthorized(detail: str) -> ApiError:
     return ApiError(401, detail, {"WWW-Authenticate": "Bearer"})
 
 
-def _mint(kind: Kind, subject_id: str, client_id: str | None, family_id, expires_at) -> TokenPair:
+def _mint(
+    kind: Kind,
+    subject_id: str,
+    client_id: str | None,
+    family_id: uuid.UUID,
+    expires_at: datetime,
+    parent_id: uuid.UUID | None = None,
+) -> TokenPair:
     refresh_token = generate_secret(REFRESH_TOKEN_PREFIX)
+    lifetime = access_token_lifetime(kind)
+    claims = {"app_id": client_id} if kind is Kind.SDK and client_id else None
+    access_token = issue_access_token(kind, subject_id, str(family_id), lifetime, claims)
     db.session.add(
         RefreshToken(
             family_id=family_id,
@@ -52,11 +64,10 @@ def _mint(kind: Kind, subject_id: str, client_id: str | None, family_id, expires
             subject_id=subject_id,
             client_id=client_id,
             expires_at=expires_at,
+            parent_id=parent_id,
+            access_token_id=get_jti(access_token),
         )
     )
-    lifetime = access_token_lifetime(kind)
-    claims = {"app_id": client_id} if kind is Kind.SDK and client_id else None
-    access_token = issue_access_token(kind, subject_id, str(family_id), lifetime, claims)
     return TokenPair(access_token=access_token, refresh_token=refresh_token, expires_in=lifetime)
 
 
@@ -121,20 +132,99 @@ def rotate(refresh_token: str, client: ClientInfo | None = None) -> TokenPair:
             .values(used_at=now)
         )
         if consumed.rowcount == 1:
-            pair = _mint(
-                Kind(row.subject_type), row.subject_id, row.client_id, row.family_id, row.expires_at
-            )
+            pair = _successor(row)
             db.session.commit()
             return pair
         db.session.rollback()
         row = _find(refresh_token)
     if row.revoked_at is not None:
+        if _replaced_within_grace(row):
+            _queue_reuse_alert(row, client)
+            revoke_families([row.family_id])
+            raise _unauthorized(REPLACED_DETAIL)
         raise _unauthorized("Refresh token has been revoked.")
     if row.used_at is not None:
+        pair = _reissue_within_grace(row, now)
+        if pair is not None:
+            return pair
         _queue_reuse_alert(row, client)
         revoke_families([row.family_id])
         raise _unauthorized("Refresh token has already been used; its session has been revoked.")
     raise _unauthorized("Refresh token has expired.")
+
+
+def _replaced_within_grace(row: RefreshToken) -> bool:
+    """An unused token revoked while its family lives on was replaced by a retry of its
+    parent. Its holder presenting it means two parties held the parent: end the session,
+    or a thief who retried a stolen token within the grace would keep it."""
+    if row.used_at is not None or row.parent_id is None:
+        return False
+    return bool(_live_families(RefreshToken.family_id == row.family_id))
+
+
+def _successor(parent: RefreshToken) -> TokenPair:
+    return _mint(
+        Kind(parent.subject_type),
+        parent.subject_id,
+        parent.client_id,
+        parent.family_id,
+        parent.expires_at,
+        parent_id=parent.id,
+    )
+
+
+def _reissue_within_grace(parent: RefreshToken, now: datetime) -> TokenPair | None:
+    """A used token presented again within `REFRESH_TOKEN_REUSE_GRACE_SECONDS` of its use,
+    while the token issued for it is still unused: the response to that refresh was
+    probably lost. Revoke that unused successor (and its access token) and issue a new
+    pair, once per parent. None when this is not such a case: the caller treats it as reuse.
+
+    Two conditional UPDATEs decide it, so concurrent presentations are settled by row
+    locks: claiming the parent's one grace (`reissued_at IS NULL`) and revoking a
+    successor that is still unused (racing the successor's own refresh) each succeed for
+    one transaction only, and the family never has two live branches.
+    """
+    grace = timedelta(seconds=current_app.config["REFRESH_TOKEN_REUSE_GRACE_SECONDS"])
+    if not grace or parent.expires_at <= now or parent.used_at < now - grace:
+        return None
+    claimed = db.session.execute(
+        update(RefreshToken)
+        .where(
+            RefreshToken.id == parent.id,
+            RefreshToken.reissued_at.is_(None),
+            RefreshToken.revoked_at.is_(None),
+        )
+        .values(reissued_at=now)
+    )
+    lost = None
+    if claimed.rowcount == 1:
+        lost = db.session.execute(
+            update(RefreshToken)
+            .where(
+                RefreshToken.parent_id == parent.id,
+                RefreshToken.used_at.is_(None),
+                RefreshToken.revoked_at.is_(None),
+            )
+            .values(revoked_at=now)
+            .returning(RefreshToken.access_token_id, RefreshToken.created_at)
+        ).one_or_none()
+    if lost is None:
+        db.session.rollback()
+        return None
+    pair = _successor(parent)
+    db.session.commit()
+    lost_access_token_id, issued_at = lost
+    if lost_access_token_id:
+        lifetime = access_token_lifetime(Kind(parent.subject_type))
+        revoke_access_token(
+            Principal(
+                kind=Kind(parent.subject_type),
+                subject_id=parent.subject_id,
+                token_id=lost_access_token_id,
+                expires_at=int(issued_at.timestamp()) + lifetime,
+            )
+        )
+    return pair
 
 
 def _owner_emails(row: RefreshToken) -> list[str]:
