@@ -4,7 +4,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from flask_jwt_extended import get_jti
 from sqlalchemy import delete, select, update
 
 from app.alerts import services as alerts
@@ -54,7 +53,11 @@ def _mint(
 ) -> TokenPair:
     refresh_token = generate_secret(REFRESH_TOKEN_PREFIX)
     lifetime = access_token_lifetime(kind)
-    claims = {"app_id": client_id} if kind is Kind.SDK and client_id else None
+    # The `jti` is chosen here so the row can name the access token issued with it.
+    access_token_id = str(uuid.uuid4())
+    claims = {"jti": access_token_id}
+    if kind is Kind.SDK and client_id:
+        claims["app_id"] = client_id
     access_token = issue_access_token(kind, subject_id, str(family_id), lifetime, claims)
     db.session.add(
         RefreshToken(
@@ -65,7 +68,7 @@ def _mint(
             client_id=client_id,
             expires_at=expires_at,
             parent_id=parent_id,
-            access_token_id=get_jti(access_token),
+            access_token_id=access_token_id,
         )
     )
     return TokenPair(access_token=access_token, refresh_token=refresh_token, expires_in=lifetime)
