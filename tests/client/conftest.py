@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
+from openwearables import OpenWearables
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
@@ -49,6 +50,13 @@ def serve() -> Iterator:
 @pytest.fixture
 def live(app, serve) -> LiveServer:
     return serve(app)
+
+
+@pytest.fixture
+def server_client(live, api_key) -> Iterator[OpenWearables]:
+    """The client as a server uses it: with an API key."""
+    with OpenWearables(live.url, api_key=api_key["key"]) as server_client:
+        yield server_client
 
 
 @pytest.fixture

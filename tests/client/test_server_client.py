@@ -16,12 +16,6 @@ from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 
 
 @pytest.fixture
-def server_client(live, api_key):
-    with OpenWearables(live.url, api_key=api_key["key"]) as client:
-        yield client
-
-
-@pytest.fixture
 def admin_client(live, admin):
     with OpenWearables.login(live.url, ADMIN_EMAIL, ADMIN_PASSWORD) as client:
         yield client
