@@ -48,3 +48,10 @@ def test_the_client_passes_mypy_strict():
     )
 
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_the_main_readme_links_the_client_readme():
+    readme = (CLIENT.parents[1] / "README.md").read_text()
+
+    assert "(clients/python/README.md)" in readme
+    assert (CLIENT / "README.md").read_text().startswith("# openwearables\n")

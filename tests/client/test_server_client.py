@@ -157,6 +157,7 @@ def test_api_key_lifecycle_through_a_developer_login(live, admin_client):
     created = admin_client.api_keys.create("Nightly export", environment="test")
     assert created.key.startswith("ow_test_")
     assert created.created_at.tzinfo is not None
+    assert created.key not in repr(created)
 
     with OpenWearables(live.url, api_key=created.key) as export:
         assert list(export.users.list()) == []
@@ -190,6 +191,7 @@ def test_applications_and_minting_through_a_developer_login(live, admin_client):
     assert [app.name for app in admin_client.applications.list(page_size=1)] == ["My Mobile App"]
 
     pair = admin_client.sdk_tokens.mint(user.id)
+    assert pair.refresh_token not in repr(pair)
     with SdkSession(
         live.url, user.id, access_token=pair.access_token, refresh_token=pair.refresh_token
     ) as session:

@@ -70,17 +70,20 @@ class Transport:
     ) -> httpx.Response:
         """One request, repeated while rate limited; returns any final response."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        for attempt in itertools.count():
+        retries = 0
+        while True:
             response = self.http.request(
                 method, path, headers=headers, params=params, json=json, data=data
             )
-            if response.status_code != 429 or attempt >= self.rate_limit_retries:
-                return response
             wait = retry_after_seconds(response.headers)
-            if wait > self.max_retry_after:
+            if (
+                response.status_code != 429
+                or retries >= self.rate_limit_retries
+                or wait > self.max_retry_after
+            ):
                 return response
+            retries += 1
             time.sleep(wait)
-        raise AssertionError("unreachable")
 
     def request(
         self,

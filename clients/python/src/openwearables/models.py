@@ -1,7 +1,7 @@
 """What the API returns, as frozen dataclasses with datetimes parsed (always aware, UTC)."""
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Self
 
@@ -18,10 +18,11 @@ def _optional_datetime(value: str | None) -> datetime | None:
 
 @dataclass(frozen=True, slots=True)
 class TokenPair:
-    """An access token, its single-use refresh token and the access token's lifetime."""
+    """An access token, its single-use refresh token and the access token's lifetime.
+    The tokens are left out of `repr`, so logging a pair does not leak them."""
 
-    access_token: str
-    refresh_token: str
+    access_token: str = field(repr=False)
+    refresh_token: str = field(repr=False)
     expires_in: int
     token_type: str = "bearer"
 
@@ -169,7 +170,7 @@ def _api_key_fields(body: Json) -> dict[str, Any]:
 class NewApiKey(ApiKey):
     """A created or rotated API key; `key` is the secret, shown this once."""
 
-    key: str
+    key: str = field(repr=False)
 
     @classmethod
     def from_json(cls, body: Json) -> Self:
@@ -203,7 +204,7 @@ def _application_fields(body: Json) -> dict[str, Any]:
 class NewApplication(Application):
     """A created application or a rotated secret; `app_secret` is shown this once."""
 
-    app_secret: str
+    app_secret: str = field(repr=False)
 
     @classmethod
     def from_json(cls, body: Json) -> Self:
