@@ -34,7 +34,10 @@ def serve() -> Iterator:
             return flask_app(environ, start_response)
 
         server = make_server("127.0.0.1", 0, recording, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        # A short poll interval: shutdown() waits up to one interval.
+        thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         thread.start()
         servers.append((server, thread))
         live.url = f"http://127.0.0.1:{server.server_port}"

@@ -12,9 +12,13 @@ from openwearables import (
     Forbidden,
     NotFound,
     OpenWearables,
+    SdkSession,
+    SessionExpired,
     Unauthorized,
     ValidationError,
 )
+
+from app.sdk_tokens.services import INVALID_APP_CREDENTIALS
 
 
 def test_an_invalid_api_key_is_401_invalid_api_key(live):
@@ -72,3 +76,14 @@ def test_the_timeout_is_configurable():
                 client.users.get(uuid.uuid4())
 
     assert time.monotonic() - started < 2
+
+
+def test_refused_logins_and_mints_raise_unauthorized_not_session_expired(live, admin, user):
+    with pytest.raises(Unauthorized) as login:
+        OpenWearables.login(live.url, admin["email"], "not the password")
+    with pytest.raises(Unauthorized) as mint:
+        SdkSession.from_app_credentials(live.url, "app_unknown", "secret_wrong", user["id"])
+
+    assert not isinstance(login.value, SessionExpired)
+    assert login.value.detail == "Incorrect email or password"
+    assert (mint.value.status, mint.value.detail) == (401, INVALID_APP_CREDENTIALS)
