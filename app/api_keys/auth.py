@@ -7,17 +7,21 @@ from flask import request
 
 from app.api_keys import services
 from app.core.auth import Principal
+from app.core.outages import OutageLog
 
 log = logging.getLogger(__name__)
+
+last_use_outage = OutageLog("Redis", "requests served without last-use marks", log)
+"""One warning when recording uses starts failing, one summary when it works again."""
 
 
 def resolve_api_key(secret: str) -> Principal:
     principal = services.authenticate_key(secret)
     try:
         services.record_use(principal.subject_id, request.remote_addr)
-    except redis.RedisError:
+    except redis.RedisError as error:
         # A missed last-used mark is better than refusing a valid key while Redis is down.
-        log.warning(
-            "could not record the use of API key %s: Redis unavailable", principal.subject_id
-        )
+        last_use_outage.failed(error)
+    else:
+        last_use_outage.recovered()
     return principal
