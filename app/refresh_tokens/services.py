@@ -108,8 +108,12 @@ def rotate(refresh_token: str, client: ClientInfo | None = None) -> TokenPair:
     if row.revoked_at is not None:
         raise _unauthorized("Refresh token has been revoked.")
     if row.used_at is not None:
-        _queue_reuse_alert(row, client)
-        revoke_families([row.family_id])
+        # Of concurrent reuses of one family only the request whose UPDATE revoked its
+        # tokens alerts; the others find them revoked (one alert per revoked family).
+        if _mark_revoked([row.family_id]):
+            _queue_reuse_alert(row, client)
+        db.session.commit()
+        _blocklist_sessions([row.family_id])
         raise _unauthorized("Refresh token has already been used; its session has been revoked.")
     raise _unauthorized("Refresh token has expired.")
 
@@ -156,12 +160,23 @@ def revoke_families(family_ids: Iterable[uuid.UUID]) -> None:
     family_ids = list(set(family_ids))
     if not family_ids:
         return
-    db.session.execute(
+    _mark_revoked(family_ids)
+    db.session.commit()
+    _blocklist_sessions(family_ids)
+
+
+def _mark_revoked(family_ids: list[uuid.UUID]) -> bool:
+    """Revoke the families' unrevoked tokens in the current transaction; True when this
+    UPDATE revoked any (a concurrent one that got there first leaves none to revoke)."""
+    revoked = db.session.execute(
         update(RefreshToken)
         .where(RefreshToken.family_id.in_(family_ids), RefreshToken.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
-    db.session.commit()
+    return revoked.rowcount > 0
+
+
+def _blocklist_sessions(family_ids: list[uuid.UUID]) -> None:
     store = get_store()
     ttl = _longest_access_token_lifetime()
     for family_id in family_ids:
