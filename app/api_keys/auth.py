@@ -7,16 +7,15 @@ from flask import request
 
 from app.api_keys import services
 from app.core.auth import Principal
-from app.core.outages import OutageLog
+from app.core.outages import outage_log
 
 log = logging.getLogger(__name__)
-
-last_use_outage = OutageLog("Redis", "requests served without last-use marks", log)
-"""One warning when recording uses starts failing, one summary when it works again."""
 
 
 def resolve_api_key(secret: str) -> Principal:
     principal = services.authenticate_key(secret)
+    # One warning when recording uses starts failing, one summary when it works again.
+    last_use_outage = outage_log("Redis", "requests served without last-use marks", log)
     try:
         services.record_use(principal.subject_id, request.remote_addr)
     except redis.RedisError as error:

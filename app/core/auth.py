@@ -169,7 +169,7 @@ def load_principal() -> Principal | None:
         except sqlalchemy.exc.SQLAlchemyError as error:
             if not is_database_unavailable(error):
                 raise
-            database_outage.failed(error)
+            database_outage().failed(error)
             g.resolved_caller = database_unavailable_error()
     if isinstance(g.resolved_caller, ApiError):
         raise g.resolved_caller

@@ -144,7 +144,7 @@ def database_unavailable_error() -> ApiError:
 def _handle_database_error(error: sqlalchemy.exc.SQLAlchemyError):
     if not is_database_unavailable(error):
         return _handle_unexpected(error)
-    database_outage.failed(error)
+    database_outage().failed(error)
     return {"detail": DATABASE_UNAVAILABLE}, 503, {"Retry-After": RETRY_AFTER_SECONDS}
 
 

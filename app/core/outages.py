@@ -11,6 +11,7 @@ import threading
 import time
 
 import sqlalchemy.exc
+from flask import current_app
 from sqlalchemy import Engine, event
 
 
@@ -72,11 +73,20 @@ def is_database_unavailable(error: BaseException) -> bool:
     return isinstance(error, sqlalchemy.exc.DBAPIError) and error.connection_invalidated
 
 
-database_outage = OutageLog("Database", "requests answered 503", logging.getLogger("app.database"))
-"""Requests refused because the database did not answer (see `app.core.errors`)."""
+def outage_log(service: str, consequence: str, logger: logging.Logger) -> OutageLog:
+    """The current app's log of this kind of outage (per app: a process may build several)."""
+    logs = current_app.extensions.setdefault("owa_outage_logs", {})
+    return logs.setdefault((service, consequence), OutageLog(service, consequence, logger))
+
+
+def database_outage() -> OutageLog:
+    """Requests refused because the database did not answer (see `app.core.errors`)."""
+    return outage_log("Database", "requests answered 503", logging.getLogger("app.database"))
 
 
 def watch_database(engine: Engine) -> None:
     """A new connection succeeding is the database answering again: the pool opens one
-    as soon as a request needs it after an outage invalidated the old ones."""
-    event.listen(engine, "connect", lambda *_: database_outage.recovered())
+    as soon as a request needs it after an outage invalidated the old ones. Call in the
+    app context of the engine's app."""
+    outage = database_outage()
+    event.listen(engine, "connect", lambda *_: outage.recovered())
