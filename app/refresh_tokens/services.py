@@ -185,18 +185,25 @@ def rotate(refresh_token: str, client: ClientInfo | None = None) -> TokenPair:
         row = _find(refresh_token)
     if row.revoked_at is not None:
         if _replaced_within_grace(row):
-            _queue_reuse_alert(row, client)
-            revoke_families([row.family_id])
+            _revoke_reused_family(row, client)
             raise _unauthorized(REPLACED_DETAIL)
         raise _unauthorized("Refresh token has been revoked.")
     if row.used_at is not None:
         pair = _reissue_within_grace(row, client, now)
         if pair is not None:
             return pair
-        _queue_reuse_alert(row, client)
-        revoke_families([row.family_id])
+        _revoke_reused_family(row, client)
         raise _unauthorized("Refresh token has already been used; its session has been revoked.")
     raise _unauthorized("Refresh token has expired.")
+
+
+def _revoke_reused_family(row: RefreshToken, client: ClientInfo | None) -> None:
+    """Of concurrent reuses of one family only the request whose UPDATE revoked its
+    tokens alerts; the others find them revoked (one alert per revoked family)."""
+    if _mark_revoked([row.family_id]):
+        _queue_reuse_alert(row, client)
+    db.session.commit()
+    _blocklist_sessions([row.family_id])
 
 
 def _replaced_within_grace(row: RefreshToken) -> bool:
@@ -310,12 +317,23 @@ def revoke_families(family_ids: Iterable[uuid.UUID]) -> None:
     family_ids = list(set(family_ids))
     if not family_ids:
         return
-    db.session.execute(
+    _mark_revoked(family_ids)
+    db.session.commit()
+    _blocklist_sessions(family_ids)
+
+
+def _mark_revoked(family_ids: list[uuid.UUID]) -> bool:
+    """Revoke the families' unrevoked tokens in the current transaction; True when this
+    UPDATE revoked any (a concurrent one that got there first leaves none to revoke)."""
+    revoked = db.session.execute(
         update(RefreshToken)
         .where(RefreshToken.family_id.in_(family_ids), RefreshToken.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
-    db.session.commit()
+    return revoked.rowcount > 0
+
+
+def _blocklist_sessions(family_ids: list[uuid.UUID]) -> None:
     store = get_store()
     ttl = _longest_access_token_lifetime()
     for family_id in family_ids:
