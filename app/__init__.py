@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from flask import Flask
 
 from app import (
+    account_mail,
     alerts,
     api_keys,
     applications,
@@ -22,6 +23,7 @@ from app import (
     data,
     developers,
     health,
+    invitations,
     refresh_tokens,
     sdk_tokens,
     signing_keys,
@@ -32,6 +34,7 @@ from app.config import load_config
 from app.core.cors import init_cors
 from app.core.deployment import init_deployment
 from app.core.errors import register_error_handlers
+from app.core.outages import watch_database
 from app.core.ratelimit import init_rate_limits
 from app.core.store import init_store
 from app.core.tasks import celery_init_app
@@ -56,7 +59,9 @@ FEATURES: tuple[Feature, ...] = (
     audit,
     signing_keys,
     tokens,
+    invitations,
     alerts,
+    account_mail,
 )
 
 
@@ -68,6 +73,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     init_deployment(app)
 
     db.init_app(app)
+    with app.app_context():
+        watch_database(db.engine)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIRECTORY))
     jwt.init_app(app)
     init_store(app)

@@ -19,6 +19,7 @@ from tests.support.apps import close_app
 from tests.support.auth import bearer, login
 from tests.support.databases import claimed_redis_database, temporary_database
 from tests.support.environment import ADMIN_EMAIL, ADMIN_PASSWORD, app_config
+from tests.support.network import SmtpServer
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -154,3 +155,12 @@ def api_key(client, admin_headers) -> dict:
 @pytest.fixture
 def api_key_headers(api_key) -> dict:
     return bearer(api_key["key"])
+
+
+@pytest.fixture
+def mail_server():
+    """A real SMTP server (aiosmtpd) on a free port; `.messages` are what it accepted."""
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()

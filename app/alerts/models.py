@@ -5,12 +5,8 @@ from sqlalchemy import JSON, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import CreatedAt, UTCDateTime, UUIDPrimaryKey, utcnow
+from app.core.outbox import PENDING
 from app.extensions import Model
-
-PENDING = "pending"
-SENDING = "sending"
-SENT = "sent"
-FAILED = "failed"
 
 
 class Alert(UUIDPrimaryKey, CreatedAt, Model):

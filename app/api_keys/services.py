@@ -106,7 +106,8 @@ def rotate_key(key_id: str, principal: Principal, client: ClientInfo) -> tuple[A
 
 
 def owner_email(api_key: ApiKey) -> str | None:
-    return developers.email_of(api_key.created_by)
+    """The key's creator, or whoever took over their alerts when they were removed."""
+    return developers.alert_address(api_key.created_by)
 
 
 def _queue_rotation_alert(api_key: ApiKey, principal: Principal, client: ClientInfo) -> None:

@@ -73,10 +73,10 @@ class OpenWearablesApi(Api):
     def _register_responses(self) -> None:
         """flask-smorest's shared error responses, with the headers they carry."""
         register_headers(self.spec)
-        errors: list[tuple[str, int | str]] = [
+        responses: list[tuple[str, int | str]] = [
             (status.name, status.value) for status in http.HTTPStatus if status >= 400
         ]
-        for name, status in [*errors, (DEFAULT_ERROR, "default")]:
+        for name, status in [*responses, (DEFAULT_ERROR, "default")]:
             response = error_response(status, limited=True, schema=self.ERROR_SCHEMA)
             self.spec.components.response(name, response, lazy=True)
 

@@ -42,7 +42,7 @@ def allow_cross_origin(view: View) -> View:
 
 def _browser_callable(handler: Callable[..., Any]) -> bool:
     kinds: frozenset[Kind] = getattr(handler, "allowed_kinds", frozenset())
-    return Kind.SDK in kinds or getattr(handler, "cross_origin_allowed", False)
+    return Kind.SDK in kinds or bool(getattr(handler, "cross_origin_allowed", False))
 
 
 def _path_pattern(rule: str) -> str:

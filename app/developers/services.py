@@ -10,10 +10,13 @@ import uuid
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
+from app.account_mail import services as account_mail
+from app.account_mail.models import LINK_PLACEHOLDER, PASSWORD_RESET
+from app.alerts import services as alerts
 from app.audit import services as audit
-from app.core.actor import Actor
+from app.core.actor import ANONYMOUS, Actor
 from app.core.auth import Kind, Principal
 from app.core.client import ClientInfo
 from app.core.errors import ApiError, unauthorized
@@ -22,6 +25,8 @@ from app.developers.models import Developer
 from app.developers.passwords import enforce_password_policy
 from app.extensions import db
 
+# Removal chains are short (A removed B who had removed C); the bound only guards cycles.
+MAX_REMOVAL_HOPS = 20
 GENERATED_ADMIN_EMAIL = "admin@example.com"
 CONFIRM_PASSWORD_DETAIL = "Please confirm your password."
 WRONG_PASSWORD_DETAIL = "Current password is incorrect."
@@ -61,9 +66,10 @@ def get_developer(developer_id: str | uuid.UUID) -> Developer | None:
         return None
 
 
-def create_developer(
+def new_developer(
     email: str, password: str, first_name: str | None = None, last_name: str | None = None
 ) -> Developer:
+    """Add a developer to the current transaction (flushed, so it has its id)."""
     developer = Developer(
         email=normalise_email(email),
         password_hash=_hasher().hash(password),
@@ -71,6 +77,14 @@ def create_developer(
         last_name=last_name,
     )
     db.session.add(developer)
+    db.session.flush()
+    return developer
+
+
+def create_developer(
+    email: str, password: str, first_name: str | None = None, last_name: str | None = None
+) -> Developer:
+    developer = new_developer(email, password, first_name, last_name)
     db.session.commit()
     return developer
 
@@ -78,6 +92,10 @@ def create_developer(
 def set_password(developer: Developer, password: str) -> None:
     developer.password_hash = _hasher().hash(password)
     db.session.commit()
+
+
+def hash_password(password: str) -> str:
+    return _hasher().hash(password)
 
 
 def _verify(password_hash: str, password: str) -> bool:
@@ -127,16 +145,24 @@ def signed_in_developer(principal: Principal) -> Developer:
     return developer
 
 
-def email_of(developer_id: str | uuid.UUID | None) -> str | None:
-    """Where mail about a developer's credentials goes; None for an unknown id."""
-    developer = get_developer(developer_id) if developer_id is not None else None
-    return developer.email if developer is not None else None
+def alert_address(developer_id: str | uuid.UUID | None) -> str | None:
+    """Where mail about a developer's credentials goes: their e-mail, or, once they were
+    removed, that of whoever removed them (the first active one along the chain); None
+    for an unknown id or a chain that ends without one."""
+    for _ in range(MAX_REMOVAL_HOPS):
+        developer = get_developer(developer_id) if developer_id is not None else None
+        if developer is None:
+            return None
+        if developer.is_active:
+            return developer.email
+        developer_id = developer.removed_by_id
+    return None
 
 
 def named_actor(principal: Principal) -> Actor:
     """The caller as an alert names it: a developer by e-mail, anything else by id."""
     is_developer = principal.kind is Kind.DEVELOPER
-    return Actor.of(principal, email_of(principal.subject_id) if is_developer else None)
+    return Actor.of(principal, alert_address(principal.subject_id) if is_developer else None)
 
 
 def update_profile(
@@ -211,3 +237,55 @@ def ensure_admin(email: str, password: str) -> tuple[Developer, str | None]:
         return existing, None
     generated = secrets.token_urlsafe(18)
     return create_developer(email or GENERATED_ADMIN_EMAIL, generated), generated
+
+
+def active_developers() -> Select[Developer]:
+    return (
+        select(Developer)
+        .where(Developer.is_active.is_(True))
+        .order_by(Developer.created_at, Developer.id)
+    )
+
+
+def alert_every_active_developer(
+    event: str,
+    subject: str,
+    summary: str,
+    target_type: str,
+    target_id: str,
+    target_name: str,
+    principal: Principal,
+    client: ClientInfo,
+) -> None:
+    """A team-wide alert (invitations, removals), in the caller's transaction."""
+    alerts.queue_alert(
+        event=event,
+        subject=subject,
+        summary=summary,
+        credential=alerts.Credential(type=target_type, id=target_id, name=target_name),
+        actor=named_actor(principal),
+        client=client,
+        recipients=list(db.session.scalars(select(Developer.email).where(Developer.is_active))),
+    )
+
+
+RESET_PAGE = "/dashboard/reset-password"
+
+
+def request_password_reset(email: str, client: ClientInfo) -> None:
+    """Queue a reset mail for whatever address was given. Known or not, the request does
+    the same work; the mail worker issues the token only for an active developer."""
+    account_mail.require_mail_transport()
+    minutes = current_app.config["PASSWORD_RESET_EXPIRES_MINUTES"]
+    account_mail.queue_mail(
+        PASSWORD_RESET,
+        normalise_email(email),
+        "Reset your Open Wearables password",
+        "Someone (hopefully you) asked to reset the password of your Open Wearables "
+        f"developer account. Choose a new one within {minutes} minutes at:\n"
+        f"{LINK_PLACEHOLDER}\n\nThe link works once. If you did not ask, ignore this "
+        "mail; your password stays as it is.",
+        account_mail.link_prefix(RESET_PAGE),
+    )
+    audit.record("developer.password_reset_requested", ANONYMOUS, client, "developer")
+    db.session.commit()

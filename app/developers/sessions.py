@@ -1,5 +1,5 @@
-"""Developer sessions: a login starts a refresh-token family; a password change,
-a revocation or a logout ends some."""
+"""Developer sessions: a login starts a refresh-token family; a password change or
+reset, a revocation, a removal or a logout ends some."""
 
 import uuid
 
@@ -9,7 +9,9 @@ from app.core.auth import Kind, Principal, revoke_access_token
 from app.core.client import ClientInfo
 from app.core.db import utcnow
 from app.core.errors import ApiError, unauthorized
+from app.developers import resets
 from app.developers import services as developers
+from app.developers.passwords import enforce_password_policy
 from app.extensions import db
 from app.refresh_tokens import services as refresh_tokens
 from app.refresh_tokens.services import TokenPair
@@ -101,3 +103,65 @@ def logout(principal: Principal, refresh_token: str | None, client: ClientInfo) 
     )
     refresh_tokens.revoke_families([uuid.UUID(principal.session_id)])
     revoke_access_token(principal)
+
+
+def remove_developer(principal: Principal, developer_id: uuid.UUID, client: ClientInfo) -> None:
+    """Deactivate a developer: no more logins, every session ends at once. Their API keys
+    and applications stay (they belong to the platform); their alerts go to the caller."""
+    developers.require_fresh_session(principal)
+    remover = developers.signed_in_developer(principal)
+    if developer_id == remover.id:
+        raise ApiError(409, "You cannot remove yourself; ask another developer.")
+    # Locking every active row serialises concurrent removals: one of two racing
+    # removals of the last two developers sees a single active developer left.
+    active = list(db.session.scalars(developers.active_developers().with_for_update()))
+    developer = next((d for d in active if d.id == developer_id), None)
+    if developer is None:
+        raise ApiError(404, "Developer not found.")
+    if len(active) <= 1:
+        raise ApiError(409, "The last active developer cannot be removed.")
+    developer.is_active = False
+    developer.removed_at = utcnow()
+    developer.removed_by_id = remover.id
+    audit.record(
+        "developer.removed",
+        Actor.of(principal),
+        client,
+        "developer",
+        str(developer.id),
+        details={"email": developer.email},
+    )
+    db.session.flush()
+    developers.alert_every_active_developer(
+        "developer.removed",
+        f"{remover.email} removed developer {developer.email}",
+        f"{remover.email} removed {developer.email} from the developers of this Open "
+        "Wearables deployment; every session of theirs has ended. Their API keys and "
+        f"applications stay, and alerts about them now go to {remover.email}.",
+        "developer",
+        str(developer.id),
+        developer.email,
+        principal,
+        client,
+    )
+    db.session.commit()
+    refresh_tokens.revoke_subject(Kind.DEVELOPER, str(developer.id))
+
+
+def reset_password(token: str, new_password: str, client: ClientInfo) -> None:
+    """Set a new password with a reset token (once); every session of the developer ends."""
+    developer = resets.redeem(token)
+    if developer is None:
+        db.session.rollback()
+        raise ApiError(400, "This reset link is invalid, expired or already used.")
+    try:
+        enforce_password_policy(new_password, developer.email, "new_password")
+    except ApiError:
+        # A refused password leaves the link usable for a better one.
+        db.session.rollback()
+        raise
+    developer.password_hash = developers.hash_password(new_password)
+    developer_id = str(developer.id)
+    audit.record("developer.password_reset", ANONYMOUS, client, "developer", developer_id)
+    db.session.commit()
+    refresh_tokens.revoke_subject(Kind.DEVELOPER, developer_id)

@@ -88,6 +88,7 @@ def gunicorn_environment(database_url: str, redis_url: str, port: int) -> dict[s
             database_url,
             redis_url,
             APP_ENV="production",
+            PUBLIC_BASE_URL="https://wearables.example.com",
             GUNICORN_BIND=f"127.0.0.1:{port}",
             GUNICORN_WORKERS="2",
             GUNICORN_THREADS="2",
