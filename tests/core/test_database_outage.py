@@ -4,8 +4,8 @@ counters). The fault suite (tests/faults) stops and restarts a real cluster."""
 
 import redis
 
+from app.core.ratelimit import limiter
 from app.core.secrets import generate_secret
-from app.extensions import limiter
 from tests.support.auth import bearer
 from tests.support.environment import ADMIN_EMAIL, ADMIN_PASSWORD
 
