@@ -1,16 +1,20 @@
 """Shared short-lived state: Redis when `REDIS_URL` is set, else this process's memory.
 
-Blocklists and other state that every gunicorn worker must agree on live here. The
-in-memory variant only exists for the embedded single-process default (`make run`).
+Revocation flags (`app.core.revocation`) and other state that every gunicorn worker must
+agree on live here. The in-memory variant only exists for the embedded single-process
+default (`make run`).
 """
 
 import threading
-import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 import redis
 from flask import Flask, current_app
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from app.core.revocation import init_revocations
 
 Uses = dict[str, tuple[float, str | None]]
 """member → (latest time as epoch seconds, detail recorded with it)."""
@@ -18,7 +22,6 @@ Uses = dict[str, tuple[float, str | None]]
 
 class MemoryStore:
     def __init__(self) -> None:
-        self._flags: dict[str, float] = {}
         self._latest: dict[str, Uses] = {}
         self._lock = threading.Lock()
 
@@ -38,21 +41,6 @@ class MemoryStore:
             for member, (when, detail) in uses.items():
                 self.touch(name, member, when, detail)
             raise
-
-    def flag(self, key: str, ttl_seconds: int) -> None:
-        with self._lock:
-            self._flags[key] = time.monotonic() + max(ttl_seconds, 1)
-
-    def any_flagged(self, keys: Iterable[str]) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            for key in keys:
-                expiry = self._flags.get(key)
-                if expiry is not None:
-                    if expiry > now:
-                        return True
-                    del self._flags[key]
-        return False
 
     def ping(self) -> bool:
         return True
@@ -92,24 +80,31 @@ class RedisStore:
         }
         self.client.delete(aside, aside_details)
 
-    def flag(self, key: str, ttl_seconds: int) -> None:
-        self.client.set(key, b"1", ex=max(ttl_seconds, 1))
-
-    def any_flagged(self, keys: Iterable[str]) -> bool:
-        keys = list(keys)
-        return bool(keys) and self.client.exists(*keys) > 0
-
     def ping(self) -> bool:
         return bool(self.client.ping())
 
 
 def init_store(app: Flask) -> None:
     url = app.config["REDIS_URL"]
-    if url:
-        client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-        app.extensions["owa_store"] = RedisStore(client)
-    else:
+    if not url:
         app.extensions["owa_store"] = MemoryStore()
+        init_revocations(app, None)
+        return
+
+    def on_connect(connection: redis.connection.AbstractConnection) -> None:
+        app.extensions["owa_revocations"].note_new_connection(connection)
+
+    # One immediate retry (a pooled connection broken by a Redis restart reconnects);
+    # no sleeping between attempts while Redis is down.
+    client = redis.Redis.from_url(
+        url,
+        socket_timeout=2,
+        socket_connect_timeout=2,
+        retry=Retry(NoBackoff(), 1),
+        redis_connect_func=on_connect,
+    )
+    app.extensions["owa_store"] = RedisStore(client)
+    init_revocations(app, client)
 
 
 def get_store() -> MemoryStore | RedisStore:

@@ -7,12 +7,13 @@ from flask import current_app
 from sqlalchemy import select
 
 from app.audit import services as audit
-from app.core.auth import Kind, Principal, revoke_access_token
+from app.core.auth import Kind, Principal
 from app.core.client import ClientInfo
 from app.core.errors import ApiError
 from app.developers.models import Developer
 from app.extensions import db
 from app.refresh_tokens import services as refresh_tokens
+from app.refresh_tokens.revocations import revoke_access_token
 from app.refresh_tokens.services import TokenPair
 
 GENERATED_ADMIN_EMAIL = "admin@example.com"
