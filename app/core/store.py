@@ -6,7 +6,8 @@ default (`make run`).
 """
 
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 import redis
@@ -22,6 +23,7 @@ Uses = dict[str, tuple[float, str | None]]
 
 class MemoryStore:
     def __init__(self) -> None:
+        self._flags: dict[str, float] = {}
         self._latest: dict[str, Uses] = {}
         self._lock = threading.Lock()
 
@@ -41,6 +43,21 @@ class MemoryStore:
             for member, (when, detail) in uses.items():
                 self.touch(name, member, when, detail)
             raise
+
+    def flag(self, key: str, ttl_seconds: int) -> None:
+        with self._lock:
+            self._flags[key] = time.monotonic() + max(ttl_seconds, 1)
+
+    def any_flagged(self, keys: Iterable[str]) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            for key in keys:
+                expiry = self._flags.get(key)
+                if expiry is not None:
+                    if expiry > now:
+                        return True
+                    del self._flags[key]
+        return False
 
     def ping(self) -> bool:
         return True
@@ -79,6 +96,13 @@ class RedisStore:
             for member, score in entries
         }
         self.client.delete(aside, aside_details)
+
+    def flag(self, key: str, ttl_seconds: int) -> None:
+        self.client.set(key, b"1", ex=max(ttl_seconds, 1))
+
+    def any_flagged(self, keys: Iterable[str]) -> bool:
+        keys = list(keys)
+        return bool(keys) and self.client.exists(*keys) > 0
 
     def ping(self) -> bool:
         return bool(self.client.ping())
