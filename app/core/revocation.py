@@ -130,12 +130,17 @@ class RedisRevocations:
             [cache_key(subject)], [field, int(expires_at) + 1, LOADED_FIELD, CACHE_SECONDS]
         )
 
-    def load(self, subject: str, revocations: Mapping[str, float]) -> None:
-        mapping = {field: int(expiry) + 1 for field, expiry in revocations.items()}
+    def load(self, subject: str, revocations: Mapping[str, float], complete: bool) -> None:
+        """Write these revocations; `complete`: they are all the subject has (`loaded`)."""
+        mapping: dict[str, int] = {field: int(expiry) + 1 for field, expiry in revocations.items()}
+        if complete:
+            mapping[LOADED_FIELD] = 1
+        if not mapping:
+            return
         key = cache_key(subject)
         pipe = self.client.pipeline(transaction=True)
-        pipe.hset(key, mapping={**mapping, LOADED_FIELD: 1})
-        pipe.expire(key, CACHE_SECONDS)
+        pipe.hset(key, mapping=mapping)
+        pipe.expire(key, CACHE_SECONDS, nx=not complete)
         pipe.execute()
 
 
@@ -156,7 +161,7 @@ class MemoryRevocations:
     def add(self, subject: str, field: str, expires_at: float) -> None:
         self.flags.setdefault(subject, {})[field] = expires_at
 
-    def load(self, subject: str, revocations: Mapping[str, float]) -> None:
+    def load(self, subject: str, revocations: Mapping[str, float], complete: bool) -> None:
         self.flags.setdefault(subject, {}).update(revocations)
 
 
@@ -206,8 +211,11 @@ def is_revoked(subject: str, token_id: str, session_id: str) -> bool:
                 break
         if status is not Status.NOT_LOADED:
             return status is Status.REVOKED
+        cache.load(subject, source.live_revocations(subject), complete=True)
+        # A revocation that committed after that read and was flagged before Redis lost
+        # its data again would be missing under a fresh `loaded`: read once more, merge.
         revocations = source.live_revocations(subject)
-        cache.load(subject, revocations)
+        cache.load(subject, revocations, complete=False)
         return _revoked_in(revocations, fields)
     except redis.RedisError as error:
         _note_outage(error)
