@@ -1,6 +1,7 @@
 """Rate limits keyed by who is calling, on flask-limiter's moving window.
 
-Every request except the probes and the API docs counts against one caller limit:
+Every request except the probes, the API docs and CORS preflights counts against one
+caller limit (unknown paths and wrong methods too):
 an API key against its key id, an SDK token against its end user (shared by all that
 user's tokens and applications), a developer token against the developer, and anything
 without valid credentials (login, refresh, SDK token minting, rejected credentials)
@@ -12,10 +13,10 @@ boundary). `SingleTripRedisStorage` admits the request and reads the window back
 the headers in one Lua script: one Redis round trip per limited request, where stock
 flask-limiter makes one for the hit and another for the headers.
 
-The caller is resolved before flask-limiter runs (`answer_unresolvable_callers`): any
-exception inside its key function makes flask-limiter abandon Redis for in-memory
-counters, so a caller the app cannot check (database or blocklist down) is answered
-503 there instead, and not counted.
+Credentials that cannot be checked right now (the database or the blocklist is down:
+the request is answered 503) count per credential at the per-IP rate, not against the
+client IP other callers share. The key function never raises for them: any exception
+there makes flask-limiter abandon Redis for in-memory counters.
 
 When Redis is unreachable flask-limiter switches each process to in-memory counters,
 logs a warning, and probes Redis again with exponential backoff (1 s to 32 s).
@@ -31,7 +32,7 @@ from flask_limiter.util import get_remote_address
 from limits import parse
 from limits.storage import RedisStorage
 
-from app.core.auth import Kind, load_principal, optional_principal
+from app.core.auth import Kind, load_principal, optional_principal, read_credential
 from app.core.errors import ApiError
 from app.core.secrets import digest
 
@@ -45,11 +46,13 @@ LIMIT_SETTINGS = (
     "RATELIMIT_PER_IP",
     "RATELIMIT_FAILED_LOGINS_PER_IP",
     "RATELIMIT_FAILED_LOGINS_PER_EMAIL",
+    "RATELIMIT_FAILED_PASSWORD_CHECKS_PER_DEVELOPER",
     "RATELIMIT_FAILED_MINTS_PER_APP",
     "RATELIMIT_FAILED_MINTS_PER_IP",
 )
 UNLIMITED_BLUEPRINTS = frozenset({"health", "api-docs"})
 POLICY_NAME = "default"
+UNROUTED = "unrouted"
 STORAGE_SCHEME = "owa+"
 
 # One round trip: admit `cost` entries when the window has room (cost 0 only reads),
@@ -143,23 +146,24 @@ def client_ip() -> str:
     return get_remote_address() or "unknown"
 
 
-def caller_key() -> str:
-    principal = optional_principal()
-    if principal is None:
-        return f"ip:{client_ip()}"
-    return f"{principal.kind.value}:{principal.subject_id}"
-
-
-def answer_unresolvable_callers() -> None:
-    """503 before any limit is counted when the caller's credentials cannot be checked
-    now; other failures (401) are counted by the limiter against the client IP."""
-    if is_unlimited():
-        return
+def _unchecked_credential() -> str | None:
+    """The credential whose check failed for want of a dependency (503), else None."""
     try:
         load_principal()
     except ApiError as error:
         if error.status == 503:
-            raise
+            return read_credential()
+    return None
+
+
+def caller_key() -> str:
+    principal = optional_principal()
+    if principal is not None:
+        return f"{principal.kind.value}:{principal.subject_id}"
+    unchecked = _unchecked_credential()
+    if unchecked is not None:
+        return f"unchecked:{digest(unchecked)}"
+    return f"ip:{client_ip()}"
 
 
 def caller_limit() -> str:
@@ -170,6 +174,17 @@ def caller_limit() -> str:
 
 def is_unlimited() -> bool:
     return request.blueprint in UNLIMITED_BLUEPRINTS
+
+
+def is_preflight() -> bool:
+    """A browser asking whether it may call (CORS), not a call: never counted."""
+    return request.method == "OPTIONS"
+
+
+def request_identity() -> str:
+    """flask-limiter skips requests without an endpoint; a 404 or 405 counts like any
+    other request, so its response carries the caller's headers too."""
+    return request.endpoint or UNROUTED
 
 
 def _submitted_email() -> str:
@@ -187,6 +202,15 @@ def _failed(response) -> bool:
     return response.status_code in (401, 403)
 
 
+def _wrong_password(response) -> bool:
+    return response.status_code == 400
+
+
+def _signed_in_developer() -> str:
+    principal = optional_principal()
+    return f"developer:{principal.subject_id}" if principal else f"ip:{client_ip()}"
+
+
 def _setting(name: str):
     return lambda: current_app.config[name]
 
@@ -199,42 +223,58 @@ def _limiter() -> "OpenWearablesLimiter":
 
 
 def _failures_only(
-    scope: str, subject: str, subject_key, per_subject_setting: str, per_ip_setting: str
+    subject_scope: str,
+    subject_key,
+    per_subject_setting: str,
+    ip_scope: str,
+    per_ip_setting: str,
+    failed=_failed,
 ):
-    """Only failed attempts count, per submitted subject and per client IP."""
+    """Only failed attempts count, per submitted subject and per client IP. Limits that
+    share a scope (and setting) share one counter."""
 
     def decorator(view):
         limiter = _limiter()
         view = limiter.limit(
             _setting(per_subject_setting),
             key_func=subject_key,
-            scope=f"{scope}-{subject}",
-            deduct_when=_failed,
+            scope=subject_scope,
+            deduct_when=failed,
         )(view)
         return limiter.limit(
             _setting(per_ip_setting),
             key_func=client_ip,
-            scope=f"{scope}-ip",
-            deduct_when=_failed,
+            scope=ip_scope,
+            deduct_when=failed,
         )(view)
 
     return decorator
 
 
 failed_login_limits = _failures_only(
-    "failed-login",
-    "email",
+    "failed-login-email",
     _submitted_email,
     "RATELIMIT_FAILED_LOGINS_PER_EMAIL",
+    "failed-login-ip",
     "RATELIMIT_FAILED_LOGINS_PER_IP",
 )
 """Brute-force protection: failed logins per e-mail and per client IP."""
 
+failed_password_check_limits = _failures_only(
+    "failed-password-check-developer",
+    _signed_in_developer,
+    "RATELIMIT_FAILED_PASSWORD_CHECKS_PER_DEVELOPER",
+    "failed-login-ip",
+    "RATELIMIT_FAILED_LOGINS_PER_IP",
+    failed=_wrong_password,
+)
+"""A wrong current password (400) counts per developer and, like a failed login, per IP."""
+
 failed_mint_limits = _failures_only(
-    "failed-mint",
-    "app",
+    "failed-mint-app",
     _submitted_app_id,
     "RATELIMIT_FAILED_MINTS_PER_APP",
+    "failed-mint-ip",
     "RATELIMIT_FAILED_MINTS_PER_IP",
 )
 """Failed SDK token mints per application id and per client IP."""
@@ -248,6 +288,7 @@ def new_limiter() -> OpenWearablesLimiter:
     return OpenWearablesLimiter(
         caller_key,
         application_limits=[caller_limit],
+        request_identifier=request_identity,
         strategy="moving-window",
         headers_enabled=False,
         in_memory_fallback_enabled=True,
@@ -261,7 +302,6 @@ def init_rate_limits(app: Flask) -> None:
         parse(app.config[name])
     app.config["RATELIMIT_STORAGE_URI"] = storage_uri(app.config["REDIS_URL"])
     app.config["RATELIMIT_STORAGE_OPTIONS"] = {"socket_timeout": 1, "socket_connect_timeout": 1}
-    app.before_request(answer_unresolvable_callers)
     limiter = _limiter()
     limiter.init_app(app)
     attach_rate_limit_headers(app, limiter)

@@ -12,6 +12,7 @@ blp = Blueprint("health", __name__, description="Liveness and readiness probes."
 @blp.route("/healthz")
 class Liveness(MethodView):
     @blp.response(200, HealthSchema)
+    @blp.doc(operationId="checkLiveness")
     def get(self):
         """The process is alive."""
         return {"status": "ok"}
@@ -20,6 +21,7 @@ class Liveness(MethodView):
 @blp.route("/readyz")
 class Readiness(MethodView):
     @blp.response(200, HealthSchema)
+    @blp.doc(operationId="checkReadiness")
     @blp.alt_response(503, schema=NotReadySchema, description="The database is unreachable.")
     def get(self):
         """The database and Redis are reachable.
