@@ -153,9 +153,8 @@ class MemoryRevocations:
         self.flags: dict[str, Revocations] = {}
 
     def status(self, subject: str, fields: Iterable[str]) -> Status:
-        now = time.time()
-        known = self.flags.setdefault(subject, {})
-        return Status.REVOKED if any(known.get(f, 0) > now for f in fields) else Status.CLEAR
+        revoked = _revoked_in(self.flags.get(subject, {}), fields)
+        return Status.REVOKED if revoked else Status.CLEAR
 
     def add(self, subject: str, field: str, expires_at: float) -> None:
         self.flags.setdefault(subject, {})[field] = expires_at
