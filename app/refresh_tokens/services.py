@@ -7,15 +7,16 @@ from flask import current_app
 from sqlalchemy import Select, delete, select, update
 
 from app.alerts import services as alerts
-from app.core.auth import Kind, issue_access_token, session_flag
+from app.core.auth import Kind, issue_access_token
 from app.core.client import ClientInfo
 from app.core.db import utcnow
 from app.core.errors import ApiError
 from app.core.secrets import digest, generate_secret, is_well_formed
-from app.core.store import get_store
 from app.developers.models import Developer
 from app.extensions import db
+from app.refresh_tokens import revocations
 from app.refresh_tokens.models import RefreshToken
+from app.refresh_tokens.revocations import access_token_lifetime
 
 REFRESH_TOKEN_PREFIX = "rt_"
 
@@ -30,16 +31,6 @@ class TokenPair:
     """The refresh-token family: the `sid` claim of the access token."""
     session_expires_at: datetime | None = None
     """When the family ends, whatever the refreshes (the refresh cookie's lifetime)."""
-
-
-def access_token_lifetime(kind: Kind) -> int:
-    if kind is Kind.SDK:
-        return current_app.config["SDK_TOKEN_EXPIRES_SECONDS"]
-    return current_app.config["ACCESS_TOKEN_EXPIRES_SECONDS"]
-
-
-def _longest_access_token_lifetime() -> int:
-    return max(access_token_lifetime(Kind.DEVELOPER), access_token_lifetime(Kind.SDK))
 
 
 def _unauthorized(detail: str) -> ApiError:
@@ -175,8 +166,7 @@ def rotate(refresh_token: str, client: ClientInfo | None = None) -> TokenPair:
         # tokens alerts; the others find them revoked (one alert per revoked family).
         if _mark_revoked([row.family_id]):
             _queue_reuse_alert(row, client)
-        db.session.commit()
-        _blocklist_sessions([row.family_id])
+        _commit_revocations([row.family_id])
         raise _unauthorized("Refresh token has already been used; its session has been revoked.")
     raise _unauthorized("Refresh token has expired.")
 
@@ -219,13 +209,13 @@ def _queue_reuse_alert(row: RefreshToken, client: ClientInfo | None) -> None:
 
 
 def revoke_families(family_ids: Iterable[uuid.UUID]) -> None:
-    """Revoke every refresh token of these families and every access token minted from them."""
+    """Revoke every refresh token of these families and every access token minted from
+    them: durable at commit, in Redis right after (or once Redis is back)."""
     family_ids = list(set(family_ids))
     if not family_ids:
         return
     _mark_revoked(family_ids)
-    db.session.commit()
-    _blocklist_sessions(family_ids)
+    _commit_revocations(family_ids)
 
 
 def _mark_revoked(family_ids: list[uuid.UUID]) -> bool:
@@ -239,11 +229,12 @@ def _mark_revoked(family_ids: list[uuid.UUID]) -> bool:
     return revoked.rowcount > 0
 
 
-def _blocklist_sessions(family_ids: list[uuid.UUID]) -> None:
-    store = get_store()
-    ttl = _longest_access_token_lifetime()
-    for family_id in family_ids:
-        store.flag(session_flag(str(family_id)), ttl)
+def _commit_revocations(family_ids: list[uuid.UUID]) -> None:
+    """Commit the families' revocation with their durable records, then flag them in
+    Redis (or once Redis is back)."""
+    staged = revocations.record_revoked_families(family_ids)
+    db.session.commit()
+    revocations.push(staged)
 
 
 def _live_families(*conditions) -> list[uuid.UUID]:

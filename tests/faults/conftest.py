@@ -15,9 +15,9 @@ from app.core.client import ClientInfo
 from app.developers import services as developers
 from app.users import services as users
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, _test_config, close_app
-from tests.faults.load import UNLIMITED
+from tests.faults.outage_load import UNLIMITED
 from tests.faults.postgres import PostgresCluster
-from tests.ratelimit.helpers import PrivateRedis
+from tests.faults.servers import RedisServer
 from tests.servers import gunicorn, server_config
 
 
@@ -31,11 +31,12 @@ def postgres_cluster():
 
 
 @pytest.fixture
-def own_redis():
-    server = PrivateRedis()
+def own_redis(tmp_path):
+    """A redis-server of this test's own (started), killed at the end."""
+    server = RedisServer(tmp_path)
     server.start()
     yield server
-    server.stop()
+    server.kill()
 
 
 @dataclass

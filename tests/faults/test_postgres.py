@@ -6,7 +6,7 @@ import psycopg
 import pytest
 import requests
 
-from tests.faults.load import MixedLoad
+from tests.faults.outage_load import MixedLoad
 from tests.workers.servers import wait_for
 
 pytestmark = pytest.mark.slow
@@ -72,6 +72,7 @@ def test_postgresql_restarted_and_stopped_under_load_answers_503_then_recovers(
     assert missing == set()
 
     log = served.app_log.read_text()
+    print(*(line for line in log.splitlines() if "Database unavailable" in line), sep="\n")
     started_lines = log.count("Database unavailable (")
     summaries = log.count("Database unavailable for ")
     # At most one line per worker per outage (two workers, two outages), one summary each.
