@@ -118,14 +118,16 @@ def live_revocations(subject: str) -> Revocations:
     subject_type = Kind.DEVELOPER.value if prefix == "dev" else prefix
     lifetime = longest_access_token_lifetime()
     now = utcnow()
+    # A session is revoked when every token of its family is: a retry within the reuse
+    # grace revokes one unused token of a family that lives on.
     sessions = db.session.execute(
         select(RefreshToken.family_id, func.max(RefreshToken.revoked_at))
-        .where(
-            RefreshToken.subject_type == subject_type,
-            RefreshToken.subject_id == subject_id,
-            RefreshToken.revoked_at > now - lifetime,
-        )
+        .where(RefreshToken.subject_type == subject_type, RefreshToken.subject_id == subject_id)
         .group_by(RefreshToken.family_id)
+        .having(
+            func.count(RefreshToken.revoked_at) == func.count(),
+            func.max(RefreshToken.revoked_at) > now - lifetime,
+        )
     ).all()
     tokens = db.session.execute(
         select(RevokedAccessToken.jti, RevokedAccessToken.expires_at).where(

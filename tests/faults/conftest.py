@@ -15,7 +15,7 @@ from app.core.client import ClientInfo
 from app.developers import services as developers
 from app.users import services as users
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, _test_config, close_app
-from tests.faults.outage_load import UNLIMITED
+from tests.faults.outage_load import LOAD_SERVER_SETTINGS
 from tests.faults.postgres import PostgresCluster
 from tests.faults.servers import RedisServer
 from tests.servers import gunicorn, server_config
@@ -79,7 +79,7 @@ def served(seeded, own_redis, tmp_path):
         seeded.database_url,
         own_redis.url,
         CELERY_BROKER_URL=own_redis.url.removesuffix("/0") + "/1",
-        **UNLIMITED,
+        **LOAD_SERVER_SETTINGS,
     )
     app_log = tmp_path / "app.log"
     with app_log.open("w") as sink, gunicorn(config, tmp_path, stderr=sink) as (base, access):
