@@ -60,6 +60,11 @@ class ApiError(Exception):
         """Messages by field, for a 422 that only a service can decide."""
 
 
+WEBARGS_LOCATIONS = frozenset(
+    {"json", "form", "json_or_form", "query", "headers", "files", "view_args"}
+)
+
+
 def _flatten_messages(messages) -> dict[str, list[str]]:
     """webargs nests messages by location ({"json": {"name": [...]}}); clients want fields."""
     flat: dict[str, list[str]] = {}
@@ -78,7 +83,7 @@ def _flatten_messages(messages) -> dict[str, list[str]]:
 
     if isinstance(messages, dict):
         for location_or_field, inner in messages.items():
-            if location_or_field in {"json", "form", "query", "headers", "files", "view_args"}:
+            if location_or_field in WEBARGS_LOCATIONS:
                 walk("", inner)
             else:
                 walk(str(location_or_field), inner)

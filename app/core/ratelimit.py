@@ -1,6 +1,7 @@
 """Rate limits keyed by who is calling, on flask-limiter's moving window.
 
-Every request except the probes and the API docs counts against one caller limit:
+Every request except the probes, the API docs and CORS preflights counts against one
+caller limit (unknown paths and wrong methods too):
 an API key against its key id, an SDK token against its end user (shared by all that
 user's tokens and applications), a developer token against the developer, and anything
 without valid credentials (login, refresh, SDK token minting, rejected credentials)
@@ -49,6 +50,7 @@ LIMIT_SETTINGS = (
 )
 UNLIMITED_BLUEPRINTS = frozenset({"health", "api-docs"})
 POLICY_NAME = "default"
+UNROUTED = "unrouted"
 STORAGE_SCHEME = "owa+"
 
 # One round trip: admit `cost` entries when the window has room (cost 0 only reads),
@@ -169,6 +171,17 @@ def caller_limit() -> str:
 
 def is_unlimited() -> bool:
     return request.blueprint in UNLIMITED_BLUEPRINTS
+
+
+def is_preflight() -> bool:
+    """A browser asking whether it may call (CORS), not a call: never counted."""
+    return request.method == "OPTIONS"
+
+
+def request_identity() -> str:
+    """flask-limiter skips requests without an endpoint; a 404 or 405 counts like any
+    other request, so its response carries the caller's headers too."""
+    return request.endpoint or UNROUTED
 
 
 def _submitted_email() -> str:
@@ -297,6 +310,7 @@ def new_limiter() -> OpenWearablesLimiter:
     return OpenWearablesLimiter(
         caller_key,
         application_limits=[caller_limit],
+        request_identifier=request_identity,
         strategy="moving-window",
         headers_enabled=False,
         in_memory_fallback_enabled=True,

@@ -50,6 +50,7 @@ RESET_REQUESTED = (
 @blp.route("/login")
 class Login(MethodView):
     @failed_login_limits
+    @blp.doc(operationId="login")
     @blp.arguments(LoginSchema, location="form")
     @blp.response(200, TokenPairSchema)
     @blp.alt_response(401, response="UNAUTHORIZED")
@@ -74,12 +75,14 @@ class Login(MethodView):
 @blp.route("/me")
 class Me(MethodView):
     @requires(Kind.DEVELOPER)
+    @blp.doc(operationId="getCurrentDeveloper")
     @blp.response(200, DeveloperSchema)
     def get(self) -> Any:
         """The developer the access token belongs to."""
         return services.signed_in_developer(current_principal())
 
     @requires(Kind.DEVELOPER)
+    @blp.doc(operationId="updateCurrentDeveloper")
     @blp.arguments(ProfileUpdateSchema)
     @blp.response(200, DeveloperSchema)
     @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
@@ -91,6 +94,7 @@ class Me(MethodView):
 @blp.route("/change-password")
 class ChangePassword(MethodView):
     @requires(Kind.DEVELOPER)
+    @blp.doc(operationId="changePassword")
     @failed_password_check_limits
     @blp.arguments(ChangePasswordSchema)
     @blp.response(204)
@@ -112,6 +116,7 @@ class ChangePassword(MethodView):
 @blp.route("/confirm-password")
 class ConfirmPassword(MethodView):
     @requires(Kind.DEVELOPER)
+    @blp.doc(operationId="confirmPassword")
     @failed_password_check_limits
     @blp.arguments(ConfirmPasswordSchema)
     @blp.response(204)
@@ -137,6 +142,7 @@ def _session(row: RefreshToken, current_session: str | None) -> dict[str, Any]:
 @blp.route("/sessions")
 class Sessions(MethodView):
     @requires(Kind.DEVELOPER)
+    @blp.doc(operationId="listSessions")
     @blp.arguments(PageQuerySchema, location="query")
     @blp.response(200, SessionPageSchema)
     def get(self, query: dict[str, int]) -> Any:
@@ -151,6 +157,7 @@ class Sessions(MethodView):
         return page
 
     @requires(Kind.DEVELOPER)
+    @blp.doc(operationId="revokeOtherSessions")
     @blp.response(204)
     def delete(self) -> None:
         """End every session of the caller but this one ("log out other devices")."""
@@ -160,6 +167,7 @@ class Sessions(MethodView):
 @blp.route("/sessions/<session_id>")
 class Session(MethodView):
     @requires(Kind.DEVELOPER)
+    @blp.doc(operationId="revokeSession")
     @blp.response(204)
     @blp.alt_response(404, response="NOT_FOUND")
     def delete(self, session_id: str) -> None:
@@ -171,6 +179,7 @@ class Session(MethodView):
 @blp.route("/logout")
 class Logout(MethodView):
     @requires(Kind.DEVELOPER, or_anonymous=True)
+    @blp.doc(operationId="logout")
     @blp.arguments(LogoutSchema, required=False)
     @blp.response(204)
     def post(self, payload: dict[str, str] | None) -> None:
@@ -196,6 +205,7 @@ class Logout(MethodView):
 @blp.route("/forgot-password")
 class ForgotPassword(MethodView):
     @password_reset_request_limits
+    @blp.doc(operationId="requestPasswordReset")
     @blp.arguments(ForgotPasswordSchema)
     @blp.response(202, AcceptedSchema)
     @blp.alt_response(429, response="TOO_MANY_REQUESTS")
@@ -210,6 +220,7 @@ class ForgotPassword(MethodView):
 
 @blp.route("/reset-password")
 class ResetPassword(MethodView):
+    @blp.doc(operationId="resetPassword")
     @blp.arguments(ResetPasswordSchema)
     @blp.response(204)
     @blp.alt_response(400, response="BAD_REQUEST")
@@ -224,6 +235,7 @@ class ResetPassword(MethodView):
 @team_blp.route("")
 class Developers(MethodView):
     @requires(Kind.DEVELOPER)
+    @team_blp.doc(operationId="listDevelopers")
     @team_blp.arguments(PageQuerySchema, location="query")
     @team_blp.response(200, TeamPageSchema)
     def get(self, query: dict[str, int]) -> Any:
@@ -234,6 +246,7 @@ class Developers(MethodView):
 @team_blp.route("/<uuid:developer_id>")
 class DeveloperById(MethodView):
     @requires(Kind.DEVELOPER)
+    @team_blp.doc(operationId="removeDeveloper")
     @team_blp.response(204)
     @team_blp.alt_response(404, response="NOT_FOUND")
     @team_blp.alt_response(409, response="CONFLICT")

@@ -4,6 +4,7 @@ from flask.views import MethodView
 
 from app.core.api import Blueprint
 from app.core.client import client_info
+from app.core.cors import allow_cross_origin
 from app.core.errors import ApiError
 from app.refresh_tokens import cookies, services
 from app.refresh_tokens.schemas import RefreshRequestSchema, TokenPairSchema
@@ -22,6 +23,8 @@ MISSING_REFRESH_TOKEN = "Missing data for required field."
 class Refresh(MethodView):
     @blp.arguments(RefreshRequestSchema, required=False)
     @blp.response(200, TokenPairSchema)
+    @blp.doc(operationId="refreshTokens")
+    @allow_cross_origin
     @blp.alt_response(401, response="UNAUTHORIZED")
     @blp.alt_response(403, response="FORBIDDEN")
     @blp.alt_response(429, response="TOO_MANY_REQUESTS")

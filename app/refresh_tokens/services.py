@@ -110,6 +110,29 @@ def _find(refresh_token: str) -> RefreshToken | None:
     )
 
 
+def is_refresh_token(token: str) -> bool:
+    """Recognised by its prefix alone, before any check of shape or checksum."""
+    return token.startswith(REFRESH_TOKEN_PREFIX)
+
+
+def find_usable(refresh_token: str) -> RefreshToken | None:
+    """The token's row while a refresh would accept it: unused, unrevoked, unexpired."""
+    row = _find(refresh_token)
+    if row is None or row.used_at is not None or row.revoked_at is not None:
+        return None
+    return row if row.expires_at > utcnow() else None
+
+
+def revoke_family_of(refresh_token: str) -> RefreshToken | None:
+    """Revoke the family of a known refresh token, used or not (RFC 7009). None when the
+    token is unknown or its family is already revoked."""
+    row = _find(refresh_token)
+    if row is None or row.revoked_at is not None:
+        return None
+    revoke_families([row.family_id])
+    return row
+
+
 def rotate(refresh_token: str, client: ClientInfo | None = None) -> TokenPair:
     """Consume `refresh_token` and return the next pair of its family.
 
