@@ -11,6 +11,7 @@ from app.core.auth import set_api_key_resolver
 from app.core.cors import init_cors
 from app.core.deployment import init_deployment
 from app.core.errors import register_error_handlers
+from app.core.outages import watch_database
 from app.core.ratelimit import init_rate_limits
 from app.core.store import init_store
 from app.core.tasks import celery_init_app, register_periodic_task
@@ -27,6 +28,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     init_deployment(app)
 
     db.init_app(app)
+    with app.app_context():
+        watch_database(db.engine)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIRECTORY))
     jwt.init_app(app)
     init_store(app)
@@ -73,10 +76,10 @@ def _register_features(app: Flask) -> None:
         data_blp,
         applications_blp,
         audit_blp,
-        team_blp,
-        invitations_blp,
         jwks_blp,
         tokens_blp,
+        team_blp,
+        invitations_blp,
     ):
         api.register_blueprint(blueprint)
     init_signing_keys(app)

@@ -126,6 +126,14 @@ SETTINGS: tuple[Setting, ...] = (
         "Absolute lifetime of a refresh-token family, counted from the login or mint.",
     ),
     Setting(
+        "REFRESH_TOKEN_REUSE_GRACE_SECONDS",
+        0,
+        int,
+        "Grace for a lost refresh response: within this many seconds of a refresh, the "
+        "used refresh token may be presented once more while the one issued for it is "
+        "unused; that one is revoked and a new pair issued. 0: strict single use.",
+    ),
+    Setting(
         "MAX_CONTENT_LENGTH",
         4 * 1024 * 1024,
         int,
@@ -472,6 +480,8 @@ def _check_signing_settings(config: Mapping[str, Any]) -> None:
     asymmetric = config["JWT_ALGORITHM"] != "HS256"
     if asymmetric and not config["JWT_PRIVATE_KEYS_FILE"] and config["APP_ENV"] != "development":
         raise ValueError(f"JWT_ALGORITHM={config['JWT_ALGORITHM']} needs JWT_PRIVATE_KEYS_FILE.")
+    if config["REFRESH_TOKEN_REUSE_GRACE_SECONDS"] < 0:
+        raise ValueError("REFRESH_TOKEN_REUSE_GRACE_SECONDS must be 0 or more.")
     if config["JWT_KEY_ACTIVATION_DELAY_SECONDS"] <= config["JWKS_CACHE_SECONDS"]:
         raise ValueError("JWT_KEY_ACTIVATION_DELAY_SECONDS must exceed JWKS_CACHE_SECONDS.")
 

@@ -75,8 +75,8 @@ class ResendInvitation(MethodView):
 
 @blp.route("/accept")
 class AcceptInvitation(MethodView):
-    @blp.doc(operationId="acceptInvitation")
     @blp.arguments(AcceptSchema)
+    @blp.doc(operationId="acceptInvitation")
     @blp.response(201, DeveloperSchema)
     @blp.alt_response(400, response="BAD_REQUEST")
     @blp.alt_response(409, response="CONFLICT")
