@@ -22,11 +22,14 @@ When Redis is unreachable flask-limiter switches each process to in-memory count
 logs a warning, and probes Redis again with exponential backoff (1 s to 32 s).
 """
 
+import ipaddress
 import math
 import time
+from collections.abc import Callable
 from functools import partial
+from typing import Any
 
-from flask import Flask, current_app, g, has_app_context, request
+from flask import Flask, Response, current_app, g, has_app_context, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import parse
@@ -46,6 +49,7 @@ LIMIT_SETTINGS = (
     "RATELIMIT_PER_IP",
     "RATELIMIT_FAILED_LOGINS_PER_IP",
     "RATELIMIT_FAILED_LOGINS_PER_EMAIL",
+    "RATELIMIT_FAILED_LOGINS_PER_EMAIL_AND_IP",
     "RATELIMIT_FAILED_PASSWORD_CHECKS_PER_DEVELOPER",
     "RATELIMIT_PASSWORD_RESETS_PER_EMAIL",
     "RATELIMIT_PASSWORD_RESETS_PER_IP",
@@ -144,8 +148,20 @@ class OpenWearablesLimiter(Limiter):
         super().init_app(app)
 
 
+IPV6_NETWORK_PREFIX = 64
+
+
 def client_ip() -> str:
-    return get_remote_address() or "unknown"
+    """The client's address as limits count it: IPv4 as is, IPv6 by its /64 (one
+    subscriber usually holds a whole /64, so single addresses would be free to rotate)."""
+    address = get_remote_address() or "unknown"
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if parsed.version == 6:
+        return str(ipaddress.ip_network(f"{parsed}/{IPV6_NETWORK_PREFIX}", strict=False))
+    return address
 
 
 def _unchecked_credential() -> str | None:
@@ -194,6 +210,10 @@ def _submitted_email() -> str:
     return "email:" + digest((request.form.get("username") or "").strip().lower())
 
 
+def _submitted_email_from_client() -> str:
+    return f"{_submitted_email()}:ip:{client_ip()}"
+
+
 def _submitted_json_email() -> str:
     body = request.get_json(silent=True)
     email = body.get("email") if isinstance(body, dict) else None
@@ -211,7 +231,7 @@ def _failed(response) -> bool:
     return response.status_code in (401, 403)
 
 
-def _wrong_password(response) -> bool:
+def _wrong_password(response: Response) -> bool:
     return response.status_code == 400
 
 
@@ -231,43 +251,52 @@ def _limiter() -> "OpenWearablesLimiter":
     return limiter
 
 
+KeyFunc = Callable[[], str]
+FailurePredicate = Callable[[Response], bool] | None
+ViewDecorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+
+def _limit(scope: str, key_func: KeyFunc, setting: str, failed: FailurePredicate) -> ViewDecorator:
+    """A limit only failed attempts count against (every attempt when `failed` is None).
+    Limits that share a scope (and setting) share one counter."""
+    return _limiter().limit(_setting(setting), key_func=key_func, scope=scope, deduct_when=failed)
+
+
 def _per_subject_and_ip(
     subject_scope: str,
-    subject_key,
+    subject_key: KeyFunc,
     per_subject_setting: str,
     ip_scope: str,
     per_ip_setting: str,
-    failed=_failed,
-):
-    """Only failed attempts count (every attempt when `failed` is None), per submitted
-    subject and per client IP. Limits that share a scope (and setting) share one counter."""
+    failed: FailurePredicate = _failed,
+) -> ViewDecorator:
+    """Two such limits: per submitted subject and per client IP."""
 
-    def decorator(view):
-        limiter = _limiter()
-        view = limiter.limit(
-            _setting(per_subject_setting),
-            key_func=subject_key,
-            scope=subject_scope,
-            deduct_when=failed,
-        )(view)
-        return limiter.limit(
-            _setting(per_ip_setting),
-            key_func=client_ip,
-            scope=ip_scope,
-            deduct_when=failed,
-        )(view)
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        view = _limit(subject_scope, subject_key, per_subject_setting, failed)(view)
+        return _limit(ip_scope, client_ip, per_ip_setting, failed)(view)
 
     return decorator
 
 
-failed_login_limits = _per_subject_and_ip(
-    "failed-login-email",
-    _submitted_email,
-    "RATELIMIT_FAILED_LOGINS_PER_EMAIL",
-    "failed-login-ip",
-    "RATELIMIT_FAILED_LOGINS_PER_IP",
-)
-"""Brute-force protection: failed logins per e-mail and per client IP."""
+def failed_login_limits(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Brute force bounded without lock-out: failed logins count per e-mail from one
+    client (IPv6 per /64), per client, and against a much higher per-e-mail ceiling, so
+    a stranger guessing from elsewhere uses up their own budget, not the owner's."""
+    view = _limit(
+        "failed-login-email-ip",
+        _submitted_email_from_client,
+        "RATELIMIT_FAILED_LOGINS_PER_EMAIL_AND_IP",
+        _failed,
+    )(view)
+    return _per_subject_and_ip(
+        "failed-login-email",
+        _submitted_email,
+        "RATELIMIT_FAILED_LOGINS_PER_EMAIL",
+        "failed-login-ip",
+        "RATELIMIT_FAILED_LOGINS_PER_IP",
+    )(view)
+
 
 failed_password_check_limits = _per_subject_and_ip(
     "failed-password-check-developer",
