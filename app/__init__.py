@@ -8,6 +8,7 @@ from flask import Flask
 
 from app.config import load_config
 from app.core.auth import set_api_key_resolver
+from app.core.cors import init_cors
 from app.core.deployment import init_deployment
 from app.core.errors import register_error_handlers
 from app.core.ratelimit import init_rate_limits
@@ -34,6 +35,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     celery_init_app(app)
     _register_features(app)
+    init_cors(app)
     register_error_handlers(app)
     return app
 
@@ -52,6 +54,10 @@ def _register_features(app: Flask) -> None:
     from app.refresh_tokens import tasks as refresh_token_tasks
     from app.refresh_tokens.routes import blp as refresh_blp
     from app.sdk_tokens.routes import blp as sdk_tokens_blp
+    from app.signing_keys import cli as signing_key_cli
+    from app.signing_keys.routes import blp as jwks_blp
+    from app.signing_keys.services import init_signing_keys
+    from app.tokens.routes import blp as tokens_blp
     from app.users.routes import blp as users_blp
 
     for blueprint in (
@@ -64,8 +70,11 @@ def _register_features(app: Flask) -> None:
         data_blp,
         applications_blp,
         audit_blp,
+        jwks_blp,
+        tokens_blp,
     ):
         api.register_blueprint(blueprint)
+    init_signing_keys(app)
     set_api_key_resolver(app, resolve_api_key)
     config = app.config
     register_periodic_task(app, api_key_tasks.FLUSH_LAST_USED, config["LAST_USED_FLUSH_SECONDS"])
@@ -76,3 +85,10 @@ def _register_features(app: Flask) -> None:
     register_periodic_task(app, refresh_token_tasks.PURGE, config["REFRESH_TOKEN_PURGE_SECONDS"])
     app.cli.add_command(create_admin)
     app.cli.add_command(ensure_admin)
+    for command in (
+        signing_key_cli.rotate_signing_key,
+        signing_key_cli.retire_signing_key,
+        signing_key_cli.list_signing_keys,
+        signing_key_cli.ensure_signing_key,
+    ):
+        app.cli.add_command(command)

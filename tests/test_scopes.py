@@ -18,10 +18,14 @@ PUBLIC = {
     ("static", "GET"),
     ("api-docs.openapi_json", "GET"),
     ("api-docs.openapi_swagger_ui", "GET"),
+    ("api-docs-assets.static", "GET"),
     ("health.Liveness", "GET"),
     ("health.Readiness", "GET"),
     ("auth.Login", "POST"),
     ("refresh.Refresh", "POST"),
+    ("jwks.Jwks", "GET"),
+    # Holding the token proves the right to revoke it (RFC 7009).
+    ("tokens.Revoke", "POST"),
 }
 # Checks its own credentials: app credentials, or an admin's developer token.
 TOKEN_MINT = ("sdk_tokens.SdkToken", "POST")
