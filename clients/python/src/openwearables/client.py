@@ -239,6 +239,12 @@ class SdkSession(_Closeable):
         """Rotate the tokens now (normally automatic)."""
         return self._session.refresh()
 
+    def logout(self) -> None:
+        """Revoke the session on the server (both tokens stop working everywhere) and
+        close it; use it when the user signs out."""
+        self._session.revoke()
+        self.close()
+
     def get_user(self) -> User:
         """The session's own user."""
         return self._users.get(self.user_id)
