@@ -282,3 +282,18 @@ def test_kid_is_the_rfc_7638_thumbprint():
     assert (
         services.thumbprint(jwt.PyJWK(example).key) == "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
     )
+
+
+def test_introspection_follows_the_key_file(asymmetric_app, admin):
+    app, (_, new), path = asymmetric_app("ES256", None, datetime.now(UTC) + timedelta(hours=1))
+    client = app.test_client()
+    token = login(client, admin["email"], admin["password"]).get_json()["access_token"]
+    key = client.post("/api/v1/api-keys", json={"name": "Resource server"}, headers=bearer(token))
+    headers = bearer(key.get_json()["key"])
+
+    def introspect():
+        return client.post("/api/v1/auth/introspect", data={"token": token}, headers=headers)
+
+    assert introspect().get_json()["active"] is True
+    path.write_text(services.format_keys([new]))
+    assert introspect().get_json() == {"active": False}
