@@ -18,6 +18,7 @@ PUBLIC = {
     ("static", "GET"),
     ("api-docs.openapi_json", "GET"),
     ("api-docs.openapi_swagger_ui", "GET"),
+    ("api-docs-assets.static", "GET"),
     ("health.Liveness", "GET"),
     ("health.Readiness", "GET"),
     ("auth.Login", "POST"),

@@ -1,14 +1,23 @@
 """flask-smorest's Api with our error shape and the bearer security scheme, and the
 Blueprint every feature declares its routes on."""
 
+import http
 from collections.abc import Iterator
 
+import flask
 import flask_smorest
 import marshmallow as ma
 from flask_smorest import Api
+from swagger_ui_bundle import swagger_ui_path
 from webargs.flaskparser import FlaskParser
 
 from app.core.errors import ErrorSchema, http_error_response
+from app.core.openapi import (
+    DEFAULT_ERROR,
+    ResponseHeadersPlugin,
+    error_response,
+    register_headers,
+)
 
 UNSTORABLE_TEXT = "Text may not contain NUL characters or unpaired surrogates."
 
@@ -56,12 +65,25 @@ class Blueprint(flask_smorest.Blueprint):
 
 class OpenWearablesApi(Api):
     ERROR_SCHEMA = ErrorSchema
+    DEFAULT_ERROR_RESPONSE_NAME = DEFAULT_ERROR
+
+    def _register_responses(self):
+        """flask-smorest's shared error responses, with the headers they carry."""
+        register_headers(self.spec)
+        errors = [(status.name, status.value) for status in http.HTTPStatus if status >= 400]
+        for name, status in [*errors, (DEFAULT_ERROR, "default")]:
+            response = error_response(status, limited=True, schema=self.ERROR_SCHEMA)
+            self.spec.components.response(name, response, lazy=True)
 
     def handle_http_exception(self, error):
         return http_error_response(error)
 
     def init_app(self, app, *, spec_kwargs=None):
+        spec_kwargs = {"extra_plugins": [ResponseHeadersPlugin()], **(spec_kwargs or {})}
         super().init_app(app, spec_kwargs=spec_kwargs)
+        app.after_request(_no_content_type_without_content)
+        if app.config["OPENAPI_URL_PREFIX"] is not None:
+            _serve_swagger_ui_assets(app)
         self.spec.components.security_scheme(
             "bearerAuth",
             {
@@ -75,3 +97,22 @@ class OpenWearablesApi(Api):
             "apiKeyHeader",
             {"type": "apiKey", "in": "header", "name": "X-Open-Wearables-API-Key"},
         )
+
+
+def _serve_swagger_ui_assets(app: flask.Flask) -> None:
+    """Swagger UI's scripts and styles from the pinned swagger-ui-bundle package, so
+    `/docs` works without internet access and never loads code from a CDN."""
+    assets = flask.Blueprint(
+        "api-docs-assets",
+        __name__,
+        static_folder=swagger_ui_path,
+        static_url_path=app.config["OPENAPI_SWAGGER_UI_URL"].rstrip("/"),
+    )
+    app.register_blueprint(assets)
+
+
+def _no_content_type_without_content(response: flask.Response) -> flask.Response:
+    # A 204 has no body, so nothing for a Content-Type to describe (Flask adds text/html).
+    if response.status_code == 204:
+        response.headers.pop("Content-Type", None)
+    return response

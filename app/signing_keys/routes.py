@@ -18,6 +18,7 @@ blp = Blueprint(
 @blp.route("/jwks.json")
 class Jwks(MethodView):
     @blp.response(200, JwksSchema)
+    @blp.doc(operationId="getJwks")
     @blp.alt_response(429, response="TOO_MANY_REQUESTS")
     def get(self) -> tuple[dict[str, Any], int, dict[str, str]]:
         """The JSON Web Key Set (RFC 7517) of every signing key, newest included.

@@ -31,6 +31,7 @@ blp = TokensBlueprint(
 
 @blp.route("/revoke")
 class Revoke(MethodView):
+    @blp.doc(operationId="revokeToken")
     @blp.arguments(TokenSchema, location="json_or_form")
     @blp.doc(
         requestBody={
@@ -56,6 +57,7 @@ class Revoke(MethodView):
 @blp.route("/introspect")
 class Introspect(MethodView):
     @requires(Kind.API_KEY)
+    @blp.doc(operationId="introspectToken")
     @blp.arguments(TokenSchema, location="form")
     @blp.response(200, IntrospectionSchema)
     @blp.alt_response(503, response="SERVICE_UNAVAILABLE")

@@ -1,7 +1,7 @@
 """refresh token reuse grace: parent, access token id, reissue time
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-11-23 20:30:00.000000
 
 """
@@ -9,8 +9,8 @@ Create Date: 2026-11-23 20:30:00.000000
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
