@@ -122,15 +122,29 @@ def _find(refresh_token: str) -> RefreshToken | None:
     )
 
 
+UNSPENT = (
+    RefreshToken.used_at.is_(None),
+    RefreshToken.revoked_at.is_(None),
+    RefreshToken.replaced_at.is_(None),
+)
+"""Neither used, nor revoked, nor replaced by a grace retry of its parent: the one token
+of a live family that a refresh accepts."""
+
+
+def _unspent(row: RefreshToken) -> bool:
+    return row.used_at is None and row.revoked_at is None and row.replaced_at is None
+
+
 def is_refresh_token(token: str) -> bool:
     """Recognised by its prefix alone, before any check of shape or checksum."""
     return token.startswith(REFRESH_TOKEN_PREFIX)
 
 
 def find_usable(refresh_token: str) -> RefreshToken | None:
-    """The token's row while a refresh would accept it: unused, unrevoked, unexpired."""
+    """The token's row while a refresh would accept it: unused, unrevoked, not replaced,
+    unexpired."""
     row = _find(refresh_token)
-    if row is None or row.used_at is not None or row.revoked_at is not None:
+    if row is None or not _unspent(row):
         return None
     return row if row.expires_at > utcnow() else None
 
@@ -156,15 +170,9 @@ def rotate(refresh_token: str, client: ClientInfo | None = None) -> TokenPair:
     if row is None:
         raise _unauthorized("Invalid refresh token.")
     now = utcnow()
-    if row.used_at is None and row.revoked_at is None and row.expires_at > now:
+    if _unspent(row) and row.expires_at > now:
         consumed = db.session.execute(
-            update(RefreshToken)
-            .where(
-                RefreshToken.id == row.id,
-                RefreshToken.used_at.is_(None),
-                RefreshToken.revoked_at.is_(None),
-            )
-            .values(used_at=now)
+            update(RefreshToken).where(RefreshToken.id == row.id, *UNSPENT).values(used_at=now)
         )
         if consumed.rowcount == 1:
             pair = _successor(row, client, now)
@@ -173,11 +181,13 @@ def rotate(refresh_token: str, client: ClientInfo | None = None) -> TokenPair:
         db.session.rollback()
         row = _find(refresh_token)
     if row.revoked_at is not None:
-        if _replaced_within_grace(row):
-            _queue_reuse_alert(row, client)
-            revoke_families([row.family_id])
-            raise _unauthorized(REPLACED_DETAIL)
         raise _unauthorized("Refresh token has been revoked.")
+    if row.replaced_at is not None:
+        # Replaced by a retry of its parent: two parties held the parent. End the
+        # session, or a thief who retried a stolen token within the grace keeps it.
+        _queue_reuse_alert(row, client)
+        revoke_families([row.family_id])
+        raise _unauthorized(REPLACED_DETAIL)
     if row.used_at is not None:
         pair = _reissue_within_grace(row, client, now)
         if pair is not None:
@@ -186,15 +196,6 @@ def rotate(refresh_token: str, client: ClientInfo | None = None) -> TokenPair:
         revoke_families([row.family_id])
         raise _unauthorized("Refresh token has already been used; its session has been revoked.")
     raise _unauthorized("Refresh token has expired.")
-
-
-def _replaced_within_grace(row: RefreshToken) -> bool:
-    """An unused token revoked while its family lives on was replaced by a retry of its
-    parent. Its holder presenting it means two parties held the parent: end the session,
-    or a thief who retried a stolen token within the grace would keep it."""
-    if row.used_at is not None or row.parent_id is None:
-        return False
-    return bool(_live_families(RefreshToken.family_id == row.family_id))
 
 
 def _successor(parent: RefreshToken, client: ClientInfo | None, now: datetime) -> TokenPair:
@@ -238,12 +239,8 @@ def _reissue_within_grace(
     if claimed.rowcount == 1:
         lost = db.session.execute(
             update(RefreshToken)
-            .where(
-                RefreshToken.parent_id == parent.id,
-                RefreshToken.used_at.is_(None),
-                RefreshToken.revoked_at.is_(None),
-            )
-            .values(revoked_at=now)
+            .where(RefreshToken.parent_id == parent.id, *UNSPENT)
+            .values(replaced_at=now)
             .returning(RefreshToken.access_token_id, RefreshToken.created_at)
         ).one_or_none()
     if lost is None:
@@ -347,8 +344,7 @@ def live_sessions(kind: Kind, subject_id: str) -> Select:
         .where(
             RefreshToken.subject_type == kind.value,
             RefreshToken.subject_id == subject_id,
-            RefreshToken.used_at.is_(None),
-            RefreshToken.revoked_at.is_(None),
+            *UNSPENT,
             RefreshToken.expires_at > utcnow(),
         )
         .order_by(RefreshToken.session_started_at.desc(), RefreshToken.family_id)

@@ -1,4 +1,4 @@
-"""refresh token reuse grace: parent, access token id, reissue time
+"""refresh token reuse grace: parent, access token id, reissue and replacement times
 
 Revision ID: 0007
 Revises: 0006
@@ -20,12 +20,14 @@ def upgrade():
         batch_op.add_column(sa.Column("parent_id", sa.Uuid(), nullable=True))
         batch_op.add_column(sa.Column("access_token_id", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("reissued_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("replaced_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.create_index(batch_op.f("ix_refresh_tokens_parent_id"), ["parent_id"])
 
 
 def downgrade():
     with op.batch_alter_table("refresh_tokens", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_refresh_tokens_parent_id"))
+        batch_op.drop_column("replaced_at")
         batch_op.drop_column("reissued_at")
         batch_op.drop_column("access_token_id")
         batch_op.drop_column("parent_id")
