@@ -189,9 +189,9 @@ def rotate(refresh_token: str, client: ClientInfo | None = None) -> TokenPair:
         revoke_families([row.family_id])
         raise _unauthorized(REPLACED_DETAIL)
     if row.used_at is not None:
-        pair = _reissue_within_grace(row, client, now)
-        if pair is not None:
-            return pair
+        reissued = _reissue_within_grace(row, client, now)
+        if reissued is not None:
+            return reissued
         _queue_reuse_alert(row, client)
         revoke_families([row.family_id])
         raise _unauthorized("Refresh token has already been used; its session has been revoked.")
@@ -224,7 +224,8 @@ def _reissue_within_grace(
     one transaction only, and the family never has two live branches.
     """
     grace = timedelta(seconds=current_app.config["REFRESH_TOKEN_REUSE_GRACE_SECONDS"])
-    if not grace or parent.expires_at <= now or parent.used_at < now - grace:
+    used_at = parent.used_at
+    if not grace or used_at is None or used_at < now - grace or parent.expires_at <= now:
         return None
     claimed = db.session.execute(
         update(RefreshToken)

@@ -206,7 +206,7 @@ class KeyRing:
 
 
 def is_asymmetric(app: Flask) -> bool:
-    return app.config["JWT_ALGORITHM"] != SYMMETRIC_ALGORITHM
+    return str(app.config["JWT_ALGORITHM"]) != SYMMETRIC_ALGORITHM
 
 
 def keys_file(app: Flask) -> Path:
@@ -215,7 +215,8 @@ def keys_file(app: Flask) -> Path:
 
 
 def key_ring() -> KeyRing:
-    return current_app.extensions["owa_key_ring"]
+    ring: KeyRing = current_app.extensions["owa_key_ring"]
+    return ring
 
 
 def public_jwks() -> dict[str, list[dict[str, Any]]]:
@@ -245,9 +246,13 @@ def _token_headers(identity: object) -> dict[str, str]:
     return {"kid": signer.kid}
 
 
+def _secret() -> str:
+    return str(current_app.config["JWT_SECRET_KEY"])
+
+
 def _encode_key(identity: object) -> str | PrivateKey:
     if not is_asymmetric(current_app):
-        return current_app.config["JWT_SECRET_KEY"]
+        return _secret()
     signer = _chosen_signer.get() or key_ring().signer()
     _chosen_signer.set(None)
     return signer.private_key
@@ -255,7 +260,7 @@ def _encode_key(identity: object) -> str | PrivateKey:
 
 def _decode_key(header: dict[str, Any], claims: dict[str, Any]) -> str | PublicKey:
     if not is_asymmetric(current_app):
-        return current_app.config["JWT_SECRET_KEY"]
+        return _secret()
     key = key_ring().find(str(header.get("kid", "")))
     if key is None:
         raise InvalidKeyError("unknown signing key")
