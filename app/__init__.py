@@ -11,6 +11,7 @@ from app.core.auth import set_api_key_resolver
 from app.core.cors import init_cors
 from app.core.deployment import init_deployment
 from app.core.errors import register_error_handlers
+from app.core.outages import watch_database
 from app.core.ratelimit import init_rate_limits
 from app.core.store import init_store
 from app.core.tasks import celery_init_app, register_periodic_task
@@ -27,6 +28,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     init_deployment(app)
 
     db.init_app(app)
+    with app.app_context():
+        watch_database(db.engine)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIRECTORY))
     jwt.init_app(app)
     init_store(app)
@@ -41,6 +44,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_features(app: Flask) -> None:
+    from app.account_mail import tasks as account_mail_tasks
     from app.alerts import tasks as alert_tasks
     from app.api_keys import tasks as api_key_tasks
     from app.api_keys.auth import resolve_api_key
@@ -50,7 +54,9 @@ def _register_features(app: Flask) -> None:
     from app.data.routes import blp as data_blp
     from app.developers.cli import create_admin, ensure_admin
     from app.developers.routes import blp as auth_blp
+    from app.developers.routes import team_blp
     from app.health.routes import blp as health_blp
+    from app.invitations.routes import blp as invitations_blp
     from app.refresh_tokens import tasks as refresh_token_tasks
     from app.refresh_tokens.routes import blp as refresh_blp
     from app.sdk_tokens.routes import blp as sdk_tokens_blp
@@ -72,6 +78,8 @@ def _register_features(app: Flask) -> None:
         audit_blp,
         jwks_blp,
         tokens_blp,
+        team_blp,
+        invitations_blp,
     ):
         api.register_blueprint(blueprint)
     init_signing_keys(app)
@@ -82,6 +90,7 @@ def _register_features(app: Flask) -> None:
         app, api_key_tasks.SEND_REMINDERS, api_key_tasks.REMINDER_INTERVAL_SECONDS
     )
     register_periodic_task(app, alert_tasks.SWEEP, config["ALERT_SWEEP_SECONDS"])
+    register_periodic_task(app, account_mail_tasks.SWEEP, config["ALERT_SWEEP_SECONDS"])
     register_periodic_task(app, refresh_token_tasks.PURGE, config["REFRESH_TOKEN_PURGE_SECONDS"])
     app.cli.add_command(create_admin)
     app.cli.add_command(ensure_admin)

@@ -204,6 +204,18 @@ SETTINGS: tuple[Setting, ...] = (
         "confirm-password); they also count against `RATELIMIT_FAILED_LOGINS_PER_IP`.",
     ),
     Setting(
+        "RATELIMIT_PASSWORD_RESETS_PER_EMAIL",
+        "3 per hour",
+        str,
+        "`POST /api/v1/auth/forgot-password` requests per submitted e-mail, known or not.",
+    ),
+    Setting(
+        "RATELIMIT_PASSWORD_RESETS_PER_IP",
+        "10 per hour",
+        str,
+        "`POST /api/v1/auth/forgot-password` requests per client IP.",
+    ),
+    Setting(
         "RATELIMIT_FAILED_MINTS_PER_APP",
         "30 per 15 minutes",
         str,
@@ -303,12 +315,15 @@ SETTINGS: tuple[Setting, ...] = (
         "SMTP_HOST",
         "",
         str,
-        "SMTP server for alert and reminder mail. Empty: each mail is logged instead.",
+        "SMTP server for alert, reminder and account mail. Empty: alert mail is logged and "
+        "account mail printed to standard output (production refuses account mail without it).",
     ),
     Setting("SMTP_PORT", 587, int, "SMTP server port."),
     Setting("SMTP_USER", "", str, "SMTP login. Empty: no AUTH."),
     Setting("SMTP_PASSWORD", "", str, "SMTP password for `SMTP_USER`."),
-    Setting("SMTP_FROM", "open-wearables@localhost", str, "Sender address of alert mail."),
+    Setting(
+        "SMTP_FROM", "open-wearables@localhost", str, "Sender address of alert and account mail."
+    ),
     Setting(
         "SMTP_STARTTLS",
         False,

@@ -13,6 +13,11 @@ boundary). `SingleTripRedisStorage` admits the request and reads the window back
 the headers in one Lua script: one Redis round trip per limited request, where stock
 flask-limiter makes one for the hit and another for the headers.
 
+The caller is resolved before flask-limiter runs (`answer_unresolvable_callers`): any
+exception inside its key function makes flask-limiter abandon Redis for in-memory
+counters, so a caller the app cannot check (database or blocklist down) is answered
+503 there instead, and not counted.
+
 When Redis is unreachable flask-limiter switches each process to in-memory counters,
 logs a warning, and probes Redis again with exponential backoff (1 s to 32 s).
 """
@@ -27,7 +32,8 @@ from flask_limiter.util import get_remote_address
 from limits import parse
 from limits.storage import RedisStorage
 
-from app.core.auth import Kind, optional_principal
+from app.core.auth import Kind, load_principal, optional_principal
+from app.core.errors import ApiError
 from app.core.secrets import digest
 
 CALLER_LIMIT_SETTINGS = {
@@ -41,6 +47,8 @@ LIMIT_SETTINGS = (
     "RATELIMIT_FAILED_LOGINS_PER_IP",
     "RATELIMIT_FAILED_LOGINS_PER_EMAIL",
     "RATELIMIT_FAILED_PASSWORD_CHECKS_PER_DEVELOPER",
+    "RATELIMIT_PASSWORD_RESETS_PER_EMAIL",
+    "RATELIMIT_PASSWORD_RESETS_PER_IP",
     "RATELIMIT_FAILED_MINTS_PER_APP",
     "RATELIMIT_FAILED_MINTS_PER_IP",
 )
@@ -147,6 +155,18 @@ def caller_key() -> str:
     return f"{principal.kind.value}:{principal.subject_id}"
 
 
+def answer_unresolvable_callers() -> None:
+    """503 before any limit is counted when the caller's credentials cannot be checked
+    now; other failures (401) are counted by the limiter against the client IP."""
+    if is_unlimited():
+        return
+    try:
+        load_principal()
+    except ApiError as error:
+        if error.status == 503:
+            raise
+
+
 def caller_limit() -> str:
     principal = optional_principal()
     setting = "RATELIMIT_PER_IP" if principal is None else CALLER_LIMIT_SETTINGS[principal.kind]
@@ -171,6 +191,13 @@ def request_identity() -> str:
 def _submitted_email() -> str:
     # Keyed by digest: Redis key names should not list who tried to log in.
     return "email:" + digest((request.form.get("username") or "").strip().lower())
+
+
+def _submitted_json_email() -> str:
+    body = request.get_json(silent=True)
+    email = body.get("email") if isinstance(body, dict) else None
+    normalised = email.strip().lower() if isinstance(email, str) else ""
+    return "email:" + digest(normalised)
 
 
 def _submitted_app_id() -> str:
@@ -203,7 +230,7 @@ def _limiter() -> "OpenWearablesLimiter":
     return limiter
 
 
-def _failures_only(
+def _per_subject_and_ip(
     subject_scope: str,
     subject_key,
     per_subject_setting: str,
@@ -211,8 +238,8 @@ def _failures_only(
     per_ip_setting: str,
     failed=_failed,
 ):
-    """Only failed attempts count, per submitted subject and per client IP. Limits that
-    share a scope (and setting) share one counter."""
+    """Only failed attempts count (every attempt when `failed` is None), per submitted
+    subject and per client IP. Limits that share a scope (and setting) share one counter."""
 
     def decorator(view):
         limiter = _limiter()
@@ -232,7 +259,7 @@ def _failures_only(
     return decorator
 
 
-failed_login_limits = _failures_only(
+failed_login_limits = _per_subject_and_ip(
     "failed-login-email",
     _submitted_email,
     "RATELIMIT_FAILED_LOGINS_PER_EMAIL",
@@ -241,7 +268,7 @@ failed_login_limits = _failures_only(
 )
 """Brute-force protection: failed logins per e-mail and per client IP."""
 
-failed_password_check_limits = _failures_only(
+failed_password_check_limits = _per_subject_and_ip(
     "failed-password-check-developer",
     _signed_in_developer,
     "RATELIMIT_FAILED_PASSWORD_CHECKS_PER_DEVELOPER",
@@ -251,7 +278,17 @@ failed_password_check_limits = _failures_only(
 )
 """A wrong current password (400) counts per developer and, like a failed login, per IP."""
 
-failed_mint_limits = _failures_only(
+password_reset_request_limits = _per_subject_and_ip(
+    "forgot-password-email",
+    _submitted_json_email,
+    "RATELIMIT_PASSWORD_RESETS_PER_EMAIL",
+    "forgot-password-ip",
+    "RATELIMIT_PASSWORD_RESETS_PER_IP",
+    failed=None,
+)
+"""Every reset request counts (known address or not), per e-mail and per client IP."""
+
+failed_mint_limits = _per_subject_and_ip(
     "failed-mint-app",
     _submitted_app_id,
     "RATELIMIT_FAILED_MINTS_PER_APP",
@@ -283,6 +320,7 @@ def init_rate_limits(app: Flask) -> None:
         parse(app.config[name])
     app.config["RATELIMIT_STORAGE_URI"] = storage_uri(app.config["REDIS_URL"])
     app.config["RATELIMIT_STORAGE_OPTIONS"] = {"socket_timeout": 1, "socket_connect_timeout": 1}
+    app.before_request(answer_unresolvable_callers)
     limiter = _limiter()
     limiter.init_app(app)
     attach_rate_limit_headers(app, limiter)

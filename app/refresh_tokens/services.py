@@ -13,7 +13,7 @@ from app.core.db import utcnow
 from app.core.errors import ApiError
 from app.core.secrets import digest, generate_secret, is_well_formed
 from app.core.store import get_store
-from app.developers.models import Developer
+from app.developers.addresses import alert_address
 from app.extensions import db
 from app.refresh_tokens.models import RefreshToken
 
@@ -57,6 +57,17 @@ class Family:
     client_id: str | None
     started_at: datetime
     expires_at: datetime
+
+    @classmethod
+    def of(cls, row: RefreshToken) -> "Family":
+        return cls(
+            row.family_id,
+            Kind(row.subject_type),
+            row.subject_id,
+            row.client_id,
+            row.session_started_at or row.created_at,
+            row.expires_at,
+        )
 
 
 def _mint(
@@ -185,29 +196,28 @@ def rotate(refresh_token: str, client: ClientInfo | None = None) -> TokenPair:
     if row.replaced_at is not None:
         # Replaced by a retry of its parent: two parties held the parent. End the
         # session, or a thief who retried a stolen token within the grace keeps it.
-        _queue_reuse_alert(row, client)
-        revoke_families([row.family_id])
+        _revoke_reused_family(row, client)
         raise _unauthorized(REPLACED_DETAIL)
     if row.used_at is not None:
         reissued = _reissue_within_grace(row, client, now)
         if reissued is not None:
             return reissued
-        _queue_reuse_alert(row, client)
-        revoke_families([row.family_id])
+        _revoke_reused_family(row, client)
         raise _unauthorized("Refresh token has already been used; its session has been revoked.")
     raise _unauthorized("Refresh token has expired.")
 
 
+def _revoke_reused_family(row: RefreshToken, client: ClientInfo | None) -> None:
+    """Of concurrent reuses of one family only the request whose UPDATE revoked its
+    tokens alerts; the others find them revoked (one alert per revoked family)."""
+    if _mark_revoked([row.family_id]):
+        _queue_reuse_alert(row, client)
+    db.session.commit()
+    _blocklist_sessions([row.family_id])
+
+
 def _successor(parent: RefreshToken, client: ClientInfo | None, now: datetime) -> TokenPair:
-    family = Family(
-        parent.family_id,
-        Kind(parent.subject_type),
-        parent.subject_id,
-        parent.client_id,
-        parent.session_started_at or parent.created_at,
-        parent.expires_at,
-    )
-    return _mint(family, client, now, parent_id=parent.id)
+    return _mint(Family.of(parent), client, now, parent_id=parent.id)
 
 
 def _reissue_within_grace(
@@ -273,10 +283,10 @@ def _owner_emails(row: RefreshToken) -> list[str]:
     if developer_id is None:
         return []
     try:
-        developer = db.session.get(Developer, uuid.UUID(developer_id))
+        address = alert_address(uuid.UUID(developer_id))
     except ValueError:
         return []
-    return [developer.email] if developer is not None else []
+    return [address] if address else []
 
 
 def _queue_reuse_alert(row: RefreshToken, client: ClientInfo | None) -> None:
@@ -305,12 +315,23 @@ def revoke_families(family_ids: Iterable[uuid.UUID]) -> None:
     family_ids = list(set(family_ids))
     if not family_ids:
         return
-    db.session.execute(
+    _mark_revoked(family_ids)
+    db.session.commit()
+    _blocklist_sessions(family_ids)
+
+
+def _mark_revoked(family_ids: list[uuid.UUID]) -> bool:
+    """Revoke the families' unrevoked tokens in the current transaction; True when this
+    UPDATE revoked any (a concurrent one that got there first leaves none to revoke)."""
+    revoked = db.session.execute(
         update(RefreshToken)
         .where(RefreshToken.family_id.in_(family_ids), RefreshToken.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
-    db.session.commit()
+    return revoked.rowcount > 0
+
+
+def _blocklist_sessions(family_ids: list[uuid.UUID]) -> None:
     store = get_store()
     ttl = _longest_access_token_lifetime()
     for family_id in family_ids:

@@ -1,7 +1,7 @@
-"""refresh token reuse grace: parent, access token id, reissue and replacement times
+"""refresh token reuse grace: parent, access token id, reissue time
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-11-23 20:30:00.000000
 
 """
@@ -9,8 +9,8 @@ Create Date: 2026-11-23 20:30:00.000000
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
@@ -20,14 +20,12 @@ def upgrade():
         batch_op.add_column(sa.Column("parent_id", sa.Uuid(), nullable=True))
         batch_op.add_column(sa.Column("access_token_id", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("reissued_at", sa.DateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column("replaced_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.create_index(batch_op.f("ix_refresh_tokens_parent_id"), ["parent_id"])
 
 
 def downgrade():
     with op.batch_alter_table("refresh_tokens", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_refresh_tokens_parent_id"))
-        batch_op.drop_column("replaced_at")
         batch_op.drop_column("reissued_at")
         batch_op.drop_column("access_token_id")
         batch_op.drop_column("parent_id")
