@@ -294,10 +294,11 @@ def _editing(path: Path, algorithm: str) -> Iterator[list[SigningKey]]:
 
 def add_key(path: Path, algorithm: str, activation_delay_seconds: int) -> SigningKey:
     """A new key, published at once. It signs after `activation_delay_seconds` (0: at
-    once), or at once when the file has no key yet (nothing to wait for)."""
+    once), or at once when the file has no key yet (nothing to wait for). Every key but
+    a first one records its `not_before`: retiring its predecessor depends on it."""
     with _editing(path, algorithm) as keys:
         not_before = None
-        if keys and activation_delay_seconds > 0:
+        if keys:
             not_before = datetime.now(UTC).replace(microsecond=0) + timedelta(
                 seconds=activation_delay_seconds
             )
@@ -326,7 +327,11 @@ def retirable_at(keys: list[SigningKey], kid: str, token_lifetime_seconds: int) 
     if not successors:
         raise RetireRefusedError(f"{kid} is the current signing key; rotate first")
     stopped_signing = min(successors, key=lambda other: other.activation_order).not_before
-    assert stopped_signing is not None
+    if stopped_signing is None:
+        raise RetireRefusedError(
+            f"the key after {kid} has no not_before, so when {kid} stopped signing is "
+            "unknown; pass --force once the tokens it signed have expired"
+        )
     return stopped_signing + timedelta(seconds=token_lifetime_seconds)
 
 

@@ -228,6 +228,25 @@ def test_retire_waits_until_the_tokens_a_key_signed_have_expired(asymmetric_app)
     assert len(services.parse_keys(path.read_text(), "ES256")) == 1
 
 
+def test_retire_after_rotate_now_waits_for_the_old_tokens(asymmetric_app):
+    app, (old,), _ = asymmetric_app("ES256")
+    assert invoke(app, "rotate-signing-key", "--now").exit_code == 0
+
+    refused = invoke(app, "retire-signing-key", "--", old.kid)
+
+    assert refused.exit_code == 1
+    assert f"tokens signed with {old.kid} are valid until" in refused.output
+
+
+def test_retire_refuses_when_the_successor_has_no_not_before(asymmetric_app):
+    app, (old, _), _ = asymmetric_app("EdDSA", None, None)
+
+    refused = invoke(app, "retire-signing-key", "--", old.kid)
+
+    assert refused.exit_code == 1
+    assert "has no not_before" in refused.output
+
+
 def test_retire_force_removes_a_leaked_key_at_once(asymmetric_app, admin):
     app, (leaked, replacement), path = asymmetric_app("ES256", None, datetime.now(UTC))
     client = app.test_client()
