@@ -32,6 +32,9 @@ class RefreshToken(UUIDPrimaryKey, CreatedAt, db.Model):
     """`jti` of the access token issued with it, to revoke both when it is replaced."""
     reissued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     """When the grace for a lost refresh response was spent on this (used) token."""
+    replaced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """When a grace retry of its parent replaced this unused token. Not `revoked_at`: the
+    family lives on, and a revoked row means a revoked session."""
 
     __table_args__ = (Index("ix_refresh_tokens_subject", "subject_type", "subject_id"),)
 

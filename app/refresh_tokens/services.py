@@ -124,15 +124,29 @@ def _find(refresh_token: str) -> RefreshToken | None:
     )
 
 
+UNSPENT = (
+    RefreshToken.used_at.is_(None),
+    RefreshToken.revoked_at.is_(None),
+    RefreshToken.replaced_at.is_(None),
+)
+"""Neither used, nor revoked, nor replaced by a grace retry of its parent: the one token
+of a live family that a refresh accepts."""
+
+
+def _unspent(row: RefreshToken) -> bool:
+    return row.used_at is None and row.revoked_at is None and row.replaced_at is None
+
+
 def is_refresh_token(token: str) -> bool:
     """Recognised by its prefix alone, before any check of shape or checksum."""
     return token.startswith(REFRESH_TOKEN_PREFIX)
 
 
 def find_usable(refresh_token: str) -> RefreshToken | None:
-    """The token's row while a refresh would accept it: unused, unrevoked, unexpired."""
+    """The token's row while a refresh would accept it: unused, unrevoked, not replaced,
+    unexpired."""
     row = _find(refresh_token)
-    if row is None or row.used_at is not None or row.revoked_at is not None:
+    if row is None or not _unspent(row):
         return None
     return row if row.expires_at > utcnow() else None
 
@@ -158,15 +172,9 @@ def rotate(refresh_token: str, client: ClientInfo | None = None) -> TokenPair:
     if row is None:
         raise _unauthorized("Invalid refresh token.")
     now = utcnow()
-    if row.used_at is None and row.revoked_at is None and row.expires_at > now:
+    if _unspent(row) and row.expires_at > now:
         consumed = db.session.execute(
-            update(RefreshToken)
-            .where(
-                RefreshToken.id == row.id,
-                RefreshToken.used_at.is_(None),
-                RefreshToken.revoked_at.is_(None),
-            )
-            .values(used_at=now)
+            update(RefreshToken).where(RefreshToken.id == row.id, *UNSPENT).values(used_at=now)
         )
         if consumed.rowcount == 1:
             pair = _successor(row, client, now)
@@ -175,14 +183,16 @@ def rotate(refresh_token: str, client: ClientInfo | None = None) -> TokenPair:
         db.session.rollback()
         row = _find(refresh_token)
     if row.revoked_at is not None:
-        if _replaced_within_grace(row):
-            _revoke_reused_family(row, client)
-            raise _unauthorized(REPLACED_DETAIL)
         raise _unauthorized("Refresh token has been revoked.")
+    if row.replaced_at is not None:
+        # Replaced by a retry of its parent: two parties held the parent. End the
+        # session, or a thief who retried a stolen token within the grace keeps it.
+        _revoke_reused_family(row, client)
+        raise _unauthorized(REPLACED_DETAIL)
     if row.used_at is not None:
-        pair = _reissue_within_grace(row, client, now)
-        if pair is not None:
-            return pair
+        reissued = _reissue_within_grace(row, client, now)
+        if reissued is not None:
+            return reissued
         _revoke_reused_family(row, client)
         raise _unauthorized("Refresh token has already been used; its session has been revoked.")
     raise _unauthorized("Refresh token has expired.")
@@ -196,15 +206,6 @@ def _revoke_reused_family(row: RefreshToken, client: ClientInfo | None) -> None:
         _queue_reuse_alert(row, client)
     db.session.commit()
     revocations.push(staged)
-
-
-def _replaced_within_grace(row: RefreshToken) -> bool:
-    """An unused token revoked while its family lives on was replaced by a retry of its
-    parent. Its holder presenting it means two parties held the parent: end the session,
-    or a thief who retried a stolen token within the grace would keep it."""
-    if row.used_at is not None or row.parent_id is None:
-        return False
-    return bool(_live_families(RefreshToken.family_id == row.family_id))
 
 
 def _successor(parent: RefreshToken, client: ClientInfo | None, now: datetime) -> TokenPair:
@@ -225,7 +226,8 @@ def _reissue_within_grace(
     one transaction only, and the family never has two live branches.
     """
     grace = timedelta(seconds=current_app.config["REFRESH_TOKEN_REUSE_GRACE_SECONDS"])
-    if not grace or parent.expires_at <= now or parent.used_at < now - grace:
+    used_at = parent.used_at
+    if not grace or used_at is None or used_at < now - grace or parent.expires_at <= now:
         return None
     claimed = db.session.execute(
         update(RefreshToken)
@@ -240,12 +242,8 @@ def _reissue_within_grace(
     if claimed.rowcount == 1:
         lost = db.session.execute(
             update(RefreshToken)
-            .where(
-                RefreshToken.parent_id == parent.id,
-                RefreshToken.used_at.is_(None),
-                RefreshToken.revoked_at.is_(None),
-            )
-            .values(revoked_at=now)
+            .where(RefreshToken.parent_id == parent.id, *UNSPENT)
+            .values(replaced_at=now)
             .returning(RefreshToken.access_token_id, RefreshToken.created_at)
         ).one_or_none()
     if lost is None:
@@ -359,8 +357,7 @@ def live_sessions(kind: Kind, subject_id: str) -> Select:
         .where(
             RefreshToken.subject_type == kind.value,
             RefreshToken.subject_id == subject_id,
-            RefreshToken.used_at.is_(None),
-            RefreshToken.revoked_at.is_(None),
+            *UNSPENT,
             RefreshToken.expires_at > utcnow(),
         )
         .order_by(RefreshToken.session_started_at.desc(), RefreshToken.family_id)

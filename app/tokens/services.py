@@ -47,7 +47,9 @@ def revoke(token: str, client: ClientInfo) -> None:
     _record_revocation(audit.Actor.of(principal), client, "access_token", principal.token_id)
 
 
-def _record_revocation(actor: audit.Actor, client: ClientInfo, target_type: str, target_id) -> None:
+def _record_revocation(
+    actor: audit.Actor, client: ClientInfo, target_type: str, target_id: object
+) -> None:
     audit.record("token.revoked", actor, client, target_type, str(target_id))
     db.session.commit()
 
