@@ -45,6 +45,7 @@ def _register_features(app: Flask) -> None:
     from app.api_keys.routes import blp as api_keys_blp
     from app.applications.routes import blp as applications_blp
     from app.audit.routes import blp as audit_blp
+    from app.dashboard.routes import blp as dashboard_blp
     from app.data.routes import blp as data_blp
     from app.developers.cli import create_admin, ensure_admin
     from app.developers.routes import blp as auth_blp
@@ -66,6 +67,7 @@ def _register_features(app: Flask) -> None:
         audit_blp,
     ):
         api.register_blueprint(blueprint)
+    app.register_blueprint(dashboard_blp)
     set_api_key_resolver(app, resolve_api_key)
     config = app.config
     register_periodic_task(app, api_key_tasks.FLUSH_LAST_USED, config["LAST_USED_FLUSH_SECONDS"])

@@ -33,6 +33,9 @@ class ApiKeySchema(ma.Schema):
     environment = ma.fields.String()
     created_at = UTCDateTimeField()
     last_used_at = UTCDateTimeField(allow_none=True)
+    last_used_ip = ma.fields.String(
+        allow_none=True, metadata={"description": "Client IP of the use in `last_used_at`."}
+    )
     expires_at = UTCDateTimeField(allow_none=True)
     rotated_at = UTCDateTimeField(allow_none=True)
     created_by = ma.fields.UUID(allow_none=True)
