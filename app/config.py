@@ -141,6 +141,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Failed developer logins per e-mail; further logins for it get 429.",
     ),
     Setting(
+        "RATELIMIT_FAILED_PASSWORD_CHECKS_PER_DEVELOPER",
+        "10 per 15 minutes",
+        str,
+        "Wrong current passwords per signed-in developer (change-password, "
+        "confirm-password); they also count against `RATELIMIT_FAILED_LOGINS_PER_IP`.",
+    ),
+    Setting(
         "RATELIMIT_FAILED_MINTS_PER_APP",
         "30 per 15 minutes",
         str,
@@ -328,6 +335,33 @@ SETTINGS: tuple[Setting, ...] = (
         1000,
         int,
         "Rows deleted per statement (and per transaction) by the purge.",
+    ),
+    Setting(
+        "PUBLIC_BASE_URL",
+        "",
+        str,
+        "Where people reach this deployment, e.g. `https://wearables.example.com`; account "
+        "mail links (invitations, password resets) start with it. Required when "
+        "`APP_ENV=production`; elsewhere empty means each request's own origin.",
+    ),
+    Setting(
+        "REAUTH_MAX_AGE_SECONDS",
+        300,
+        int,
+        "How long a password proof (login, change-password, confirm-password) keeps a "
+        "session fresh for removing developers and inviting them.",
+    ),
+    Setting(
+        "INVITATION_EXPIRES_HOURS",
+        72,
+        int,
+        "Lifetime of an invitation link.",
+    ),
+    Setting(
+        "PASSWORD_RESET_EXPIRES_MINUTES",
+        30,
+        int,
+        "Lifetime of a password-reset link.",
     ),
 )
 

@@ -29,3 +29,10 @@ def sdk_tokens_for(client, admin_headers, user_id: str) -> dict:
     response = mint_with_app(client, user_id, create_application(client, admin_headers))
     assert response.status_code == 200, response.get_json()
     return response.get_json()
+
+
+def session_is_dead(client, pair: dict) -> bool:
+    """Neither the pair's access token nor its refresh token works any more."""
+    me = client.get("/api/v1/auth/me", headers=bearer(pair["access_token"]))
+    refresh = client.post("/api/v1/auth/refresh", json={"refresh_token": pair["refresh_token"]})
+    return me.status_code == 401 and refresh.status_code == 401

@@ -29,15 +29,19 @@ def server_config(database_url: str, redis_url: str, **overrides: str) -> dict[s
     }
 
 
-def developer_token(base: str) -> str:
-    """Log the `admin` fixture's developer in over HTTP."""
+def developer_login(base: str, password: str = ADMIN_PASSWORD) -> dict:
+    """Log the `admin` fixture's developer in over HTTP; the token pair."""
     response = requests.post(
         base + "/api/v1/auth/login",
-        data={"username": ADMIN_EMAIL, "password": ADMIN_PASSWORD},
+        data={"username": ADMIN_EMAIL, "password": password},
         timeout=30,
     )
     response.raise_for_status()
-    return response.json()["access_token"]
+    return response.json()
+
+
+def developer_token(base: str) -> str:
+    return developer_login(base)["access_token"]
 
 
 def free_port() -> int:

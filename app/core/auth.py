@@ -180,12 +180,14 @@ def current_principal() -> Principal:
     return g.principal
 
 
-def requires(*kinds: Kind):
+def requires(*kinds: Kind, or_anonymous: bool = False):
     """Only callers of these kinds reach the view; the rest get 401 (no or bad
     credentials) or 403 (valid credentials of another kind).
 
     When SDK tokens are allowed the view must take `user_id`, and an SDK token only
     passes for its own user. `allowed_kinds` stays on the view for the scope tests.
+    `or_anonymous`: a request without credentials reaches the view too (which then
+    checks another proof, e.g. the refresh cookie), with `g.principal` None.
     """
     allowed = frozenset(kinds)
 
@@ -193,6 +195,9 @@ def requires(*kinds: Kind):
         @wraps(view)
         def wrapper(*args, **kwargs):
             principal = load_principal()
+            if principal is None and or_anonymous:
+                g.principal = None
+                return view(*args, **kwargs)
             if principal is None:
                 raise _unauthorized("Not authenticated.")
             if principal.kind not in allowed:

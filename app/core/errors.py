@@ -45,11 +45,19 @@ class ErrorSchema(ma.Schema):
 class ApiError(Exception):
     """Raised by services and routes that know the status and sentence a client should see."""
 
-    def __init__(self, status: int, detail: str, headers: dict[str, str] | None = None):
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        headers: dict[str, str] | None = None,
+        errors: dict[str, list[str]] | None = None,
+    ):
         super().__init__(detail)
         self.status = status
         self.detail = detail
         self.headers = headers or {}
+        self.errors = errors
+        """Messages by field, for a 422 that only a service can decide."""
 
 
 def _flatten_messages(messages) -> dict[str, list[str]]:
@@ -111,7 +119,10 @@ def http_error_response(error: HTTPException):
 
 
 def _handle_api_error(error: ApiError):
-    return {"detail": error.detail}, error.status, error.headers
+    body: dict = {"detail": error.detail}
+    if error.errors:
+        body["errors"] = error.errors
+    return body, error.status, error.headers
 
 
 def _handle_unexpected(error: Exception):

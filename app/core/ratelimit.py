@@ -40,6 +40,7 @@ LIMIT_SETTINGS = (
     "RATELIMIT_PER_IP",
     "RATELIMIT_FAILED_LOGINS_PER_IP",
     "RATELIMIT_FAILED_LOGINS_PER_EMAIL",
+    "RATELIMIT_FAILED_PASSWORD_CHECKS_PER_DEVELOPER",
     "RATELIMIT_FAILED_MINTS_PER_APP",
     "RATELIMIT_FAILED_MINTS_PER_IP",
 )
@@ -170,6 +171,15 @@ def _failed(response) -> bool:
     return response.status_code in (401, 403)
 
 
+def _wrong_password(response) -> bool:
+    return response.status_code == 400
+
+
+def _signed_in_developer() -> str:
+    principal = optional_principal()
+    return f"developer:{principal.subject_id}" if principal else f"ip:{client_ip()}"
+
+
 def _setting(name: str):
     return lambda: current_app.config[name]
 
@@ -182,42 +192,58 @@ def _limiter() -> "OpenWearablesLimiter":
 
 
 def _failures_only(
-    scope: str, subject: str, subject_key, per_subject_setting: str, per_ip_setting: str
+    subject_scope: str,
+    subject_key,
+    per_subject_setting: str,
+    ip_scope: str,
+    per_ip_setting: str,
+    failed=_failed,
 ):
-    """Only failed attempts count, per submitted subject and per client IP."""
+    """Only failed attempts count, per submitted subject and per client IP. Limits that
+    share a scope (and setting) share one counter."""
 
     def decorator(view):
         limiter = _limiter()
         view = limiter.limit(
             _setting(per_subject_setting),
             key_func=subject_key,
-            scope=f"{scope}-{subject}",
-            deduct_when=_failed,
+            scope=subject_scope,
+            deduct_when=failed,
         )(view)
         return limiter.limit(
             _setting(per_ip_setting),
             key_func=client_ip,
-            scope=f"{scope}-ip",
-            deduct_when=_failed,
+            scope=ip_scope,
+            deduct_when=failed,
         )(view)
 
     return decorator
 
 
 failed_login_limits = _failures_only(
-    "failed-login",
-    "email",
+    "failed-login-email",
     _submitted_email,
     "RATELIMIT_FAILED_LOGINS_PER_EMAIL",
+    "failed-login-ip",
     "RATELIMIT_FAILED_LOGINS_PER_IP",
 )
 """Brute-force protection: failed logins per e-mail and per client IP."""
 
+failed_password_check_limits = _failures_only(
+    "failed-password-check-developer",
+    _signed_in_developer,
+    "RATELIMIT_FAILED_PASSWORD_CHECKS_PER_DEVELOPER",
+    "failed-login-ip",
+    "RATELIMIT_FAILED_LOGINS_PER_IP",
+    failed=_wrong_password,
+)
+"""A wrong current password (400) counts per developer and, like a failed login, per IP."""
+
 failed_mint_limits = _failures_only(
-    "failed-mint",
-    "app",
+    "failed-mint-app",
     _submitted_app_id,
     "RATELIMIT_FAILED_MINTS_PER_APP",
+    "failed-mint-ip",
     "RATELIMIT_FAILED_MINTS_PER_IP",
 )
 """Failed SDK token mints per application id and per client IP."""

@@ -3,6 +3,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from app.developers import services
+from app.developers.passwords import policy_violations
 
 
 @click.command("create-admin")
@@ -12,15 +13,16 @@ from app.developers import services
     prompt=True,
     hide_input=True,
     confirmation_prompt=True,
-    help="At least 8 characters.",
+    help="12 to 256 characters, not the e-mail, not a common password.",
 )
 @click.option("--first-name", default=None)
 @click.option("--last-name", default=None)
 @with_appcontext
-def create_admin(email: str, password: str, first_name: str | None, last_name: str | None):
+def create_admin(email: str, password: str, first_name: str | None, last_name: str | None) -> None:
     """Create a developer (platform admin) account."""
-    if len(password) < 8:
-        raise click.BadParameter("use at least 8 characters", param_hint="--password")
+    violations = policy_violations(password, email)
+    if violations:
+        raise click.BadParameter(" ".join(violations), param_hint="--password")
     if services.find_by_email(email) is not None:
         raise click.ClickException(f"a developer with e-mail {email} already exists")
     developer = services.create_developer(email, password, first_name, last_name)

@@ -1,7 +1,10 @@
-from sqlalchemy import Boolean, String
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.core.db import CreatedAt, UUIDPrimaryKey
+from app.core.db import CreatedAt, UTCDateTime, UUIDPrimaryKey
 from app.extensions import db
 
 
@@ -14,3 +17,9 @@ class Developer(UUIDPrimaryKey, CreatedAt, db.Model):
     first_name: Mapped[str | None] = mapped_column(String(100))
     last_name: Mapped[str | None] = mapped_column(String(100))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Who removed (deactivated) this developer: their alerts go there from then on.
+    removed_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("developers.id", ondelete="SET NULL")
+    )

@@ -9,13 +9,18 @@ from sqlalchemy import select
 from app.audit import services as audit
 from app.core.auth import Kind, Principal, revoke_access_token
 from app.core.client import ClientInfo
+from app.core.db import utcnow
 from app.core.errors import ApiError
+from app.core.store import get_store
 from app.developers.models import Developer
+from app.developers.passwords import enforce_password_policy
 from app.extensions import db
 from app.refresh_tokens import services as refresh_tokens
 from app.refresh_tokens.services import TokenPair
 
 GENERATED_ADMIN_EMAIL = "admin@example.com"
+CONFIRM_PASSWORD_DETAIL = "Please confirm your password."
+WRONG_PASSWORD_DETAIL = "Current password is incorrect."
 
 
 def _hasher() -> PasswordHasher:
@@ -94,6 +99,22 @@ def authenticate(email: str, password: str) -> Developer | None:
     return developer
 
 
+def _fresh_flag(developer_id: str, session_id: str) -> str:
+    return f"owa:{{dev:{developer_id}}}:fresh:{session_id}"
+
+
+def mark_fresh(developer_id: str, session_id: str) -> None:
+    """The session just proved the password: it may do sensitive things for a while."""
+    ttl = current_app.config["REAUTH_MAX_AGE_SECONDS"]
+    get_store().flag(_fresh_flag(developer_id, session_id), ttl)
+
+
+def require_fresh_session(principal: Principal) -> None:
+    """403 unless the caller's session proved the password within REAUTH_MAX_AGE_SECONDS."""
+    if not get_store().any_flagged([_fresh_flag(principal.subject_id, principal.session_id)]):
+        raise ApiError(403, CONFIRM_PASSWORD_DETAIL)
+
+
 def login(email: str, password: str, client: ClientInfo) -> TokenPair:
     """A new session for valid credentials; every attempt lands in the audit trail."""
     developer = authenticate(email, password)
@@ -108,10 +129,114 @@ def login(email: str, password: str, client: ClientInfo) -> TokenPair:
         db.session.commit()
         raise ApiError(401, "Incorrect email or password", {"WWW-Authenticate": "Bearer"})
     developer_id = str(developer.id)
+    developer.last_login_at = utcnow()
     audit.record(
         "developer.login", audit.Actor("developer", developer_id), client, "developer", developer_id
     )
-    return refresh_tokens.start_session(Kind.DEVELOPER, developer_id)
+    pair = refresh_tokens.start_session(Kind.DEVELOPER, developer_id, client=client)
+    mark_fresh(developer_id, pair.session_id)
+    return pair
+
+
+def signed_in_developer(principal: Principal) -> Developer:
+    """The caller's account; 401 once it is gone or deactivated."""
+    developer = get_developer(principal.subject_id)
+    if developer is None or not developer.is_active:
+        raise ApiError(401, "Account no longer exists.", {"WWW-Authenticate": "Bearer"})
+    return developer
+
+
+def update_profile(principal: Principal, changes: dict[str, str | None], client: ClientInfo):
+    developer = signed_in_developer(principal)
+    for field, value in changes.items():
+        setattr(developer, field, value)
+    audit.record(
+        "developer.profile_updated",
+        audit.Actor.of(principal),
+        client,
+        "developer",
+        principal.subject_id,
+        details={"fields": sorted(changes)},
+    )
+    db.session.commit()
+    return developer
+
+
+def _check_current_password(
+    developer: Developer, principal: Principal, password: str, client: ClientInfo
+) -> None:
+    """400 (not 401: clients answer 401 by refreshing) for a wrong password, audited."""
+    if password_matches(developer, password):
+        return
+    audit.record(
+        "developer.password_check_failed",
+        audit.Actor.of(principal),
+        client,
+        "developer",
+        principal.subject_id,
+    )
+    db.session.commit()
+    raise ApiError(400, WRONG_PASSWORD_DETAIL)
+
+
+def change_password(
+    principal: Principal, current_password: str, new_password: str, client: ClientInfo
+) -> None:
+    """Set a new password and end every other session of the developer at once."""
+    developer = signed_in_developer(principal)
+    _check_current_password(developer, principal, current_password, client)
+    enforce_password_policy(new_password, developer.email, "new_password")
+    developer.password_hash = _hasher().hash(new_password)
+    revoke_other_sessions(principal, client, "developer.password_changed")
+    mark_fresh(principal.subject_id, principal.session_id)
+
+
+def confirm_password(principal: Principal, password: str, client: ClientInfo) -> None:
+    """Prove the password again, so the session counts as fresh."""
+    developer = signed_in_developer(principal)
+    _check_current_password(developer, principal, password, client)
+    mark_fresh(principal.subject_id, principal.session_id)
+
+
+def revoke_other_sessions(
+    principal: Principal, client: ClientInfo, action: str = "developer.sessions_revoked"
+) -> None:
+    """Commit the change audited as `action`, then end every session but the caller's."""
+    audit.record(
+        action,
+        audit.Actor.of(principal),
+        client,
+        "developer",
+        principal.subject_id,
+    )
+    db.session.commit()
+    refresh_tokens.revoke_subject(
+        Kind.DEVELOPER, principal.subject_id, keep_session=principal.session_id
+    )
+
+
+def revoke_session(principal: Principal, session_id: str, client: ClientInfo) -> None:
+    """End one of the caller's sessions (404 for anyone else's)."""
+    if not refresh_tokens.revoke_session(Kind.DEVELOPER, principal.subject_id, session_id):
+        raise ApiError(404, "Session not found.")
+    audit.record(
+        "developer.session_revoked",
+        audit.Actor.of(principal),
+        client,
+        "session",
+        session_id,
+    )
+    db.session.commit()
+
+
+def logout_cookie_session(refresh_token: str, client: ClientInfo) -> None:
+    """Logout with the refresh cookie alone: its family ends (whatever state it is in)."""
+    family_id = refresh_tokens.family_of(refresh_token)
+    if family_id is None:
+        return
+    audit.record("developer.logout", audit.ANONYMOUS, client, "session", str(family_id))
+    db.session.commit()
+    refresh_tokens.revoke_families([family_id])
 
 
 def logout(principal: Principal, refresh_token: str | None, client: ClientInfo) -> None:

@@ -19,5 +19,11 @@ class RefreshToken(UUIDPrimaryKey, CreatedAt, db.Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Who presented the login or refresh that minted this token: the session list shows
+    # the latest token of each family, so these are the session's last-seen client.
+    ip: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(String(255))
+    # When the family began (the login or mint); copied to every token of the family.
+    session_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_refresh_tokens_subject", "subject_type", "subject_id"),)

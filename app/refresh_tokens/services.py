@@ -1,10 +1,10 @@
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, select, update
+from sqlalchemy import Select, delete, select, update
 
 from app.alerts import services as alerts
 from app.core.auth import Kind, issue_access_token, session_flag
@@ -26,6 +26,10 @@ class TokenPair:
     refresh_token: str
     expires_in: int
     token_type: str = "bearer"
+    session_id: str = ""
+    """The refresh-token family: the `sid` claim of the access token."""
+    session_expires_at: datetime | None = None
+    """When the family ends, whatever the refreshes (the refresh cookie's lifetime)."""
 
 
 def access_token_lifetime(kind: Kind) -> int:
@@ -42,28 +46,58 @@ def _unauthorized(detail: str) -> ApiError:
     return ApiError(401, detail, {"WWW-Authenticate": "Bearer"})
 
 
-def _mint(kind: Kind, subject_id: str, client_id: str | None, family_id, expires_at) -> TokenPair:
+@dataclass(frozen=True)
+class Family:
+    """What every token of one refresh-token family shares."""
+
+    id: uuid.UUID
+    kind: Kind
+    subject_id: str
+    client_id: str | None
+    started_at: datetime
+    expires_at: datetime
+
+
+def _mint(family: Family, client: ClientInfo | None, minted_at: datetime) -> TokenPair:
     refresh_token = generate_secret(REFRESH_TOKEN_PREFIX)
     db.session.add(
         RefreshToken(
-            family_id=family_id,
+            created_at=minted_at,
+            family_id=family.id,
             token_digest=digest(refresh_token),
-            subject_type=kind.value,
-            subject_id=subject_id,
-            client_id=client_id,
-            expires_at=expires_at,
+            subject_type=family.kind.value,
+            subject_id=family.subject_id,
+            client_id=family.client_id,
+            expires_at=family.expires_at,
+            session_started_at=family.started_at,
+            ip=client.ip if client else None,
+            user_agent=client.user_agent if client else None,
         )
     )
+    kind = family.kind
     lifetime = access_token_lifetime(kind)
-    claims = {"app_id": client_id} if kind is Kind.SDK and client_id else None
-    access_token = issue_access_token(kind, subject_id, str(family_id), lifetime, claims)
-    return TokenPair(access_token=access_token, refresh_token=refresh_token, expires_in=lifetime)
+    claims = {"app_id": family.client_id} if kind is Kind.SDK and family.client_id else None
+    access_token = issue_access_token(kind, family.subject_id, str(family.id), lifetime, claims)
+    return TokenPair(
+        access_token=access_token,
+        refresh_token=refresh_token,
+        expires_in=lifetime,
+        session_id=str(family.id),
+        session_expires_at=family.expires_at,
+    )
 
 
-def start_session(kind: Kind, subject_id: str, client_id: str | None = None) -> TokenPair:
+def start_session(
+    kind: Kind,
+    subject_id: str,
+    client_id: str | None = None,
+    client: ClientInfo | None = None,
+) -> TokenPair:
     """A new refresh-token family (one login or one SDK-token mint) and its first pair."""
+    now = utcnow()
     lifetime = timedelta(days=current_app.config["REFRESH_TOKEN_LIFETIME_DAYS"])
-    pair = _mint(kind, subject_id, client_id, uuid.uuid4(), utcnow() + lifetime)
+    family = Family(uuid.uuid4(), kind, subject_id, client_id, now, now + lifetime)
+    pair = _mint(family, client, now)
     db.session.commit()
     return pair
 
@@ -98,9 +132,15 @@ def rotate(refresh_token: str, client: ClientInfo | None = None) -> TokenPair:
             .values(used_at=now)
         )
         if consumed.rowcount == 1:
-            pair = _mint(
-                Kind(row.subject_type), row.subject_id, row.client_id, row.family_id, row.expires_at
+            family = Family(
+                row.family_id,
+                Kind(row.subject_type),
+                row.subject_id,
+                row.client_id,
+                row.session_started_at or row.created_at,
+                row.expires_at,
             )
+            pair = _mint(family, client, now)
             db.session.commit()
             return pair
         db.session.rollback()
@@ -178,13 +218,52 @@ def _live_families(*conditions) -> list[uuid.UUID]:
     )
 
 
-def revoke_subject(kind: Kind, subject_id: str) -> None:
-    """Every session of one developer or end user, e.g. when it is deleted."""
-    revoke_families(
-        _live_families(
-            RefreshToken.subject_type == kind.value, RefreshToken.subject_id == subject_id
+def revoke_subject(kind: Kind, subject_id: str, keep_session: str | None = None) -> None:
+    """Every session of one developer or end user, e.g. when it is deleted; all but
+    `keep_session` (the caller's own) when one is given."""
+    conditions = [RefreshToken.subject_type == kind.value, RefreshToken.subject_id == subject_id]
+    if keep_session is not None:
+        conditions.append(RefreshToken.family_id != uuid.UUID(keep_session))
+    revoke_families(_live_families(*conditions))
+
+
+def live_sessions(kind: Kind, subject_id: str) -> Select:
+    """One row per live session of a subject, newest first: the family's latest token
+    (the only one neither used nor revoked), which carries the family's start and the
+    client of its last login or refresh."""
+    return (
+        select(RefreshToken)
+        .where(
+            RefreshToken.subject_type == kind.value,
+            RefreshToken.subject_id == subject_id,
+            RefreshToken.used_at.is_(None),
+            RefreshToken.revoked_at.is_(None),
+            RefreshToken.expires_at > utcnow(),
         )
+        .order_by(RefreshToken.session_started_at.desc(), RefreshToken.family_id)
     )
+
+
+def revoke_session(kind: Kind, subject_id: str, session_id: str) -> bool:
+    """Revoke one live session of this subject; False when it has no such session."""
+    try:
+        family_id = uuid.UUID(session_id)
+    except ValueError:
+        return False
+    owned = _live_families(
+        RefreshToken.family_id == family_id,
+        RefreshToken.subject_type == kind.value,
+        RefreshToken.subject_id == subject_id,
+        RefreshToken.expires_at > utcnow(),
+    )
+    revoke_families(owned)
+    return bool(owned)
+
+
+def family_of(refresh_token: str) -> uuid.UUID | None:
+    """The family a presented refresh token belongs to, if it is one of ours."""
+    row = _find(refresh_token)
+    return row.family_id if row is not None else None
 
 
 def revoke_client(client_id: str) -> None:

@@ -1,15 +1,17 @@
+import pytest
+
 from app.developers import services
 from tests.conftest import login
 
 
 def test_create_admin_with_flags(app, client):
     result = app.test_cli_runner().invoke(
-        args=["create-admin", "--email", "Dev@Example.com", "--password", "s3cret-pass"]
+        args=["create-admin", "--email", "Dev@Example.com", "--password", "s3cret-passphrase"]
     )
 
     assert result.exit_code == 0, result.output
     assert "Created developer dev@example.com" in result.output
-    assert login(client, "dev@example.com", "s3cret-pass").status_code == 200
+    assert login(client, "dev@example.com", "s3cret-passphrase").status_code == 200
 
 
 def test_create_admin_prompts_for_missing_flags(app, client):
@@ -23,16 +25,30 @@ def test_create_admin_prompts_for_missing_flags(app, client):
 
 def test_create_admin_refuses_duplicates_and_short_passwords(app):
     runner = app.test_cli_runner()
-    runner.invoke(args=["create-admin", "--email", "a@example.com", "--password", "long-enough"])
+    runner.invoke(args=["create-admin", "--email", "a@example.com", "--password", "long-enough-pw"])
 
     duplicate = runner.invoke(
-        args=["create-admin", "--email", "A@example.com", "--password", "long-enough"]
+        args=["create-admin", "--email", "A@example.com", "--password", "long-enough-pw"]
     )
     short = runner.invoke(args=["create-admin", "--email", "b@example.com", "--password", "x"])
 
     assert duplicate.exit_code != 0
     assert "already exists" in duplicate.output
     assert short.exit_code != 0
+    assert "min_length" in short.output
+
+
+@pytest.mark.parametrize(
+    ("password", "rule"),
+    [("b@example.com", "email"), ("password1234", "common"), ("x" * 257, "max_length")],
+)
+def test_create_admin_applies_the_password_policy(app, password, rule):
+    result = app.test_cli_runner().invoke(
+        args=["create-admin", "--email", "b@example.com", "--password", password]
+    )
+
+    assert result.exit_code != 0
+    assert rule in result.output
 
 
 def test_ensure_admin_uses_configured_credentials_and_updates_the_password(make_app):
