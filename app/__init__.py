@@ -8,6 +8,7 @@ from flask import Flask
 
 from app.config import load_config
 from app.core.auth import set_api_key_resolver
+from app.core.cors import init_cors
 from app.core.deployment import init_deployment
 from app.core.errors import register_error_handlers
 from app.core.ratelimit import init_rate_limits
@@ -34,6 +35,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     celery_init_app(app)
     _register_features(app)
+    init_cors(app)
     register_error_handlers(app)
     return app
 

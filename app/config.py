@@ -5,6 +5,7 @@ the docker-compose coherence test are both checked against it.
 """
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -12,8 +13,23 @@ from typing import Any
 DEVELOPMENT_SECRET = "dev-only-secret-change-me"
 DEVELOPMENT_PEPPER = "dev-only-pepper-change-me"
 APP_ENVIRONMENTS = ("development", "testing", "production")
+SWAGGER_UI_ASSETS_URL = "/docs/swagger-ui/"
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off", ""})
+# Literal hosts only: flask-cors would treat `[`, `*`, `?`… as a regular expression.
+ORIGIN_PATTERN = re.compile(r"https?://[a-z0-9.-]+(:[0-9]{1,5})?")
+
+
+def parse_origins(raw: str) -> tuple[str, ...]:
+    """Comma-separated exact origins (`scheme://host[:port]`); `*`, paths and blanks are
+    refused so a typo cannot open the API to every site."""
+    origins = tuple(part.strip().lower() for part in raw.split(",") if part.strip())
+    for origin in origins:
+        if not ORIGIN_PATTERN.fullmatch(origin):
+            raise ValueError(
+                f"{origin!r} is not an origin; use scheme://host[:port], e.g. https://app.example.com"
+            )
+    return origins
 
 
 def parse_bool(raw: str) -> bool:
@@ -195,6 +211,14 @@ SETTINGS: tuple[Setting, ...] = (
         "Serve `/api/v1/openapi.json` and the Swagger UI at `/docs`. Off by default "
         "when `APP_ENV=production`.",
         production_default=False,
+    ),
+    Setting(
+        "CORS_ALLOWED_ORIGINS",
+        (),
+        parse_origins,
+        "Comma-separated exact origins (`https://app.example.com`) of web apps that may "
+        "call the SDK-token endpoints and `/api/v1/auth/refresh` from the browser (CORS, "
+        "never with cookies). Empty: no cross-origin access.",
     ),
     Setting(
         "HSTS_MAX_AGE",
@@ -419,5 +443,8 @@ def load_config(
     config["OPENAPI_URL_PREFIX"] = "/" if config["API_DOCS_ENABLED"] else None
     config["OPENAPI_JSON_PATH"] = "api/v1/openapi.json"
     config["OPENAPI_SWAGGER_UI_PATH"] = "docs"
-    config["OPENAPI_SWAGGER_UI_URL"] = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
+    # Served from the pinned swagger-ui-bundle package (app/core/api.py): no CDN.
+    config["OPENAPI_SWAGGER_UI_URL"] = SWAGGER_UI_ASSETS_URL
+    # Swagger UI would otherwise fetch a validity badge from validator.swagger.io.
+    config["OPENAPI_SWAGGER_UI_CONFIG"] = {"validatorUrl": None}
     return config

@@ -6,7 +6,7 @@ from flask_sqlalchemy import SQLAlchemy
 
 from app.core.api import OpenWearablesApi
 from app.core.db import Base
-from app.core.ratelimit import is_unlimited, new_limiter
+from app.core.ratelimit import is_preflight, is_unlimited, new_limiter
 
 # Not expired on commit: a response is built from what its own request committed, without
 # reloading rows another worker may delete in between (a reload of a deleted row is a 500).
@@ -16,3 +16,4 @@ jwt = JWTManager()
 api = OpenWearablesApi()
 limiter = new_limiter()
 limiter.request_filter(is_unlimited)
+limiter.request_filter(is_preflight)

@@ -21,6 +21,7 @@ PUBLIC = {
     ("dashboard.root", "GET"),
     ("dashboard.shell", "GET"),
     ("dashboard.static", "GET"),
+    ("api-docs-assets.static", "GET"),
     ("health.Liveness", "GET"),
     ("health.Readiness", "GET"),
     ("auth.Login", "POST"),

@@ -3,9 +3,11 @@ Blueprint every feature declares its routes on."""
 
 from collections.abc import Iterator
 
+import flask
 import flask_smorest
 import marshmallow as ma
 from flask_smorest import Api
+from swagger_ui_bundle import swagger_ui_path
 from webargs.flaskparser import FlaskParser
 
 from app.core.errors import ErrorSchema, http_error_response
@@ -62,6 +64,9 @@ class OpenWearablesApi(Api):
 
     def init_app(self, app, *, spec_kwargs=None):
         super().init_app(app, spec_kwargs=spec_kwargs)
+        app.after_request(_no_content_type_without_content)
+        if app.config["OPENAPI_URL_PREFIX"] is not None:
+            _serve_swagger_ui_assets(app)
         self.spec.components.security_scheme(
             "bearerAuth",
             {
@@ -75,3 +80,22 @@ class OpenWearablesApi(Api):
             "apiKeyHeader",
             {"type": "apiKey", "in": "header", "name": "X-Open-Wearables-API-Key"},
         )
+
+
+def _serve_swagger_ui_assets(app: flask.Flask) -> None:
+    """Swagger UI's scripts and styles from the pinned swagger-ui-bundle package, so
+    `/docs` works without internet access and never loads code from a CDN."""
+    assets = flask.Blueprint(
+        "api-docs-assets",
+        __name__,
+        static_folder=swagger_ui_path,
+        static_url_path=app.config["OPENAPI_SWAGGER_UI_URL"].rstrip("/"),
+    )
+    app.register_blueprint(assets)
+
+
+def _no_content_type_without_content(response: flask.Response) -> flask.Response:
+    # A 204 has no body, so nothing for a Content-Type to describe (Flask adds text/html).
+    if response.status_code == 204:
+        response.headers.pop("Content-Type", None)
+    return response

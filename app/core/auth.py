@@ -20,6 +20,7 @@ from flask_jwt_extended import create_access_token, decode_token
 from flask_jwt_extended.exceptions import JWTExtendedException
 
 from app.core.errors import ApiError
+from app.core.origins import refuse_server_credentials_from_browsers
 from app.core.secrets import is_well_formed
 from app.core.store import get_store
 
@@ -146,6 +147,7 @@ def decode_access_token(token: str) -> Principal:
 
 def authenticate(credential: str) -> Principal:
     if credential.startswith(API_KEY_PREFIXES):
+        refuse_server_credentials_from_browsers()
         return _resolve_api_key(credential)
     return decode_access_token(credential)
 

@@ -1,11 +1,11 @@
 """Rate limits keyed by who is calling, on flask-limiter's moving window.
 
-Every request except the probes, the API docs and the dashboard's pages counts against
-one caller limit: an API key against its key id, an SDK token against its end user
-(shared by all that user's tokens and applications), a developer token against the
-developer, and anything without valid credentials (login, refresh, SDK token minting,
-rejected credentials) against the client IP. Login and minting add failure-only limits
-on top.
+Every request except the probes, the API docs, the dashboard's pages and CORS preflights
+counts against one caller limit (unknown paths and wrong methods too): an API key against
+its key id, an SDK token against its end user (shared by all that user's tokens and
+applications), a developer token against the developer, and anything without valid
+credentials (login, refresh, SDK token minting, rejected credentials) against the client
+IP. Login and minting add failure-only limits on top.
 
 The moving window keeps a timestamp per admitted request, so no 60-second span ever
 admits more than the limit (a fixed window admits up to twice the limit across a
@@ -46,6 +46,7 @@ LIMIT_SETTINGS = (
 )
 UNLIMITED_BLUEPRINTS = frozenset({"health", "api-docs", "dashboard"})
 POLICY_NAME = "default"
+UNROUTED = "unrouted"
 STORAGE_SCHEME = "owa+"
 
 # One round trip: admit `cost` entries when the window has room (cost 0 only reads),
@@ -156,6 +157,17 @@ def is_unlimited() -> bool:
     return request.blueprint in UNLIMITED_BLUEPRINTS
 
 
+def is_preflight() -> bool:
+    """A browser asking whether it may call (CORS), not a call: never counted."""
+    return request.method == "OPTIONS"
+
+
+def request_identity() -> str:
+    """flask-limiter skips requests without an endpoint; a 404 or 405 counts like any
+    other request, so its response carries the caller's headers too."""
+    return request.endpoint or UNROUTED
+
+
 def _submitted_email() -> str:
     # Keyed by digest: Redis key names should not list who tried to log in.
     return "email:" + digest((request.form.get("username") or "").strip().lower())
@@ -257,6 +269,7 @@ def new_limiter() -> OpenWearablesLimiter:
     return OpenWearablesLimiter(
         caller_key,
         application_limits=[caller_limit],
+        request_identifier=request_identity,
         strategy="moving-window",
         headers_enabled=False,
         in_memory_fallback_enabled=True,

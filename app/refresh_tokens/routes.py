@@ -4,6 +4,7 @@ from flask.views import MethodView
 
 from app.core.api import Blueprint
 from app.core.client import client_info
+from app.core.cors import allow_cross_origin
 from app.core.errors import ApiError
 from app.refresh_tokens import cookies, services
 from app.refresh_tokens.schemas import RefreshRequestSchema, TokenPairSchema
@@ -20,6 +21,7 @@ MISSING_REFRESH_TOKEN = "Missing data for required field."
 
 @blp.route("/refresh")
 class Refresh(MethodView):
+    @allow_cross_origin
     @blp.arguments(RefreshRequestSchema, required=False)
     @blp.response(200, TokenPairSchema)
     @blp.alt_response(401, response="UNAUTHORIZED")

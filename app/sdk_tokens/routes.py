@@ -3,6 +3,7 @@ from flask.views import MethodView
 from app.core.api import Blueprint
 from app.core.auth import load_principal
 from app.core.client import client_info
+from app.core.origins import refuse_server_credentials_from_browsers
 from app.core.ratelimit import failed_mint_limits
 from app.refresh_tokens.schemas import TokenPairSchema
 from app.sdk_tokens import services
@@ -32,11 +33,15 @@ class SdkToken(MethodView):
         Method 1: JSON `{"app_id", "app_secret"}` and no `Authorization` header.
         Method 2: an admin's developer token and no body; the token's `app_id` claim is
         then `admin:{developer_id}`. API keys and SDK tokens cannot mint (403).
+        Method 1 from a web page of another origin (an `Origin` header) is refused with
+        403: app secrets belong on servers.
 
         Limited per client IP (`RATELIMIT_PER_IP`, or the admin's developer limit);
         failed mints also count per `app_id` and per IP, and once either is used up
         mints get 429 until the window frees.
         """
+        if body:
+            refuse_server_credentials_from_browsers()
         principal = load_principal()
         credentials = services.AppCredentials(**body) if body else None
         return services.mint(user_id, principal, credentials, client_info())

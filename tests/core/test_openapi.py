@@ -1,3 +1,6 @@
+import re
+
+
 def test_openapi_document_is_served(client):
     response = client.get("/api/v1/openapi.json")
 
@@ -43,3 +46,16 @@ def test_swagger_ui_is_served(client):
 
     assert response.status_code == 200
     assert b"swagger" in response.data.lower()
+
+
+def test_swagger_ui_loads_only_local_assets_from_the_pinned_package(client):
+    page = client.get("/docs").get_data(as_text=True)
+    sources = re.findall(r'(?:src|href)="([^"]+)"', page)
+
+    assert sources
+    assert all(source.startswith("/docs/swagger-ui/") for source in sources), sources
+    assert '"validatorUrl": null' in page
+    for source in sources:
+        with client.get(source) as asset:
+            assert asset.status_code == 200, source
+            assert len(asset.data) > 1000
