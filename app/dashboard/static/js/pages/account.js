@@ -110,7 +110,9 @@ export function AccountPage({ me }) {
   const sessions = useLoad(() => request("/api/v1/auth/sessions", { query: { limit: 100 } }), []);
   return html`
     <h1>Account</h1>
-    <${Profile} me=${me} />
-    <${ChangePassword} onChanged=${sessions.reload} />
+    <div class="columns">
+      <${Profile} me=${me} />
+      <${ChangePassword} onChanged=${sessions.reload} />
+    </div>
     <${Sessions} sessions=${sessions} />`;
 }

@@ -74,7 +74,7 @@ export function AuditPage({ me }) {
   const content =
     pending(events, "the audit log", (data) => data.data.length === 0, "No events match these filters.") ||
     html`
-      <ol class="events">
+      <ol class="events" aria-label="Events">
         ${events.data.data.map(
           (event) => html`<li key=${event.id}>
             <p>${sentence(event, developerName)}</p>
