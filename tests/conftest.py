@@ -11,11 +11,13 @@ import uuid
 import psycopg
 import pytest
 import redis
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import event, inspect, text
 
 from app import create_app
 from app.extensions import db
+from tests import contract
 
 ADMIN_DATABASE_URL = os.environ.get(
     "TEST_DATABASE_ADMIN_URL", "postgresql://postgres:postgres@127.0.0.1:5432/postgres"
@@ -25,6 +27,22 @@ TEST_SECRET_KEY = "test-secret-key-" + "x" * 32
 TEST_PEPPER = "test-pepper-" + "y" * 32
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def openapi_contract():
+    """Checks every test-client response against the app's OpenAPI document
+    (`tests/contract.py`): documented status, required headers, required fields."""
+    send = FlaskClient.open
+
+    def send_and_check(self, *args, **kwargs):
+        response = send(self, *args, **kwargs)
+        contract.check(self.application, response.request.method, response.request.path, response)
+        return response
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(FlaskClient, "open", send_and_check)
+        yield
 
 
 def _database_url(name: str) -> str:

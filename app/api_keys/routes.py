@@ -28,12 +28,14 @@ def _with_secret(api_key, secret: str):
 @blp.route("")
 class ApiKeys(MethodView):
     @requires(Kind.DEVELOPER)
+    @blp.doc(operationId="listApiKeys")
     @blp.response(200, ApiKeySchema(many=True))
     def get(self):
         """All API keys, newest first. The secret is never shown again."""
         return services.list_keys()
 
     @requires(Kind.DEVELOPER)
+    @blp.doc(operationId="createApiKey")
     @blp.arguments(ApiKeyCreateSchema)
     @blp.response(201, ApiKeyWithSecretSchema)
     def post(self, fields):
@@ -51,6 +53,7 @@ class ApiKeys(MethodView):
 @blp.route("/<string:key_id>")
 class ApiKeyById(MethodView):
     @requires(Kind.DEVELOPER)
+    @blp.doc(operationId="getApiKey")
     @blp.response(200, ApiKeySchema)
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, key_id):
@@ -58,14 +61,17 @@ class ApiKeyById(MethodView):
         return services.get_key(key_id)
 
     @requires(Kind.DEVELOPER)
+    @blp.doc(operationId="renameApiKey")
     @blp.arguments(ApiKeyRenameSchema)
     @blp.response(200, ApiKeySchema)
     @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(409, response="CONFLICT")
     def patch(self, fields, key_id):
         """Rename an API key."""
         return services.rename_key(key_id, fields["name"], current_principal(), client_info())
 
     @requires(Kind.DEVELOPER)
+    @blp.doc(operationId="deleteApiKey")
     @blp.response(204)
     @blp.alt_response(404, response="NOT_FOUND")
     def delete(self, key_id):
@@ -76,6 +82,7 @@ class ApiKeyById(MethodView):
 @blp.route("/<string:key_id>/rotate")
 class RotateApiKey(MethodView):
     @requires(Kind.DEVELOPER)
+    @blp.doc(operationId="rotateApiKey")
     @blp.response(200, ApiKeyWithSecretSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     def post(self, key_id):

@@ -5,13 +5,12 @@ import marshmallow as ma
 from app.core.schemas import UTCDateTimeField
 
 NAME = ma.validate.Length(min=1, max=100)
+ENVIRONMENTS = ma.validate.OneOf(["live", "test"])
 
 
 class ApiKeyCreateSchema(ma.Schema):
     name = ma.fields.String(required=True, validate=NAME)
-    environment = ma.fields.String(
-        load_default="live", validate=ma.validate.OneOf(["live", "test"])
-    )
+    environment = ma.fields.String(load_default="live", validate=ENVIRONMENTS)
     expires_at = UTCDateTimeField(
         allow_none=True, metadata={"description": "Optional expiry (ISO 8601 with offset)."}
     )
@@ -27,21 +26,26 @@ class ApiKeyRenameSchema(ma.Schema):
 
 
 class ApiKeySchema(ma.Schema):
-    id = ma.fields.String(metadata={"example": "key_abc123def456"})
-    name = ma.fields.String()
-    prefix = ma.fields.String(metadata={"description": "First characters of the key."})
-    environment = ma.fields.String()
-    created_at = UTCDateTimeField()
-    last_used_at = UTCDateTimeField(allow_none=True)
-    last_used_ip = ma.fields.String(
-        allow_none=True, metadata={"description": "Client IP of the use in `last_used_at`."}
+    id = ma.fields.String(metadata={"example": "key_abc123def456"}, required=True)
+    name = ma.fields.String(required=True)
+    prefix = ma.fields.String(
+        metadata={"description": "First characters of the key."}, required=True
     )
-    expires_at = UTCDateTimeField(allow_none=True)
-    rotated_at = UTCDateTimeField(allow_none=True)
-    created_by = ma.fields.UUID(allow_none=True)
+    environment = ma.fields.String(validate=ENVIRONMENTS, required=True)
+    created_at = UTCDateTimeField(required=True)
+    last_used_at = UTCDateTimeField(allow_none=True, required=True)
+    last_used_ip = ma.fields.String(
+        allow_none=True,
+        required=True,
+        metadata={"description": "Client IP of the use in `last_used_at`."},
+    )
+    expires_at = UTCDateTimeField(allow_none=True, required=True)
+    rotated_at = UTCDateTimeField(allow_none=True, required=True)
+    created_by = ma.fields.UUID(allow_none=True, required=True)
 
 
 class ApiKeyWithSecretSchema(ApiKeySchema):
     key = ma.fields.String(
-        metadata={"description": "The key itself. Shown only now; store it securely."}
+        metadata={"description": "The key itself. Shown only now; store it securely."},
+        required=True,
     )

@@ -24,6 +24,7 @@ blp = Blueprint(
 @blp.route("")
 class Applications(MethodView):
     @requires(Kind.DEVELOPER)
+    @blp.doc(operationId="listApplications")
     @blp.arguments(ApplicationQuerySchema, location="query")
     @blp.response(200, ApplicationPageSchema)
     def get(self, query):
@@ -31,6 +32,7 @@ class Applications(MethodView):
         return services.list_applications(query["page"], query["limit"])
 
     @requires(Kind.DEVELOPER)
+    @blp.doc(operationId="createApplication")
     @blp.arguments(ApplicationWriteSchema)
     @blp.response(201, ApplicationWithSecretSchema)
     def post(self, fields):
@@ -41,6 +43,7 @@ class Applications(MethodView):
 @blp.route("/<uuid:application_id>")
 class ApplicationById(MethodView):
     @requires(Kind.DEVELOPER)
+    @blp.doc(operationId="getApplication")
     @blp.response(200, ApplicationSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, application_id):
@@ -48,6 +51,7 @@ class ApplicationById(MethodView):
         return services.get_application(application_id)
 
     @requires(Kind.DEVELOPER)
+    @blp.doc(operationId="deleteApplication")
     @blp.response(204)
     @blp.alt_response(404, response="NOT_FOUND")
     def delete(self, application_id):
@@ -58,6 +62,7 @@ class ApplicationById(MethodView):
 @blp.route("/<uuid:application_id>/rotate-secret")
 class RotateSecret(MethodView):
     @requires(Kind.DEVELOPER)
+    @blp.doc(operationId="rotateApplicationSecret")
     @blp.arguments(RotateSecretSchema, required=False)
     @blp.response(200, ApplicationWithSecretSchema)
     @blp.alt_response(404, response="NOT_FOUND")

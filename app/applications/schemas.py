@@ -23,15 +23,16 @@ class RotateSecretSchema(ma.Schema):
 
 
 class ApplicationSchema(ma.Schema):
-    id = ma.fields.UUID()
-    app_id = ma.fields.String(metadata={"example": "app_…"})
-    name = ma.fields.String()
-    created_at = UTCDateTimeField()
+    id = ma.fields.UUID(required=True)
+    app_id = ma.fields.String(metadata={"example": "app_…"}, required=True)
+    name = ma.fields.String(required=True)
+    created_at = UTCDateTimeField(required=True)
 
 
 class ApplicationWithSecretSchema(ApplicationSchema):
     app_secret = ma.fields.String(
-        metadata={"description": "Shown on creation and rotation only.", "example": "secret_…"}
+        metadata={"description": "Shown on creation and rotation only.", "example": "secret_…"},
+        required=True,
     )
 
 
@@ -40,4 +41,4 @@ class ApplicationQuerySchema(PageQuerySchema):
 
 
 class ApplicationPageSchema(PageSchema):
-    items = ma.fields.List(ma.fields.Nested(ApplicationSchema))
+    items = ma.fields.List(ma.fields.Nested(ApplicationSchema), required=True)

@@ -13,6 +13,7 @@ blp = Blueprint(
 @blp.route("")
 class AuditEvents(MethodView):
     @requires(Kind.DEVELOPER)
+    @blp.doc(operationId="listAuditEvents")
     @blp.arguments(AuditQuerySchema, location="query")
     @blp.response(200, AuditPageSchema)
     def get(self, query):

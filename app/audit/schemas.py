@@ -10,18 +10,18 @@ class AuditQuerySchema(CursorQuerySchema):
 
 
 class AuditEventSchema(ma.Schema):
-    id = ma.fields.UUID()
-    action = ma.fields.String()
-    actor_type = ma.fields.String()
-    actor_id = ma.fields.String(allow_none=True)
-    target_type = ma.fields.String(allow_none=True)
-    target_id = ma.fields.String(allow_none=True)
-    ip = ma.fields.String(allow_none=True)
-    user_agent = ma.fields.String(allow_none=True)
-    details = ma.fields.Dict()
-    created_at = UTCDateTimeField()
+    id = ma.fields.UUID(required=True)
+    action = ma.fields.String(required=True)
+    actor_type = ma.fields.String(required=True)
+    actor_id = ma.fields.String(allow_none=True, required=True)
+    target_type = ma.fields.String(allow_none=True, required=True)
+    target_id = ma.fields.String(allow_none=True, required=True)
+    ip = ma.fields.String(allow_none=True, required=True)
+    user_agent = ma.fields.String(allow_none=True, required=True)
+    details = ma.fields.Dict(required=True)
+    created_at = UTCDateTimeField(required=True)
 
 
 class AuditPageSchema(ma.Schema):
-    data = ma.fields.List(ma.fields.Nested(AuditEventSchema))
-    pagination = ma.fields.Nested(CursorPaginationSchema)
+    data = ma.fields.List(ma.fields.Nested(AuditEventSchema), required=True)
+    pagination = ma.fields.Nested(CursorPaginationSchema, required=True)

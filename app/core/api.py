@@ -1,6 +1,7 @@
 """flask-smorest's Api with our error shape and the bearer security scheme, and the
 Blueprint every feature declares its routes on."""
 
+import http
 from collections.abc import Iterator
 
 import flask
@@ -11,6 +12,12 @@ from swagger_ui_bundle import swagger_ui_path
 from webargs.flaskparser import FlaskParser
 
 from app.core.errors import ErrorSchema, http_error_response
+from app.core.openapi import (
+    DEFAULT_ERROR,
+    ResponseHeadersPlugin,
+    error_response,
+    register_headers,
+)
 
 UNSTORABLE_TEXT = "Text may not contain NUL characters or unpaired surrogates."
 
@@ -58,11 +65,21 @@ class Blueprint(flask_smorest.Blueprint):
 
 class OpenWearablesApi(Api):
     ERROR_SCHEMA = ErrorSchema
+    DEFAULT_ERROR_RESPONSE_NAME = DEFAULT_ERROR
+
+    def _register_responses(self):
+        """flask-smorest's shared error responses, with the headers they carry."""
+        register_headers(self.spec)
+        errors = [(status.name, status.value) for status in http.HTTPStatus if status >= 400]
+        for name, status in [*errors, (DEFAULT_ERROR, "default")]:
+            response = error_response(status, limited=True, schema=self.ERROR_SCHEMA)
+            self.spec.components.response(name, response, lazy=True)
 
     def handle_http_exception(self, error):
         return http_error_response(error)
 
     def init_app(self, app, *, spec_kwargs=None):
+        spec_kwargs = {"extra_plugins": [ResponseHeadersPlugin()], **(spec_kwargs or {})}
         super().init_app(app, spec_kwargs=spec_kwargs)
         app.after_request(_no_content_type_without_content)
         if app.config["OPENAPI_URL_PREFIX"] is not None:

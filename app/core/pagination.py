@@ -25,12 +25,12 @@ class PageQuerySchema(ma.Schema):
 class PageSchema(ma.Schema):
     """A page of a listing; subclasses add `items`."""
 
-    total = ma.fields.Integer()
-    page = ma.fields.Integer()
-    limit = ma.fields.Integer()
-    pages = ma.fields.Integer()
-    has_next = ma.fields.Boolean()
-    has_prev = ma.fields.Boolean()
+    total = ma.fields.Integer(required=True)
+    page = ma.fields.Integer(required=True)
+    limit = ma.fields.Integer(required=True)
+    pages = ma.fields.Integer(required=True)
+    has_next = ma.fields.Boolean(required=True)
+    has_prev = ma.fields.Boolean(required=True)
 
 
 class CursorQuerySchema(ma.Schema):
@@ -39,8 +39,8 @@ class CursorQuerySchema(ma.Schema):
 
 
 class CursorPaginationSchema(ma.Schema):
-    next_cursor = ma.fields.String(allow_none=True)
-    has_more = ma.fields.Boolean()
+    next_cursor = ma.fields.String(allow_none=True, required=True)
+    has_more = ma.fields.Boolean(required=True)
 
 
 def page_of(statement: Select, page: int, limit: int) -> dict:

@@ -28,6 +28,7 @@ DATA_READERS = (Kind.DEVELOPER, Kind.API_KEY, Kind.SDK)
 @blp.route("/<uuid:user_id>/events/workouts")
 class Workouts(MethodView):
     @requires(*DATA_READERS)
+    @blp.doc(operationId="listWorkouts")
     @blp.arguments(WorkoutQuerySchema, location="query")
     @blp.response(200, WorkoutPageSchema)
     @blp.alt_response(404, response="NOT_FOUND")
@@ -39,6 +40,7 @@ class Workouts(MethodView):
         return {"data": rows, "pagination": pagination}
 
     @requires(*DATA_READERS)
+    @blp.doc(operationId="createWorkouts")
     @blp.arguments(WorkoutBatchSchema)
     @blp.response(200, WorkoutBatchResultSchema)
     @blp.alt_response(404, response="NOT_FOUND")
@@ -51,6 +53,7 @@ class Workouts(MethodView):
 @blp.route("/<uuid:user_id>/events/workouts/<uuid:workout_id>")
 class WorkoutById(MethodView):
     @requires(*DATA_READERS)
+    @blp.doc(operationId="deleteWorkout")
     @blp.response(204)
     @blp.alt_response(404, response="NOT_FOUND")
     def delete(self, user_id, workout_id):
@@ -61,6 +64,7 @@ class WorkoutById(MethodView):
 @blp.route("/<uuid:user_id>/timeseries")
 class TimeSeries(MethodView):
     @requires(*DATA_READERS)
+    @blp.doc(operationId="listTimeSeries")
     @blp.arguments(TimeSeriesQuerySchema, location="query")
     @blp.response(200, TimeSeriesPageSchema)
     @blp.alt_response(404, response="NOT_FOUND")
@@ -72,6 +76,7 @@ class TimeSeries(MethodView):
         return {"data": rows, "pagination": pagination}
 
     @requires(*DATA_READERS)
+    @blp.doc(operationId="createTimeSeries")
     @blp.arguments(TimeSeriesBatchSchema)
     @blp.response(200, TimeSeriesBatchResultSchema)
     @blp.alt_response(404, response="NOT_FOUND")

@@ -17,6 +17,9 @@ TIMESERIES_UNITS = {
     "weight": "kg",
     "oxygen_saturation": "%",
 }
+TIMESERIES_TYPES = ma.validate.OneOf(sorted(TIMESERIES_UNITS))
+# Documented as an enum; `canonical_unit` checks that a unit fits its type.
+UNIT_DOC = {"type": "string", "enum": sorted(set(TIMESERIES_UNITS.values()))}
 TIMESERIES_MAX_LIMIT = 1000
 MAX_WORKOUT_SECONDS = 30 * 24 * 3600
 MOMENT_DOC = "ISO 8601 date (`2026-03-01`) or date-time with offset (`2026-03-01T00:00:00Z`)."
@@ -55,7 +58,7 @@ class TimeSeriesQuerySchema(_WindowQuerySchema):
     window_fields = ("start_time", "end_time")
 
     types = DelimitedList(
-        ma.fields.String(validate=ma.validate.OneOf(sorted(TIMESERIES_UNITS))),
+        ma.fields.String(validate=TIMESERIES_TYPES),
         validate=ma.validate.Length(min=1),
         load_default=lambda: sorted(TIMESERIES_UNITS),
         metadata={"description": "Comma-separated, e.g. `heart_rate,steps`; default: all."},
@@ -147,36 +150,42 @@ class WorkoutBatchSchema(ma.Schema):
 
 
 class WorkoutSchema(ma.Schema):
-    id = ma.fields.UUID()
-    external_id = ma.fields.String(allow_none=True)
-    type = ma.fields.String()
-    name = ma.fields.String(allow_none=True)
-    start_time = UTCDateTimeField()
-    end_time = UTCDateTimeField()
-    duration_seconds = ma.fields.Integer()
-    calories_kcal = ma.fields.Float(allow_none=True)
-    distance_meters = ma.fields.Float(allow_none=True)
-    avg_heart_rate_bpm = ma.fields.Integer(allow_none=True)
-    max_heart_rate_bpm = ma.fields.Integer(allow_none=True)
-    source = ma.fields.Nested(WorkoutSourceSchema)
+    id = ma.fields.UUID(required=True)
+    external_id = ma.fields.String(allow_none=True, required=True)
+    type = ma.fields.String(required=True)
+    name = ma.fields.String(allow_none=True, required=True)
+    start_time = UTCDateTimeField(required=True)
+    end_time = UTCDateTimeField(required=True)
+    duration_seconds = ma.fields.Integer(required=True)
+    calories_kcal = ma.fields.Float(allow_none=True, required=True)
+    distance_meters = ma.fields.Float(allow_none=True, required=True)
+    avg_heart_rate_bpm = ma.fields.Integer(allow_none=True, required=True)
+    max_heart_rate_bpm = ma.fields.Integer(allow_none=True, required=True)
+    source = ma.fields.Nested(WorkoutSourceSchema, required=True)
 
 
 class WorkoutPageSchema(ma.Schema):
-    data = ma.fields.List(ma.fields.Nested(WorkoutSchema))
-    pagination = ma.fields.Nested(CursorPaginationSchema)
+    data = ma.fields.List(ma.fields.Nested(WorkoutSchema), required=True)
+    pagination = ma.fields.Nested(CursorPaginationSchema, required=True)
 
 
 class WorkoutBatchResultSchema(ma.Schema):
-    created = ma.fields.Integer(metadata={"description": "Workouts that were new."})
-    updated = ma.fields.Integer(metadata={"description": "Known external_ids, replaced."})
-    data = ma.fields.List(ma.fields.Nested(WorkoutSchema), metadata={"description": "In order."})
+    created = ma.fields.Integer(metadata={"description": "Workouts that were new."}, required=True)
+    updated = ma.fields.Integer(
+        metadata={"description": "Known external_ids, replaced."}, required=True
+    )
+    data = ma.fields.List(
+        ma.fields.Nested(WorkoutSchema), metadata={"description": "In order."}, required=True
+    )
 
 
 class TimeSeriesPointWriteSchema(ma.Schema):
-    type = ma.fields.String(required=True, validate=ma.validate.OneOf(sorted(TIMESERIES_UNITS)))
+    type = ma.fields.String(required=True, validate=TIMESERIES_TYPES)
     time = UTCDateTimeField(required=True)
     value = ma.fields.Float(required=True, validate=ma.validate.Range(min=0, max=10**9))
-    unit = ma.fields.String(metadata={"description": "Optional; must be the type's unit."})
+    unit = ma.fields.String(
+        metadata={**UNIT_DOC, "description": "Optional; must be the type's unit."}
+    )
 
     @ma.validates_schema
     def canonical_unit(self, data, **kwargs):
@@ -194,18 +203,21 @@ class TimeSeriesBatchSchema(ma.Schema):
 
 
 class TimeSeriesPointSchema(ma.Schema):
-    type = ma.fields.String()
-    time = UTCDateTimeField()
-    value = ma.fields.Float()
-    unit = ma.fields.Function(lambda point: TIMESERIES_UNITS[point.type])
+    type = ma.fields.String(validate=TIMESERIES_TYPES, required=True)
+    time = UTCDateTimeField(required=True)
+    value = ma.fields.Float(required=True)
+    unit = ma.fields.Function(
+        lambda point: TIMESERIES_UNITS[point.type], metadata=UNIT_DOC, required=True
+    )
 
 
 class TimeSeriesPageSchema(ma.Schema):
-    data = ma.fields.List(ma.fields.Nested(TimeSeriesPointSchema))
-    pagination = ma.fields.Nested(CursorPaginationSchema)
+    data = ma.fields.List(ma.fields.Nested(TimeSeriesPointSchema), required=True)
+    pagination = ma.fields.Nested(CursorPaginationSchema, required=True)
 
 
 class TimeSeriesBatchResultSchema(ma.Schema):
     stored = ma.fields.Integer(
-        metadata={"description": "Distinct samples written (later duplicates in a request win)."}
+        metadata={"description": "Distinct samples written (later duplicates in a request win)."},
+        required=True,
     )

@@ -31,6 +31,7 @@ blp = Blueprint(
 @blp.route("/login")
 class Login(MethodView):
     @failed_login_limits
+    @blp.doc(operationId="login")
     @blp.arguments(LoginSchema, location="form")
     @blp.response(200, TokenPairSchema)
     @blp.alt_response(401, response="UNAUTHORIZED")
@@ -55,6 +56,7 @@ class Login(MethodView):
 @blp.route("/me")
 class Me(MethodView):
     @requires(Kind.DEVELOPER)
+    @blp.doc(operationId="getCurrentDeveloper")
     @blp.response(200, DeveloperSchema)
     def get(self) -> Any:
         """The developer the access token belongs to."""
@@ -152,6 +154,7 @@ class Session(MethodView):
 @blp.route("/logout")
 class Logout(MethodView):
     @requires(Kind.DEVELOPER, or_anonymous=True)
+    @blp.doc(operationId="logout")
     @blp.arguments(LogoutSchema, required=False)
     @blp.response(204)
     def post(self, payload: dict[str, str] | None) -> None:

@@ -16,11 +16,11 @@ class LoginSchema(ma.Schema):
 
 
 class DeveloperSchema(ma.Schema):
-    id = ma.fields.UUID(dump_only=True)
-    email = ma.fields.String(dump_only=True)
-    first_name = ma.fields.String(dump_only=True, allow_none=True)
-    last_name = ma.fields.String(dump_only=True, allow_none=True)
-    created_at = UTCDateTimeField(dump_only=True)
+    id = ma.fields.UUID(dump_only=True, required=True)
+    email = ma.fields.String(dump_only=True, required=True)
+    first_name = ma.fields.String(dump_only=True, allow_none=True, required=True)
+    last_name = ma.fields.String(dump_only=True, allow_none=True, required=True)
+    created_at = UTCDateTimeField(dump_only=True, required=True)
 
 
 class LogoutSchema(ma.Schema):

@@ -11,6 +11,7 @@ blp = Blueprint("health", __name__, description="Liveness and readiness probes."
 @blp.route("/healthz")
 class Liveness(MethodView):
     @blp.response(200, HealthSchema)
+    @blp.doc(operationId="checkLiveness")
     def get(self):
         """The process is alive."""
         return {"status": "ok"}
@@ -19,6 +20,7 @@ class Liveness(MethodView):
 @blp.route("/readyz")
 class Readiness(MethodView):
     @blp.response(200, HealthSchema)
+    @blp.doc(operationId="checkReadiness")
     @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
     def get(self):
         """The database and Redis are reachable.

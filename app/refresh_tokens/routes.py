@@ -21,9 +21,10 @@ MISSING_REFRESH_TOKEN = "Missing data for required field."
 
 @blp.route("/refresh")
 class Refresh(MethodView):
-    @allow_cross_origin
     @blp.arguments(RefreshRequestSchema, required=False)
     @blp.response(200, TokenPairSchema)
+    @blp.doc(operationId="refreshTokens")
+    @allow_cross_origin
     @blp.alt_response(401, response="UNAUTHORIZED")
     @blp.alt_response(403, response="FORBIDDEN")
     @blp.alt_response(429, response="TOO_MANY_REQUESTS")

@@ -20,6 +20,7 @@ blp = Blueprint(
 @blp.route("/<uuid:user_id>/token")
 class SdkToken(MethodView):
     @failed_mint_limits
+    @blp.doc(operationId="mintSdkToken")
     @blp.arguments(AppCredentialsSchema, required=False)
     @blp.response(200, TokenPairSchema)
     @blp.alt_response(401, response="UNAUTHORIZED")

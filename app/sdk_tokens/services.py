@@ -48,7 +48,7 @@ def _application_client_id(
             {"app_id": credentials.app_id},
         )
         db.session.commit()
-        raise ApiError(401, INVALID_APP_CREDENTIALS)
+        raise ApiError(401, INVALID_APP_CREDENTIALS, {"WWW-Authenticate": "Bearer"})
     return audit.Actor("application", application.app_id), application.app_id
 
 

@@ -11,6 +11,7 @@ blp = Blueprint("users", __name__, url_prefix="/api/v1/users", description="End 
 @blp.route("")
 class Users(MethodView):
     @requires(Kind.DEVELOPER, Kind.API_KEY)
+    @blp.doc(operationId="listUsers")
     @blp.arguments(UserQuerySchema, location="query")
     @blp.response(200, UserPageSchema)
     def get(self, query):
@@ -18,6 +19,7 @@ class Users(MethodView):
         return services.list_users(query)
 
     @requires(Kind.DEVELOPER, Kind.API_KEY)
+    @blp.doc(operationId="createUser")
     @blp.arguments(UserWriteSchema)
     @blp.response(201, UserSchema)
     @blp.alt_response(409, response="CONFLICT")
@@ -29,6 +31,7 @@ class Users(MethodView):
 @blp.route("/<uuid:user_id>")
 class UserById(MethodView):
     @requires(Kind.DEVELOPER, Kind.API_KEY, Kind.SDK)
+    @blp.doc(operationId="getUser")
     @blp.response(200, UserSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, user_id):
@@ -36,6 +39,7 @@ class UserById(MethodView):
         return services.get_user(user_id)
 
     @requires(Kind.DEVELOPER, Kind.API_KEY)
+    @blp.doc(operationId="updateUser")
     @blp.arguments(UserWriteSchema)
     @blp.response(200, UserSchema)
     @blp.alt_response(404, response="NOT_FOUND")
@@ -45,6 +49,7 @@ class UserById(MethodView):
         return services.update_user(user_id, fields)
 
     @requires(Kind.DEVELOPER, Kind.API_KEY)
+    @blp.doc(operationId="deleteUser")
     @blp.response(204)
     @blp.alt_response(404, response="NOT_FOUND")
     def delete(self, user_id):

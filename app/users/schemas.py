@@ -24,12 +24,12 @@ class UserWriteSchema(ma.Schema):
 
 
 class UserSchema(ma.Schema):
-    id = ma.fields.UUID()
-    email = ma.fields.String(allow_none=True)
-    first_name = ma.fields.String(allow_none=True)
-    last_name = ma.fields.String(allow_none=True)
-    external_user_id = ma.fields.String(allow_none=True)
-    created_at = UTCDateTimeField()
+    id = ma.fields.UUID(required=True)
+    email = ma.fields.String(allow_none=True, required=True)
+    first_name = ma.fields.String(allow_none=True, required=True)
+    last_name = ma.fields.String(allow_none=True, required=True)
+    external_user_id = ma.fields.String(allow_none=True, required=True)
+    created_at = UTCDateTimeField(required=True)
 
 
 class UserQuerySchema(PageQuerySchema):
@@ -42,4 +42,4 @@ class UserQuerySchema(PageQuerySchema):
 
 
 class UserPageSchema(PageSchema):
-    items = ma.fields.List(ma.fields.Nested(UserSchema))
+    items = ma.fields.List(ma.fields.Nested(UserSchema), required=True)
