@@ -7,12 +7,15 @@ first, and a run without them fails loudly instead of passing without testing.
 import os
 import secrets
 import uuid
+from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
 import redis
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
+from playwright.sync_api import Browser, sync_playwright
 from sqlalchemy import event, inspect, text
 
 from app import create_app
@@ -235,3 +238,25 @@ def api_key(client, admin_headers) -> dict:
 @pytest.fixture
 def api_key_headers(api_key) -> dict:
     return {"Authorization": f"Bearer {api_key['key']}"}
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Browser]:
+    """Debian's Chromium (never a downloaded build), one per test session: Playwright's
+    sync API allows one running instance at a time."""
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: apt-get install chromium"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

@@ -63,6 +63,7 @@ class Me(MethodView):
         return services.signed_in_developer(current_principal())
 
     @requires(Kind.DEVELOPER)
+    @blp.doc(operationId="updateCurrentDeveloper")
     @blp.arguments(ProfileUpdateSchema)
     @blp.response(200, DeveloperSchema)
     @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
@@ -74,6 +75,7 @@ class Me(MethodView):
 @blp.route("/change-password")
 class ChangePassword(MethodView):
     @requires(Kind.DEVELOPER)
+    @blp.doc(operationId="changePassword")
     @failed_password_check_limits
     @blp.arguments(ChangePasswordSchema)
     @blp.response(204)
@@ -95,6 +97,7 @@ class ChangePassword(MethodView):
 @blp.route("/confirm-password")
 class ConfirmPassword(MethodView):
     @requires(Kind.DEVELOPER)
+    @blp.doc(operationId="confirmPassword")
     @failed_password_check_limits
     @blp.arguments(ConfirmPasswordSchema)
     @blp.response(204)
@@ -120,6 +123,7 @@ def _session(row: RefreshToken, current_session: str | None) -> dict[str, Any]:
 @blp.route("/sessions")
 class Sessions(MethodView):
     @requires(Kind.DEVELOPER)
+    @blp.doc(operationId="listSessions")
     @blp.arguments(PageQuerySchema, location="query")
     @blp.response(200, SessionPageSchema)
     def get(self, query: dict[str, int]) -> Any:
@@ -134,6 +138,7 @@ class Sessions(MethodView):
         return page
 
     @requires(Kind.DEVELOPER)
+    @blp.doc(operationId="revokeOtherSessions")
     @blp.response(204)
     def delete(self) -> None:
         """End every session of the caller but this one ("log out other devices")."""
@@ -143,6 +148,7 @@ class Sessions(MethodView):
 @blp.route("/sessions/<session_id>")
 class Session(MethodView):
     @requires(Kind.DEVELOPER)
+    @blp.doc(operationId="revokeSession")
     @blp.response(204)
     @blp.alt_response(404, response="NOT_FOUND")
     def delete(self, session_id: str) -> None:

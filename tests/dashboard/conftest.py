@@ -7,38 +7,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page
 
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.servers import gunicorn, server_config
 
-CHROMIUM = Path("/usr/bin/chromium")
-# Debian's browser, no download; nothing it does in the background may reach the network.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 VIEWPORT = {"width": 1280, "height": 800}
 # What a leaked credential looks like: API keys, app secrets, refresh tokens, JWTs.
 CREDENTIAL = re.compile(r"ow_(?:live|test)_\w{20,}|secret_\w{20,}|rt_\w{20,}|eyJ[\w-]{10,}\.")
 SHORT_ACCESS_TOKEN_SECONDS = 4
-
-
-def launch_chromium(playwright: Playwright) -> Browser:
-    assert CHROMIUM.exists(), "install Debian's chromium (`.ci/services` does)"
-    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        yield browser
-        browser.close()
 
 
 def _serve(database_url: str, redis_url: str, log_dir: Path, **overrides: str) -> Iterator[str]:
@@ -132,10 +109,10 @@ def _visit(browser: Browser, base: str) -> Iterator[Visit]:
 
 
 @pytest.fixture
-def visit(browser, dashboard_url, admin) -> Iterator[Visit]:
-    yield from _visit(browser, dashboard_url)
+def visit(chromium, dashboard_url, admin) -> Iterator[Visit]:
+    yield from _visit(chromium, dashboard_url)
 
 
 @pytest.fixture
-def short_visit(browser, short_session_url, admin) -> Iterator[Visit]:
-    yield from _visit(browser, short_session_url)
+def short_visit(chromium, short_session_url, admin) -> Iterator[Visit]:
+    yield from _visit(chromium, short_session_url)
