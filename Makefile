@@ -66,6 +66,10 @@ bench: install
 loadtest:
 	loadtests/run
 
+## Retake docs/screenshots/ (every dashboard page, 1280x800, made-up data; needs chromium).
+screenshots: install
+	$(BIN)/python -m tests.dashboard.screenshots docs/screenshots
+
 ## Re-fetch the dashboard's vendored front-end library from the npm registry (pinned
 ## version and integrity; see app/dashboard/static/vendor/README.md). Needs npm.
 HTM_VERSION := 3.1.1

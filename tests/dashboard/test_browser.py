@@ -174,12 +174,14 @@ def test_audit_log_reads_as_sentences(visit):
     page.get_by_role("link", name="Audit log").click()
     events = page.get_by_role("list", name="Events").get_by_role("listitem")
     expect(events.first).to_contain_text(
-        re.compile(r"You created API key Production Server \(ow_live_\w+…\) from 127\.0\.0\.1\.")
+        re.compile(
+            r"Ada Lovelace created API key Production Server \(ow_live_\w+…\) from 127\.0\.0\.1\."
+        )
     )
-    expect(page.get_by_text("You signed in from 127.0.0.1.")).to_be_visible()
+    expect(page.get_by_text("Ada Lovelace signed in from 127.0.0.1.")).to_be_visible()
     page.get_by_label("Action").select_option("developer.login")
     expect(events).to_have_count(1)
-    expect(events).to_contain_text("You signed in from 127.0.0.1.")
+    expect(events).to_contain_text("Ada Lovelace signed in from 127.0.0.1.")
     visit.assert_nothing_leaked()
 
 

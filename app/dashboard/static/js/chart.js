@@ -3,8 +3,8 @@
 // strict Content-Security-Policy holds.
 import { html } from "../vendor/htm-preact-standalone.module.js";
 
-const WIDTH = 760;
-const HEIGHT = 260;
+const WIDTH = 960;
+const HEIGHT = 220;
 const PAD = { top: 16, right: 16, bottom: 36, left: 56 };
 const TICKS = 4;
 
@@ -48,7 +48,8 @@ export function LineChart({ points, label, unit }) {
         })}
         ${ticks.map((share) => {
           const time = firstTime + share * (lastTime - firstTime);
-          return html`<text class="axis" x=${x(time)} y=${HEIGHT - 12} text-anchor="middle">
+          const anchor = share === 0 ? "start" : share === 1 ? "end" : "middle";
+          return html`<text class="axis" x=${x(time)} y=${HEIGHT - 12} text-anchor=${anchor}>
             ${(spansDays ? dateLabel : timeLabel).format(time)}</text>`;
         })}
         <path class="series" d=${path} />

@@ -1,7 +1,7 @@
 // The audit trail as sentences, newest first, filtered by action and target.
 import { html, useState } from "../../vendor/htm-preact-standalone.module.js";
 import { request } from "../api.js";
-import { useDevelopers } from "../people.js";
+import { useApplications, useDevelopers } from "../people.js";
 import { CursorPager, Field, Select, When, pending, useCursorPages, useLoad } from "../ui.js";
 
 // What each action did, as a verb phrase about its target ("rotated API key X").
@@ -11,7 +11,7 @@ const ACTIONS = {
   "developer.logout": () => "signed out",
   "developer.password_changed": () => "changed their password",
   "developer.password_reset": () => "reset their password",
-  "developer.removed": (event, name) => `removed developer ${name(event.target_id)}`,
+  "developer.removed": (event, names) => `removed developer ${names.developer(event.target_id)}`,
   "developer.session_revoked": () => "signed out a session",
   "invitation.created": (event) => `invited ${event.details.email || "a developer"}`,
   "invitation.resent": (event) => `resent the invitation to ${event.details.email || "a developer"}`,
@@ -21,26 +21,26 @@ const ACTIONS = {
   "api_key.renamed": (event) => `renamed API key ${event.details.old_name} to ${event.details.name}`,
   "api_key.rotated": (event) => `rotated API key ${keyName(event)}`,
   "api_key.deleted": (event) => `deleted API key ${keyName(event)}`,
-  "application.created": (event) => `created application ${event.details.app_id}`,
-  "application.secret_rotated": (event) =>
-    `rotated the secret of application ${event.details.app_id}${event.details.revoke_sessions ? " and signed out its SDK sessions" : ""}`,
-  "application.deleted": (event) => `deleted application ${event.details.app_id}`,
+  "application.created": (event, names) => `created application ${names.application(event.details.app_id)}`,
+  "application.secret_rotated": (event, names) =>
+    `rotated the secret of application ${names.application(event.details.app_id)}` +
+    (event.details.revoke_sessions ? " and signed out its SDK sessions" : ""),
+  "application.deleted": (event, names) => `deleted application ${names.application(event.details.app_id)}`,
   "sdk_token.minted": (event) => `minted an SDK token for user ${event.target_id}`,
-  "sdk_token.mint_failed": (event) => `failed to mint an SDK token for user ${event.target_id} with ${event.details.app_id}`,
+  "sdk_token.mint_failed": (event, names) =>
+    `failed to mint an SDK token for user ${event.target_id} with ${names.application(event.details.app_id)}`,
 };
 
 function keyName(event) {
   return event.details.name ? `${event.details.name} (${event.details.prefix}…)` : event.target_id;
 }
 
-function actorName(event, developerName) {
+function actorName(event, names) {
   switch (event.actor_type) {
-    case "developer": {
-      const name = developerName(event.actor_id);
-      return name === "you" ? "You" : name;
-    }
+    case "developer":
+      return names.developer(event.actor_id);
     case "application":
-      return `Application ${event.actor_id}`;
+      return `Application ${names.application(event.actor_id)}`;
     case "api_key":
       return `API key ${event.actor_id}`;
     case "sdk":
@@ -50,17 +50,21 @@ function actorName(event, developerName) {
   }
 }
 
-export function sentence(event, developerName) {
+/** "Ada Lovelace rotated API key Production Server (ow_live_1234…) from 198.51.100.23."
+ * `names` turns developer ids and app ids into names. */
+export function sentence(event, names) {
   const describe = ACTIONS[event.action];
-  const what = describe ? describe(event, developerName) : `did ${event.action} on ${event.target_type || ""} ${event.target_id || ""}`.trim();
-  return `${actorName(event, developerName)} ${what}${event.ip ? ` from ${event.ip}` : ""}.`;
+  const what = describe
+    ? describe(event, names)
+    : `did ${event.action} on ${event.target_type || ""} ${event.target_id || ""}`.trim();
+  return `${actorName(event, names)} ${what}${event.ip ? ` from ${event.ip}` : ""}.`;
 }
 
 export function AuditPage({ me }) {
   const [action, setAction] = useState("");
   const [targetDraft, setTargetDraft] = useState("");
   const [target, setTarget] = useState("");
-  const developerName = useDevelopers(me);
+  const names = { developer: useDevelopers(me), application: useApplications() };
   const pages = useCursorPages([action, target]);
   const events = useLoad(
     () => request("/api/v1/audit-events", { query: { action, target_id: target, cursor: pages.cursor, limit: 25 } }),
@@ -77,7 +81,7 @@ export function AuditPage({ me }) {
       <ol class="events" aria-label="Events">
         ${events.data.data.map(
           (event) => html`<li key=${event.id}>
-            <p>${sentence(event, developerName)}</p>
+            <p>${sentence(event, names)}</p>
             <p class="meta"><${When} iso=${event.created_at} /> · <code>${event.action}</code>${event.user_agent ? ` · ${event.user_agent}` : ""}</p>
           </li>`,
         )}

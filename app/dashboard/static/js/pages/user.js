@@ -163,6 +163,6 @@ export function UserPage({ userId }) {
       <dt>External ID</dt><dd>${person.external_user_id || "—"}</dd>
       <dt>Created</dt><dd>${formatDate(person.created_at)}</dd>
     </dl>
-    <${Workouts} userId=${person.id} />
-    <${TimeSeries} userId=${person.id} />`;
+    <${TimeSeries} userId=${person.id} />
+    <${Workouts} userId=${person.id} />`;
 }
