@@ -41,6 +41,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_features(app: Flask) -> None:
+    from app.account_mail import tasks as account_mail_tasks
     from app.alerts import tasks as alert_tasks
     from app.api_keys import tasks as api_key_tasks
     from app.api_keys.auth import resolve_api_key
@@ -51,7 +52,9 @@ def _register_features(app: Flask) -> None:
     from app.data.routes import blp as data_blp
     from app.developers.cli import create_admin, ensure_admin
     from app.developers.routes import blp as auth_blp
+    from app.developers.routes import team_blp
     from app.health.routes import blp as health_blp
+    from app.invitations.routes import blp as invitations_blp
     from app.refresh_tokens import tasks as refresh_token_tasks
     from app.refresh_tokens.routes import blp as refresh_blp
     from app.sdk_tokens.routes import blp as sdk_tokens_blp
@@ -67,6 +70,8 @@ def _register_features(app: Flask) -> None:
         data_blp,
         applications_blp,
         audit_blp,
+        team_blp,
+        invitations_blp,
     ):
         api.register_blueprint(blueprint)
     app.register_blueprint(dashboard_blp)
@@ -77,6 +82,7 @@ def _register_features(app: Flask) -> None:
         app, api_key_tasks.SEND_REMINDERS, api_key_tasks.REMINDER_INTERVAL_SECONDS
     )
     register_periodic_task(app, alert_tasks.SWEEP, config["ALERT_SWEEP_SECONDS"])
+    register_periodic_task(app, account_mail_tasks.SWEEP, config["ALERT_SWEEP_SECONDS"])
     register_periodic_task(app, refresh_token_tasks.PURGE, config["REFRESH_TOKEN_PURGE_SECONDS"])
     app.cli.add_command(create_admin)
     app.cli.add_command(ensure_admin)

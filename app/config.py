@@ -148,13 +148,21 @@ SETTINGS: tuple[Setting, ...] = (
         "RATELIMIT_FAILED_LOGINS_PER_IP",
         "30 per 15 minutes",
         str,
-        "Failed developer logins per client IP; further logins from it get 429.",
+        "Failed developer logins per client IP (IPv6: per /64); further logins from it get 429.",
+    ),
+    Setting(
+        "RATELIMIT_FAILED_LOGINS_PER_EMAIL_AND_IP",
+        "10 per 15 minutes",
+        str,
+        "Failed developer logins per e-mail from one client IP (IPv6: per /64); further "
+        "logins for that e-mail from there get 429, elsewhere they still work.",
     ),
     Setting(
         "RATELIMIT_FAILED_LOGINS_PER_EMAIL",
-        "10 per 15 minutes",
+        "100 per 15 minutes",
         str,
-        "Failed developer logins per e-mail; further logins for it get 429.",
+        "Ceiling of failed developer logins per e-mail from everywhere together; further "
+        "logins for it get 429. Reaching it takes failures from 10 networks at the defaults.",
     ),
     Setting(
         "RATELIMIT_FAILED_PASSWORD_CHECKS_PER_DEVELOPER",
@@ -162,6 +170,18 @@ SETTINGS: tuple[Setting, ...] = (
         str,
         "Wrong current passwords per signed-in developer (change-password, "
         "confirm-password); they also count against `RATELIMIT_FAILED_LOGINS_PER_IP`.",
+    ),
+    Setting(
+        "RATELIMIT_PASSWORD_RESETS_PER_EMAIL",
+        "3 per hour",
+        str,
+        "`POST /api/v1/auth/forgot-password` requests per submitted e-mail, known or not.",
+    ),
+    Setting(
+        "RATELIMIT_PASSWORD_RESETS_PER_IP",
+        "10 per hour",
+        str,
+        "`POST /api/v1/auth/forgot-password` requests per client IP.",
     ),
     Setting(
         "RATELIMIT_FAILED_MINTS_PER_APP",
@@ -263,12 +283,15 @@ SETTINGS: tuple[Setting, ...] = (
         "SMTP_HOST",
         "",
         str,
-        "SMTP server for alert and reminder mail. Empty: each mail is logged instead.",
+        "SMTP server for alert, reminder and account mail. Empty: alert mail is logged and "
+        "account mail printed to standard output (production refuses account mail without it).",
     ),
     Setting("SMTP_PORT", 587, int, "SMTP server port."),
     Setting("SMTP_USER", "", str, "SMTP login. Empty: no AUTH."),
     Setting("SMTP_PASSWORD", "", str, "SMTP password for `SMTP_USER`."),
-    Setting("SMTP_FROM", "open-wearables@localhost", str, "Sender address of alert mail."),
+    Setting(
+        "SMTP_FROM", "open-wearables@localhost", str, "Sender address of alert and account mail."
+    ),
     Setting(
         "SMTP_STARTTLS",
         False,

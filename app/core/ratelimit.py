@@ -17,6 +17,7 @@ When Redis is unreachable flask-limiter switches each process to in-memory count
 logs a warning, and probes Redis again with exponential backoff (1 s to 32 s).
 """
 
+import ipaddress
 import math
 import time
 from functools import partial
@@ -40,7 +41,10 @@ LIMIT_SETTINGS = (
     "RATELIMIT_PER_IP",
     "RATELIMIT_FAILED_LOGINS_PER_IP",
     "RATELIMIT_FAILED_LOGINS_PER_EMAIL",
+    "RATELIMIT_FAILED_LOGINS_PER_EMAIL_AND_IP",
     "RATELIMIT_FAILED_PASSWORD_CHECKS_PER_DEVELOPER",
+    "RATELIMIT_PASSWORD_RESETS_PER_EMAIL",
+    "RATELIMIT_PASSWORD_RESETS_PER_IP",
     "RATELIMIT_FAILED_MINTS_PER_APP",
     "RATELIMIT_FAILED_MINTS_PER_IP",
 )
@@ -136,8 +140,20 @@ class OpenWearablesLimiter(Limiter):
         super().init_app(app)
 
 
+IPV6_NETWORK_PREFIX = 64
+
+
 def client_ip() -> str:
-    return get_remote_address() or "unknown"
+    """The client's address as limits count it: IPv4 as is, IPv6 by its /64 (one
+    subscriber usually holds a whole /64, so single addresses would be free to rotate)."""
+    address = get_remote_address() or "unknown"
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if parsed.version == 6:
+        return str(ipaddress.ip_network(f"{parsed}/{IPV6_NETWORK_PREFIX}", strict=False))
+    return address
 
 
 def caller_key() -> str:
@@ -173,6 +189,17 @@ def _submitted_email() -> str:
     return "email:" + digest((request.form.get("username") or "").strip().lower())
 
 
+def _submitted_email_from_client() -> str:
+    return f"{_submitted_email()}:ip:{client_ip()}"
+
+
+def _submitted_json_email() -> str:
+    body = request.get_json(silent=True)
+    email = body.get("email") if isinstance(body, dict) else None
+    normalised = email.strip().lower() if isinstance(email, str) else ""
+    return "email:" + digest(normalised)
+
+
 def _submitted_app_id() -> str:
     body = request.get_json(silent=True)
     app_id = body.get("app_id") if isinstance(body, dict) else None
@@ -203,7 +230,13 @@ def _limiter() -> "OpenWearablesLimiter":
     return limiter
 
 
-def _failures_only(
+def _limit(scope: str, key_func, setting: str, failed):
+    """A limit only failed attempts count against (every attempt when `failed` is None).
+    Limits that share a scope (and setting) share one counter."""
+    return _limiter().limit(_setting(setting), key_func=key_func, scope=scope, deduct_when=failed)
+
+
+def _per_subject_and_ip(
     subject_scope: str,
     subject_key,
     per_subject_setting: str,
@@ -211,37 +244,35 @@ def _failures_only(
     per_ip_setting: str,
     failed=_failed,
 ):
-    """Only failed attempts count, per submitted subject and per client IP. Limits that
-    share a scope (and setting) share one counter."""
+    """Two such limits: per submitted subject and per client IP."""
 
     def decorator(view):
-        limiter = _limiter()
-        view = limiter.limit(
-            _setting(per_subject_setting),
-            key_func=subject_key,
-            scope=subject_scope,
-            deduct_when=failed,
-        )(view)
-        return limiter.limit(
-            _setting(per_ip_setting),
-            key_func=client_ip,
-            scope=ip_scope,
-            deduct_when=failed,
-        )(view)
+        view = _limit(subject_scope, subject_key, per_subject_setting, failed)(view)
+        return _limit(ip_scope, client_ip, per_ip_setting, failed)(view)
 
     return decorator
 
 
-failed_login_limits = _failures_only(
-    "failed-login-email",
-    _submitted_email,
-    "RATELIMIT_FAILED_LOGINS_PER_EMAIL",
-    "failed-login-ip",
-    "RATELIMIT_FAILED_LOGINS_PER_IP",
-)
-"""Brute-force protection: failed logins per e-mail and per client IP."""
+def failed_login_limits(view):
+    """Brute force bounded without lock-out: failed logins count per e-mail from one
+    client (IPv6 per /64), per client, and against a much higher per-e-mail ceiling, so
+    a stranger guessing from elsewhere uses up their own budget, not the owner's."""
+    view = _limit(
+        "failed-login-email-ip",
+        _submitted_email_from_client,
+        "RATELIMIT_FAILED_LOGINS_PER_EMAIL_AND_IP",
+        _failed,
+    )(view)
+    return _per_subject_and_ip(
+        "failed-login-email",
+        _submitted_email,
+        "RATELIMIT_FAILED_LOGINS_PER_EMAIL",
+        "failed-login-ip",
+        "RATELIMIT_FAILED_LOGINS_PER_IP",
+    )(view)
 
-failed_password_check_limits = _failures_only(
+
+failed_password_check_limits = _per_subject_and_ip(
     "failed-password-check-developer",
     _signed_in_developer,
     "RATELIMIT_FAILED_PASSWORD_CHECKS_PER_DEVELOPER",
@@ -251,7 +282,17 @@ failed_password_check_limits = _failures_only(
 )
 """A wrong current password (400) counts per developer and, like a failed login, per IP."""
 
-failed_mint_limits = _failures_only(
+password_reset_request_limits = _per_subject_and_ip(
+    "forgot-password-email",
+    _submitted_json_email,
+    "RATELIMIT_PASSWORD_RESETS_PER_EMAIL",
+    "forgot-password-ip",
+    "RATELIMIT_PASSWORD_RESETS_PER_IP",
+    failed=None,
+)
+"""Every reset request counts (known address or not), per e-mail and per client IP."""
+
+failed_mint_limits = _per_subject_and_ip(
     "failed-mint-app",
     _submitted_app_id,
     "RATELIMIT_FAILED_MINTS_PER_APP",

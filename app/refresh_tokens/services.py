@@ -13,7 +13,7 @@ from app.core.db import utcnow
 from app.core.errors import ApiError
 from app.core.secrets import digest, generate_secret, is_well_formed
 from app.core.store import get_store
-from app.developers.models import Developer
+from app.developers.addresses import alert_address
 from app.extensions import db
 from app.refresh_tokens.models import RefreshToken
 
@@ -164,10 +164,10 @@ def _owner_emails(row: RefreshToken) -> list[str]:
     if developer_id is None:
         return []
     try:
-        developer = db.session.get(Developer, uuid.UUID(developer_id))
+        address = alert_address(uuid.UUID(developer_id))
     except ValueError:
         return []
-    return [developer.email] if developer is not None else []
+    return [address] if address else []
 
 
 def _queue_reuse_alert(row: RefreshToken, client: ClientInfo | None) -> None:

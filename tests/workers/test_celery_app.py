@@ -38,6 +38,7 @@ def test_beat_schedule_follows_the_settings(broker_url):
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {
         "alerts.sweep": ["alerts.sweep", 45],
+        "account_mail.sweep": ["account_mail.sweep", 45],
         "refresh_tokens.purge": ["refresh_tokens.purge", 600],
         "api_keys.flush_last_used": ["api_keys.flush_last_used", 30],
         "api_keys.send_reminders": ["api_keys.send_reminders", 86400],
