@@ -205,6 +205,7 @@ class Logout(MethodView):
 @blp.route("/forgot-password")
 class ForgotPassword(MethodView):
     @password_reset_request_limits
+    @blp.doc(operationId="forgotPassword")
     @blp.arguments(ForgotPasswordSchema)
     @blp.response(202, AcceptedSchema)
     @blp.alt_response(429, response="TOO_MANY_REQUESTS")
@@ -220,6 +221,7 @@ class ForgotPassword(MethodView):
 @blp.route("/reset-password")
 class ResetPassword(MethodView):
     @blp.arguments(ResetPasswordSchema)
+    @blp.doc(operationId="resetPassword")
     @blp.response(204)
     @blp.alt_response(400, response="BAD_REQUEST")
     @blp.alt_response(429, response="TOO_MANY_REQUESTS")
@@ -233,6 +235,7 @@ class ResetPassword(MethodView):
 @team_blp.route("")
 class Developers(MethodView):
     @requires(Kind.DEVELOPER)
+    @team_blp.doc(operationId="listDevelopers")
     @team_blp.arguments(PageQuerySchema, location="query")
     @team_blp.response(200, TeamPageSchema)
     def get(self, query: dict[str, int]) -> Any:
@@ -243,6 +246,7 @@ class Developers(MethodView):
 @team_blp.route("/<uuid:developer_id>")
 class DeveloperById(MethodView):
     @requires(Kind.DEVELOPER)
+    @team_blp.doc(operationId="removeDeveloper")
     @team_blp.response(204)
     @team_blp.alt_response(404, response="NOT_FOUND")
     @team_blp.alt_response(409, response="CONFLICT")

@@ -27,6 +27,7 @@ blp = Blueprint(
 @blp.route("")
 class Invitations(MethodView):
     @requires(Kind.DEVELOPER)
+    @blp.doc(operationId="createInvitation")
     @blp.arguments(InvitationCreateSchema)
     @blp.response(201, IssuedInvitationSchema)
     @blp.alt_response(409, response="CONFLICT")
@@ -40,6 +41,7 @@ class Invitations(MethodView):
         return services.invite(current_principal(), payload["email"], client_info())
 
     @requires(Kind.DEVELOPER)
+    @blp.doc(operationId="listInvitations")
     @blp.arguments(PageQuerySchema, location="query")
     @blp.response(200, InvitationPageSchema)
     def get(self, query: dict[str, int]) -> Any:
@@ -50,6 +52,7 @@ class Invitations(MethodView):
 @blp.route("/<uuid:invitation_id>")
 class InvitationById(MethodView):
     @requires(Kind.DEVELOPER)
+    @blp.doc(operationId="revokeInvitation")
     @blp.response(204)
     @blp.alt_response(404, response="NOT_FOUND")
     def delete(self, invitation_id: uuid.UUID) -> None:
@@ -60,6 +63,7 @@ class InvitationById(MethodView):
 @blp.route("/<uuid:invitation_id>/resend")
 class ResendInvitation(MethodView):
     @requires(Kind.DEVELOPER)
+    @blp.doc(operationId="resendInvitation")
     @blp.response(200, IssuedInvitationSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
@@ -72,6 +76,7 @@ class ResendInvitation(MethodView):
 @blp.route("/accept")
 class AcceptInvitation(MethodView):
     @blp.arguments(AcceptSchema)
+    @blp.doc(operationId="acceptInvitation")
     @blp.response(201, DeveloperSchema)
     @blp.alt_response(400, response="BAD_REQUEST")
     @blp.alt_response(409, response="CONFLICT")

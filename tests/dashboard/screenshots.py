@@ -131,7 +131,18 @@ def seed(base: str) -> str:
         heart_rate.append({"type": "heart_rate", **sample})
     api.call("POST", f"/api/v1/users/{shown}/timeseries", json={"data": heart_rate})
     api.call("POST", f"/api/v1/users/{shown}/token")
-    api.call("POST", "/api/v1/invitations", json={"email": "grace.team@example.com"})
+    joined = api.call("POST", "/api/v1/invitations", json={"email": "grace@example.com"}).json()
+    requests.post(
+        base + "/api/v1/invitations/accept",
+        json={
+            "token": joined["accept_url"].partition("#token=")[2],
+            "password": "another screenshots-only password",
+            "first_name": "Grace",
+            "last_name": "Hopper",
+        },
+        timeout=30,
+    ).raise_for_status()
+    api.call("POST", "/api/v1/invitations", json={"email": "alan@example.com"})
     login(base, "Safari on iPhone")
     return shown
 
@@ -153,7 +164,7 @@ def take(page: Page, out: Path, name: str) -> None:
 def shoot(base: str, user_id: str, out: Path) -> None:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport=VIEWPORT)
+        context = browser.new_context(viewport=VIEWPORT, user_agent="Chrome on Linux")
         page = context.new_page()
         page.goto(base + "/dashboard")
         page.get_by_label("Email").fill(EMAIL)

@@ -9,10 +9,12 @@ import pytest
 import requests
 from playwright.sync_api import Page, expect
 
-from tests.dashboard.conftest import SHORT_ACCESS_TOKEN_SECONDS, Visit
+from tests.conftest import ADMIN_PASSWORD
+from tests.dashboard.conftest import SHORT_ACCESS_TOKEN_SECONDS, VIEWPORT, Visit
 from tests.servers import developer_token
 
 pytestmark = pytest.mark.slow
+NEW_PASSWORD = "a much longer passphrase of my own"
 
 
 def api(base: str, method: str, path: str, credential: str, **kwargs) -> requests.Response:
@@ -23,7 +25,7 @@ def api(base: str, method: str, path: str, credential: str, **kwargs) -> request
 def signed_in(visit: Visit, path: str = "/dashboard") -> Page:
     visit.open(path)
     visit.sign_in()
-    expect(visit.page.get_by_role("button", name="Sign out")).to_be_visible()
+    expect(visit.page.get_by_role("button", name="Sign out", exact=True)).to_be_visible()
     return visit.page
 
 
@@ -189,7 +191,7 @@ def test_sign_out_ends_the_session_for_good(visit):
     page = signed_in(visit)
     refresh_token = visit.refresh_cookie()["value"]
 
-    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="Sign out", exact=True).click()
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     page.reload()
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
@@ -244,3 +246,66 @@ def test_two_tabs_share_one_session_without_tripping_reuse_detection(short_visit
     sessions = api(short_visit.base, "GET", "/api/v1/auth/sessions", token).json()
     assert len(sessions["items"]) == 2  # the tabs' session, still alive, and this one
     short_visit.assert_nothing_leaked()
+
+
+def test_account_changes_the_password_and_ends_other_sessions(visit):
+    other_session = developer_token(visit.base)
+    page = signed_in(visit, "/dashboard/account")
+    sessions = page.get_by_role("table").get_by_role("row")
+    expect(sessions).to_have_count(3)  # the header, this session, the other one
+    expect(page.get_by_role("row", name=re.compile("this session"))).to_be_visible()
+
+    page.get_by_role("button", name="Sign out everywhere else").click()
+    page.get_by_role("button", name="Sign out other sessions").click()
+    expect(sessions).to_have_count(2)
+    assert api(visit.base, "GET", "/api/v1/auth/me", other_session).status_code == 401
+
+    page.get_by_label("Current password").fill("not my password at all")
+    page.get_by_label("New password").fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Change password").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    page.get_by_label("Current password").fill(ADMIN_PASSWORD)
+    page.get_by_role("button", name="Change password").click()
+    expect(page.get_by_text("Password changed.")).to_be_visible()
+
+    page.get_by_role("button", name="Sign out", exact=True).click()
+    visit.sign_in(password=NEW_PASSWORD)
+    expect(page.get_by_role("button", name="Sign out", exact=True)).to_be_visible()
+    visit.assert_nothing_leaked()
+
+
+def test_team_invites_a_developer_who_joins_and_is_removed(visit, chromium):
+    page = signed_in(visit, "/dashboard/team")
+    expect(page.get_by_text("No pending invitations.")).to_be_visible()
+    page.get_by_role("button", name="Invite", exact=True).click()
+    page.get_by_role("dialog").get_by_label("Email").fill("grace@example.com")
+    page.get_by_role("dialog").get_by_role("button", name="Invite").click()
+    accept_url = shown_secret(page, "Invitation link")
+    assert "/dashboard/accept-invitation#token=" in accept_url
+    page.get_by_role("button", name="Done").click()
+    expect(page.get_by_role("row", name=re.compile("grace@example.com"))).to_be_visible()
+
+    newcomer = chromium.new_context(viewport=VIEWPORT)
+    joining = newcomer.new_page()
+    joining.goto(accept_url)
+    joining.get_by_label("First name").fill("Grace")
+    assert "#" not in joining.url  # the token left the address bar
+    joining.get_by_label("Last name").fill("Hopper")
+    joining.get_by_label("Password").fill(NEW_PASSWORD)
+    joining.get_by_role("button", name="Create my account").click()
+    expect(joining.get_by_text("Your account grace@example.com is ready.")).to_be_visible()
+    newcomer.close()
+
+    page.reload()
+    expect(page.get_by_text("No pending invitations.")).to_be_visible()
+    page.get_by_role("button", name="Remove Grace Hopper").click()
+    page.get_by_role("dialog").get_by_label("Your password").fill(ADMIN_PASSWORD)
+    page.get_by_role("button", name="Remove developer").click()
+    expect(page.get_by_role("row", name=re.compile("Grace Hopper"))).to_have_count(0)
+    login = requests.post(
+        visit.base + "/api/v1/auth/login",
+        data={"username": "grace@example.com", "password": NEW_PASSWORD},
+        timeout=30,
+    )
+    assert login.status_code == 401
+    visit.assert_nothing_leaked()

@@ -52,18 +52,10 @@ export function ForgotPasswordPage() {
     <p><a href="/dashboard/sign-in">Back to sign in</a></p>`;
 }
 
-/** The one-time token arrives in the URL fragment (never sent to a server); take it out
- * of the address bar and history at once. */
-function takeFragmentToken() {
-  const token = new URLSearchParams(location.hash.slice(1)).get("token");
-  if (location.hash) history.replaceState(null, "", location.pathname);
-  return token;
-}
-
-function useFragmentToken() {
-  const [token] = useState(takeFragmentToken);
-  return token;
-}
+/** The one-time token of an invitation or reset link arrives in the URL fragment (never
+ * sent to a server); it leaves the address bar and history as soon as the page loads. */
+const linkToken = new URLSearchParams(location.hash.slice(1)).get("token");
+if (linkToken) history.replaceState(null, "", location.pathname);
 
 function MissingToken({ what }) {
   return html`<p class="error" role="alert">This ${what} link is incomplete. Open the link from the e-mail
@@ -71,7 +63,7 @@ function MissingToken({ what }) {
 }
 
 export function ResetPasswordPage() {
-  const token = useFragmentToken();
+  const token = linkToken;
   const [password, setPassword] = useState("");
   const [done, setDone] = useState(false);
   const { busy, error, run } = useAction();
@@ -102,7 +94,7 @@ export function ResetPasswordPage() {
 }
 
 export function AcceptInvitationPage() {
-  const token = useFragmentToken();
+  const token = linkToken;
   const [form, setForm] = useState({ first_name: "", last_name: "", password: "" });
   const [developer, setDeveloper] = useState(null);
   const { busy, error, run } = useAction();
