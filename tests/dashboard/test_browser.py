@@ -9,7 +9,7 @@ import pytest
 import requests
 from playwright.sync_api import Page, expect
 
-from tests.conftest import ADMIN_PASSWORD
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.dashboard.conftest import SHORT_ACCESS_TOKEN_SECONDS, VIEWPORT, Visit
 from tests.servers import developer_token
 
@@ -308,4 +308,37 @@ def test_team_invites_a_developer_who_joins_and_is_removed(visit, chromium):
         timeout=30,
     )
     assert login.status_code == 401
+    visit.assert_nothing_leaked()
+
+
+def test_a_rate_limited_call_says_when_to_retry(visit):
+    page = signed_in(visit)
+    page.route(
+        "**/api/v1/applications?*",
+        lambda route: route.fulfill(
+            status=429,
+            headers={"Retry-After": "17"},
+            json={"detail": "Rate limit exceeded: 1000 per 1 minute"},
+        ),
+    )
+    page.get_by_role("link", name="Applications").click()
+
+    expect(page.get_by_role("alert")).to_have_text(
+        "Rate limit exceeded: 1000 per 1 minute. Try again in 17 seconds."
+    )
+
+
+def test_forgotten_password_pages(visit):
+    page = visit.page
+    visit.open("/dashboard")
+    page.get_by_role("link", name="Forgot your password?").click()
+    page.get_by_label("Email").fill(ADMIN_EMAIL)
+    page.get_by_role("button", name="Send reset link").click()
+    expect(page.get_by_role("status")).to_contain_text(f"If {ADMIN_EMAIL} belongs to an account")
+
+    visit.open("/dashboard/reset-password#token=not-a-real-token")
+    page.get_by_label("New password").fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Set new password").click()
+    expect(page.get_by_role("alert")).to_be_visible()
+    assert "token" not in page.url
     visit.assert_nothing_leaked()

@@ -29,7 +29,8 @@ export class ApiError extends Error {
   /** The sentence to show next to whatever caused the error. */
   get sentence() {
     if (this.status === 429 && this.retryAfter !== null) {
-      return `${this.message} Try again in ${this.retryAfter} second${this.retryAfter === 1 ? "" : "s"}.`;
+      const detail = /[.!?]$/.test(this.message) ? this.message : `${this.message}.`;
+      return `${detail} Try again in ${this.retryAfter} second${this.retryAfter === 1 ? "" : "s"}.`;
     }
     return this.message;
   }
