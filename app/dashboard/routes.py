@@ -4,6 +4,7 @@ JSON API like any other client, so nothing here reads a credential."""
 from pathlib import Path
 
 from flask import Blueprint, Response, redirect, url_for
+from werkzeug.wrappers import Response as BaseResponse
 
 STATIC_DIRECTORY = Path(__file__).resolve().parent / "static"
 
@@ -48,7 +49,7 @@ def add_security_headers(response: Response) -> Response:
 
 
 @blp.get("/")
-def root() -> Response:
+def root() -> BaseResponse:
     return redirect(url_for("dashboard.shell"))
 
 

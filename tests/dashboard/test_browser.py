@@ -64,6 +64,9 @@ def test_api_key_secret_is_shown_once_and_rotation_kills_the_old_one(visit):
     secret = shown_secret(page, "API key")
 
     assert secret.startswith("ow_live_")
+    page.get_by_role("button", name="Copy API key").click()
+    expect(page.get_by_text("Copied.")).to_be_visible()
+    assert page.evaluate("navigator.clipboard.readText()") == secret
     assert api(visit.base, "GET", "/api/v1/users", secret).status_code == 200
     page.get_by_role("button", name="Done").click()
     row = page.get_by_role("row", name=re.compile("Production Server"))

@@ -13,6 +13,11 @@ const RETRY_AFTER_NETWORK_ERROR_MS = 5000;
 export const SESSION_ENDED = "Your session has ended. Please sign in again.";
 
 const channel = new BroadcastChannel(CHANNEL_NAME);
+// Web Locks exist only in secure contexts (HTTPS, or localhost): served over plain HTTP
+// elsewhere, tabs cannot take turns and only this tab's own refreshes are serialised.
+const withRefreshLock = navigator.locks
+  ? (task) => navigator.locks.request(LOCK_NAME, task)
+  : (task) => task();
 let session = null; // { token, expiresAt (epoch ms), lifetime (ms) }
 let refreshTimer = null;
 let inflightRefresh = null;
@@ -124,23 +129,21 @@ async function send(url, options) {
  */
 export function refresh(staleToken = null) {
   if (inflightRefresh === null) {
-    inflightRefresh = navigator.locks
-      .request(LOCK_NAME, async () => {
-        if (isFresh(session) && session.token !== staleToken) return session.token;
-        // keepalive: a reload while this request is in flight still stores the rotated
-        // cookie, instead of leaving the browser with the one the server just retired.
-        const response = await send("/api/v1/auth/refresh", {
-          method: "POST",
-          headers: { "X-Refresh-Cookie": "1" },
-          keepalive: true,
-        });
-        if (!response.ok) throw await errorFrom(response);
-        adopt(fromTokenResponse(await response.json()), { share: true });
-        return session.token;
-      })
-      .finally(() => {
-        inflightRefresh = null;
+    inflightRefresh = withRefreshLock(async () => {
+      if (isFresh(session) && session.token !== staleToken) return session.token;
+      // keepalive: a reload while this request is in flight still stores the rotated
+      // cookie, instead of leaving the browser with the one the server just retired.
+      const response = await send("/api/v1/auth/refresh", {
+        method: "POST",
+        headers: { "X-Refresh-Cookie": "1" },
+        keepalive: true,
       });
+      if (!response.ok) throw await errorFrom(response);
+      adopt(fromTokenResponse(await response.json()), { share: true });
+      return session.token;
+    }).finally(() => {
+      inflightRefresh = null;
+    });
   }
   return inflightRefresh;
 }

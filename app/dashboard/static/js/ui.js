@@ -162,7 +162,11 @@ export function SecretOnce({ label, value }) {
   const id = useId("secret");
   const [copied, setCopied] = useState(false);
   const copy = async () => {
-    await navigator.clipboard.writeText(value);
+    const input = document.getElementById(id);
+    input.select();
+    // The Clipboard API needs a secure context; plain HTTP falls back to the selection.
+    if (navigator.clipboard) await navigator.clipboard.writeText(value);
+    else document.execCommand("copy");
     setCopied(true);
   };
   return html`
