@@ -10,9 +10,9 @@ export FLASK_APP := wsgi.py
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: $(BIN)/activate setup.cfg pyproject.toml
+$(VENV)/.installed: $(BIN)/activate setup.cfg pyproject.toml clients/python/pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[dev]"
+	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[dev]" -e ./clients/python
 	touch $@
 
 install: $(VENV)/.installed
@@ -23,10 +23,12 @@ $(VENV)/.installed-loadtest: $(VENV)/.installed
 
 install-loadtest: $(VENV)/.installed-loadtest
 
-## Serve the API on 127.0.0.1:$(PORT) (SQLite, in-process limiter, eager Celery by default).
+## Serve the API on 127.0.0.1:$(PORT) (SQLite, in-process limiter, eager Celery by default;
+## with JWT_ALGORITHM=ES256/EdDSA and no key file, a development key in instance/).
 run: install
 	$(BIN)/flask db upgrade
 	$(BIN)/flask ensure-admin
+	$(BIN)/flask ensure-signing-key
 	$(BIN)/gunicorn --workers 1 --threads 4 --bind 127.0.0.1:$(PORT) wsgi:app
 
 ## A Celery worker (needs CELERY_BROKER_URL, and the same DATABASE_URL/settings as the API).

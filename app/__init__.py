@@ -11,6 +11,7 @@ from app.core.auth import set_api_key_resolver
 from app.core.cors import init_cors
 from app.core.deployment import init_deployment
 from app.core.errors import register_error_handlers
+from app.core.outages import watch_database
 from app.core.ratelimit import init_rate_limits
 from app.core.store import init_store
 from app.core.tasks import celery_init_app, register_periodic_task
@@ -27,6 +28,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     init_deployment(app)
 
     db.init_app(app)
+    with app.app_context():
+        watch_database(db.engine)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIRECTORY))
     jwt.init_app(app)
     init_store(app)
@@ -58,6 +61,10 @@ def _register_features(app: Flask) -> None:
     from app.refresh_tokens import tasks as refresh_token_tasks
     from app.refresh_tokens.routes import blp as refresh_blp
     from app.sdk_tokens.routes import blp as sdk_tokens_blp
+    from app.signing_keys import cli as signing_key_cli
+    from app.signing_keys.routes import blp as jwks_blp
+    from app.signing_keys.services import init_signing_keys
+    from app.tokens.routes import blp as tokens_blp
     from app.users.routes import blp as users_blp
 
     for blueprint in (
@@ -70,11 +77,14 @@ def _register_features(app: Flask) -> None:
         data_blp,
         applications_blp,
         audit_blp,
+        jwks_blp,
+        tokens_blp,
         team_blp,
         invitations_blp,
     ):
         api.register_blueprint(blueprint)
     app.register_blueprint(dashboard_blp)
+    init_signing_keys(app)
     set_api_key_resolver(app, resolve_api_key)
     config = app.config
     register_periodic_task(app, api_key_tasks.FLUSH_LAST_USED, config["LAST_USED_FLUSH_SECONDS"])
@@ -86,3 +96,10 @@ def _register_features(app: Flask) -> None:
     register_periodic_task(app, refresh_token_tasks.PURGE, config["REFRESH_TOKEN_PURGE_SECONDS"])
     app.cli.add_command(create_admin)
     app.cli.add_command(ensure_admin)
+    for command in (
+        signing_key_cli.rotate_signing_key,
+        signing_key_cli.retire_signing_key,
+        signing_key_cli.list_signing_keys,
+        signing_key_cli.ensure_signing_key,
+    ):
+        app.cli.add_command(command)

@@ -14,6 +14,7 @@ DEVELOPMENT_SECRET = "dev-only-secret-change-me"
 DEVELOPMENT_PEPPER = "dev-only-pepper-change-me"
 APP_ENVIRONMENTS = ("development", "testing", "production")
 SWAGGER_UI_ASSETS_URL = "/docs/swagger-ui/"
+JWT_ALGORITHMS = ("HS256", "ES256", "EdDSA")
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off", ""})
 # Literal hosts only: flask-cors would treat `[`, `*`, `?`… as a regular expression.
@@ -60,6 +61,37 @@ SETTINGS: tuple[Setting, ...] = (
         "Signs access JWTs (HS256). Set a long random value outside development.",
     ),
     Setting(
+        "JWT_ALGORITHM",
+        "HS256",
+        str,
+        "`HS256` (signed with `SECRET_KEY`), `ES256` (P-256) or `EdDSA` (Ed25519). The "
+        "asymmetric ones sign with `JWT_PRIVATE_KEYS_FILE` and publish the public keys at "
+        "`/.well-known/jwks.json`. Switching invalidates access tokens already issued "
+        "(clients refresh).",
+    ),
+    Setting(
+        "JWT_PRIVATE_KEYS_FILE",
+        "",
+        str,
+        "PEM file of the signing keys (ES256/EdDSA), shared by every worker and host; "
+        "re-read whenever it changes. Empty: `instance/jwt-signing-keys.pem` in "
+        "development (`make run` creates it), required otherwise.",
+    ),
+    Setting(
+        "JWKS_CACHE_SECONDS",
+        300,
+        int,
+        "`Cache-Control: max-age` of `/.well-known/jwks.json`. Verifiers must not cache "
+        "the key set longer than `JWT_KEY_ACTIVATION_DELAY_SECONDS`.",
+    ),
+    Setting(
+        "JWT_KEY_ACTIVATION_DELAY_SECONDS",
+        900,
+        int,
+        "`flask rotate-signing-key` publishes the new key at once and signs with it only "
+        "this many seconds later. Must exceed `JWKS_CACHE_SECONDS`.",
+    ),
+    Setting(
         "TOKEN_PEPPER",
         DEVELOPMENT_PEPPER,
         str,
@@ -92,6 +124,14 @@ SETTINGS: tuple[Setting, ...] = (
         30,
         int,
         "Absolute lifetime of a refresh-token family, counted from the login or mint.",
+    ),
+    Setting(
+        "REFRESH_TOKEN_REUSE_GRACE_SECONDS",
+        0,
+        int,
+        "Grace for a lost refresh response: within this many seconds of a refresh, the "
+        "used refresh token may be presented once more while the one issued for it is "
+        "unused; that one is revoked and a new pair issued. 0: strict single use.",
     ),
     Setting(
         "MAX_CONTENT_LENGTH",
@@ -434,6 +474,18 @@ def _check_alert_settings(config: Mapping[str, Any]) -> None:
         raise ValueError("ALERT_DELIVERY_LEASE_SECONDS must exceed 2 x ALERT_SEND_TIMEOUT_SECONDS.")
 
 
+def _check_signing_settings(config: Mapping[str, Any]) -> None:
+    if config["JWT_ALGORITHM"] not in JWT_ALGORITHMS:
+        raise ValueError(f"JWT_ALGORITHM must be one of {', '.join(JWT_ALGORITHMS)}.")
+    asymmetric = config["JWT_ALGORITHM"] != "HS256"
+    if asymmetric and not config["JWT_PRIVATE_KEYS_FILE"] and config["APP_ENV"] != "development":
+        raise ValueError(f"JWT_ALGORITHM={config['JWT_ALGORITHM']} needs JWT_PRIVATE_KEYS_FILE.")
+    if config["REFRESH_TOKEN_REUSE_GRACE_SECONDS"] < 0:
+        raise ValueError("REFRESH_TOKEN_REUSE_GRACE_SECONDS must be 0 or more.")
+    if config["JWT_KEY_ACTIVATION_DELAY_SECONDS"] <= config["JWKS_CACHE_SECONDS"]:
+        raise ValueError("JWT_KEY_ACTIVATION_DELAY_SECONDS must exceed JWKS_CACHE_SECONDS.")
+
+
 def load_config(
     environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -452,11 +504,11 @@ def load_config(
                 config[setting.name] = setting.production_default
 
     _check_alert_settings(config)
+    _check_signing_settings(config)
     config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(config["DATABASE_URL"])
     config["TESTING"] = config["APP_ENV"] == "testing" or config.get("TESTING", False)
     config["JWT_SECRET_KEY"] = config["SECRET_KEY"]
-    config["JWT_ALGORITHM"] = "HS256"
-    config["JWT_DECODE_ALGORITHMS"] = ["HS256"]
+    config["JWT_DECODE_ALGORITHMS"] = [config["JWT_ALGORITHM"]]
     config["JWT_ENCODE_NBF"] = False
     config["JWT_TOKEN_LOCATION"] = ["headers"]
     config["API_TITLE"] = "Open Wearables Auth"

@@ -26,6 +26,9 @@ PUBLIC = {
     ("health.Readiness", "GET"),
     ("auth.Login", "POST"),
     ("refresh.Refresh", "POST"),
+    ("jwks.Jwks", "GET"),
+    # Holding the token proves the right to revoke it (RFC 7009).
+    ("tokens.Revoke", "POST"),
     # The token in the request body is the proof (from a mailed link).
     ("auth.ForgotPassword", "POST"),
     ("auth.ResetPassword", "POST"),

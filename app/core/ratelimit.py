@@ -13,6 +13,11 @@ boundary). `SingleTripRedisStorage` admits the request and reads the window back
 the headers in one Lua script: one Redis round trip per limited request, where stock
 flask-limiter makes one for the hit and another for the headers.
 
+The caller is resolved before flask-limiter runs (`answer_unresolvable_callers`): any
+exception inside its key function makes flask-limiter abandon Redis for in-memory
+counters, so a caller the app cannot check (database or blocklist down) is answered
+503 there instead, and not counted.
+
 When Redis is unreachable flask-limiter switches each process to in-memory counters,
 logs a warning, and probes Redis again with exponential backoff (1 s to 32 s).
 """
@@ -28,7 +33,8 @@ from flask_limiter.util import get_remote_address
 from limits import parse
 from limits.storage import RedisStorage
 
-from app.core.auth import Kind, optional_principal
+from app.core.auth import Kind, load_principal, optional_principal
+from app.core.errors import ApiError
 from app.core.secrets import digest
 
 CALLER_LIMIT_SETTINGS = {
@@ -161,6 +167,18 @@ def caller_key() -> str:
     if principal is None:
         return f"ip:{client_ip()}"
     return f"{principal.kind.value}:{principal.subject_id}"
+
+
+def answer_unresolvable_callers() -> None:
+    """503 before any limit is counted when the caller's credentials cannot be checked
+    now; other failures (401) are counted by the limiter against the client IP."""
+    if is_unlimited():
+        return
+    try:
+        load_principal()
+    except ApiError as error:
+        if error.status == 503:
+            raise
 
 
 def caller_limit() -> str:
@@ -324,6 +342,7 @@ def init_rate_limits(app: Flask) -> None:
         parse(app.config[name])
     app.config["RATELIMIT_STORAGE_URI"] = storage_uri(app.config["REDIS_URL"])
     app.config["RATELIMIT_STORAGE_OPTIONS"] = {"socket_timeout": 1, "socket_connect_timeout": 1}
+    app.before_request(answer_unresolvable_callers)
     limiter = _limiter()
     limiter.init_app(app)
     attach_rate_limit_headers(app, limiter)

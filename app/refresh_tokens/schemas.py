@@ -11,9 +11,7 @@ class RefreshRequestSchema(ma.Schema):
 
 class TokenPairSchema(ma.Schema):
     access_token = ma.fields.String(required=True)
-    token_type = ma.fields.String(
-        required=True, validate=ma.validate.OneOf(["bearer"]), metadata={"example": "bearer"}
-    )
+    token_type = ma.fields.String(required=True, validate=ma.validate.OneOf(["bearer"]))
     refresh_token = ma.fields.String(
         metadata={"example": "rt_…", "description": "Absent in cookie mode (in the cookie)."}
     )

@@ -1,0 +1,1 @@
+"""Asymmetric signing keys of access JWTs: the key file, rotation, and the JWKS."""
