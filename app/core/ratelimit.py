@@ -25,9 +25,11 @@ logs a warning, and probes Redis again with exponential backoff (1 s to 32 s).
 import ipaddress
 import math
 import time
+from collections.abc import Callable
 from functools import partial
+from typing import Any
 
-from flask import Flask, current_app, g, has_app_context, request
+from flask import Flask, Response, current_app, g, has_app_context, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import parse
@@ -228,7 +230,7 @@ def _failed(response) -> bool:
     return response.status_code in (401, 403)
 
 
-def _wrong_password(response) -> bool:
+def _wrong_password(response: Response) -> bool:
     return response.status_code == 400
 
 
@@ -248,7 +250,12 @@ def _limiter() -> "OpenWearablesLimiter":
     return limiter
 
 
-def _limit(scope: str, key_func, setting: str, failed):
+KeyFunc = Callable[[], str]
+FailurePredicate = Callable[[Response], bool] | None
+ViewDecorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+
+def _limit(scope: str, key_func: KeyFunc, setting: str, failed: FailurePredicate) -> ViewDecorator:
     """A limit only failed attempts count against (every attempt when `failed` is None).
     Limits that share a scope (and setting) share one counter."""
     return _limiter().limit(_setting(setting), key_func=key_func, scope=scope, deduct_when=failed)
@@ -256,22 +263,22 @@ def _limit(scope: str, key_func, setting: str, failed):
 
 def _per_subject_and_ip(
     subject_scope: str,
-    subject_key,
+    subject_key: KeyFunc,
     per_subject_setting: str,
     ip_scope: str,
     per_ip_setting: str,
-    failed=_failed,
-):
+    failed: FailurePredicate = _failed,
+) -> ViewDecorator:
     """Two such limits: per submitted subject and per client IP."""
 
-    def decorator(view):
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         view = _limit(subject_scope, subject_key, per_subject_setting, failed)(view)
         return _limit(ip_scope, client_ip, per_ip_setting, failed)(view)
 
     return decorator
 
 
-def failed_login_limits(view):
+def failed_login_limits(view: Callable[..., Any]) -> Callable[..., Any]:
     """Brute force bounded without lock-out: failed logins count per e-mail from one
     client (IPv6 per /64), per client, and against a much higher per-e-mail ceiling, so
     a stranger guessing from elsewhere uses up their own budget, not the owner's."""

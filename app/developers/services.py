@@ -159,7 +159,9 @@ def signed_in_developer(principal: Principal) -> Developer:
     return developer
 
 
-def update_profile(principal: Principal, changes: dict[str, str | None], client: ClientInfo):
+def update_profile(
+    principal: Principal, changes: dict[str, str | None], client: ClientInfo
+) -> Developer:
     developer = signed_in_developer(principal)
     for field, value in changes.items():
         setattr(developer, field, value)
