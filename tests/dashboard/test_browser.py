@@ -345,3 +345,17 @@ def test_forgotten_password_pages(visit):
     expect(page.get_by_role("alert")).to_be_visible()
     assert "token" not in page.url
     visit.assert_nothing_leaked()
+
+
+def test_a_session_ended_elsewhere_goes_back_to_sign_in_with_a_message(visit):
+    page = signed_in(visit)
+    other_device = developer_token(visit.base)
+    assert api(visit.base, "DELETE", "/api/v1/auth/sessions", other_device).status_code == 204
+
+    page.get_by_role("link", name="Users").click()
+
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    expect(page.get_by_text("Your session has ended. Please sign in again.")).to_be_visible()
+    visit.sign_in()
+    expect(page.get_by_role("heading", name="Users")).to_be_visible()
+    visit.assert_nothing_leaked()
