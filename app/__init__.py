@@ -52,6 +52,7 @@ def _register_features(app: Flask) -> None:
     from app.api_keys.routes import blp as api_keys_blp
     from app.applications.routes import blp as applications_blp
     from app.audit.routes import blp as audit_blp
+    from app.dashboard.routes import blp as dashboard_blp
     from app.data.routes import blp as data_blp
     from app.developers.cli import create_admin, ensure_admin
     from app.developers.routes import blp as auth_blp
@@ -84,6 +85,7 @@ def _register_features(app: Flask) -> None:
         invitations_blp,
     ):
         api.register_blueprint(blueprint)
+    app.register_blueprint(dashboard_blp)
     init_signing_keys(app)
     set_api_key_resolver(app, resolve_api_key)
     set_revocation_source(app, revocations)

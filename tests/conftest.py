@@ -8,12 +8,15 @@ import os
 import re
 import secrets
 import uuid
+from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
 import redis
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
+from playwright.sync_api import Browser, sync_playwright
 from sqlalchemy import event, inspect, text
 
 from app import create_app
@@ -266,3 +269,25 @@ def mailed_link(message) -> tuple[str, str]:
 
 def mails_to(mail_server, address: str) -> list:
     return [m for m in mail_server.messages if m["X-Envelope-To"] == address]
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Browser]:
+    """Debian's Chromium (never a downloaded build), one per test session: Playwright's
+    sync API allows one running instance at a time."""
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: apt-get install chromium"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

@@ -1,11 +1,11 @@
 """Rate limits keyed by who is calling, on flask-limiter's moving window.
 
-Every request except the probes, the API docs and CORS preflights counts against one
-caller limit (unknown paths and wrong methods too):
-an API key against its key id, an SDK token against its end user (shared by all that
-user's tokens and applications), a developer token against the developer, and anything
-without valid credentials (login, refresh, SDK token minting, rejected credentials)
-against the client IP. Login and minting add failure-only limits on top.
+Every request except the probes, the API docs, the dashboard's pages and CORS preflights
+counts against one caller limit (unknown paths and wrong methods too): an API key against
+its key id, an SDK token against its end user (shared by all that user's tokens and
+applications), a developer token against the developer, and anything without valid
+credentials (login, refresh, SDK token minting, rejected credentials) against the client
+IP. Login and minting add failure-only limits on top.
 
 The moving window keeps a timestamp per admitted request, so no 60-second span ever
 admits more than the limit (a fixed window admits up to twice the limit across a
@@ -56,7 +56,7 @@ LIMIT_SETTINGS = (
     "RATELIMIT_FAILED_MINTS_PER_APP",
     "RATELIMIT_FAILED_MINTS_PER_IP",
 )
-UNLIMITED_BLUEPRINTS = frozenset({"health", "api-docs"})
+UNLIMITED_BLUEPRINTS = frozenset({"health", "api-docs", "dashboard"})
 POLICY_NAME = "default"
 UNROUTED = "unrouted"
 STORAGE_SCHEME = "owa+"

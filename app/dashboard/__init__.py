@@ -1,0 +1,1 @@
+"""The admin dashboard: an HTML shell and static ES modules, same origin as the API."""
