@@ -5,7 +5,7 @@ PORT ?= 8000
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi.py
 
-.PHONY: install install-loadtest run serve worker beat test test-fast lint format bench loadtest
+.PHONY: install install-loadtest run serve worker beat test test-fast lint format bench loadtest vendor screenshots
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -74,3 +74,21 @@ bench: install
 ## Rate limits under load: Locust against gunicorn, PostgreSQL and Redis on loopback (~4 min).
 loadtest:
 	loadtests/run
+
+## Retake docs/screenshots/ (every dashboard page, 1280x800, made-up data; needs chromium).
+screenshots: install
+	$(BIN)/python -m tests.dashboard.screenshots docs/screenshots
+
+## Re-fetch the dashboard's vendored front-end library from the npm registry (pinned
+## version and integrity; see app/dashboard/static/vendor/README.md). Needs npm.
+HTM_VERSION := 3.1.1
+HTM_INTEGRITY := sha512-983Vyg8NwUE7JkZ6NmOqpCZ+sh1bKv2iYTlUkzlWmA5JD2acKoxd4KVxbMmxX/85mtfdnDmTFoNKcg5DGAvxNQ==
+VENDOR_DIR := app/dashboard/static/vendor
+.PHONY: vendor
+vendor:
+	set -e; work=$$(mktemp -d); trap 'rm -rf "$$work"' EXIT; \
+	integrity=$$(cd "$$work" && npm pack --json htm@$(HTM_VERSION) | $(PYTHON) -c 'import json, sys; print(json.load(sys.stdin)[0]["integrity"])'); \
+	test "$$integrity" = "$(HTM_INTEGRITY)" || { echo "htm@$(HTM_VERSION): integrity $$integrity differs from the pinned one"; exit 1; }; \
+	tar -xzf "$$work/htm-$(HTM_VERSION).tgz" -C "$$work"; \
+	cp "$$work/package/preact/standalone.module.js" $(VENDOR_DIR)/htm-preact-standalone.module.js; \
+	cp "$$work/package/LICENSE" $(VENDOR_DIR)/htm-preact-standalone.LICENSE

@@ -20,6 +20,7 @@ from app import (
     api_keys,
     applications,
     audit,
+    dashboard,
     data,
     developers,
     health,
@@ -62,6 +63,7 @@ FEATURES: tuple[Feature, ...] = (
     invitations,
     alerts,
     account_mail,
+    dashboard,
 )
 
 
@@ -74,7 +76,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     with app.app_context():
-        watch_database(db.engine)
+        watch_database(app, db.engine, db.session)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIRECTORY))
     jwt.init_app(app)
     init_store(app)

@@ -111,7 +111,8 @@ SETTINGS: tuple[Setting, ...] = (
         "REDIS_URL",
         "",
         str,
-        "Redis for the token blocklist and shared state. Empty: in-process (one worker only).",
+        "Redis for revocation flags, rate limits and shared state. Empty: in-process "
+        "(one worker only).",
     ),
     Setting(
         "CELERY_BROKER_URL",
@@ -190,13 +191,21 @@ SETTINGS: tuple[Setting, ...] = (
         "RATELIMIT_FAILED_LOGINS_PER_IP",
         "30 per 15 minutes",
         str,
-        "Failed developer logins per client IP; further logins from it get 429.",
+        "Failed developer logins per client IP (IPv6: per /64); further logins from it get 429.",
+    ),
+    Setting(
+        "RATELIMIT_FAILED_LOGINS_PER_EMAIL_AND_IP",
+        "10 per 15 minutes",
+        str,
+        "Failed developer logins per e-mail from one client IP (IPv6: per /64); further "
+        "logins for that e-mail from there get 429, elsewhere they still work.",
     ),
     Setting(
         "RATELIMIT_FAILED_LOGINS_PER_EMAIL",
-        "10 per 15 minutes",
+        "100 per 15 minutes",
         str,
-        "Failed developer logins per e-mail; further logins for it get 429.",
+        "Ceiling of failed developer logins per e-mail from everywhere together; further "
+        "logins for it get 429. Reaching it takes failures from 10 networks at the defaults.",
     ),
     Setting(
         "RATELIMIT_FAILED_PASSWORD_CHECKS_PER_DEVELOPER",
@@ -410,6 +419,13 @@ SETTINGS: tuple[Setting, ...] = (
         3600,
         int,
         "Beat interval of the refresh-token purge.",
+    ),
+    Setting(
+        "REVOCATION_PUSH_SECONDS",
+        10,
+        int,
+        "Beat interval of the task that flags in Redis the revocations decided while "
+        "Redis was down (each process also pushes them before it trusts Redis again).",
     ),
     Setting(
         "REFRESH_TOKEN_PURGE_BATCH_SIZE",

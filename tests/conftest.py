@@ -4,11 +4,14 @@ Nothing here skips when a service is missing: `make test` starts PostgreSQL and 
 first, and a run without them fails loudly instead of passing without testing.
 """
 
+from collections.abc import Iterator
 from contextlib import ExitStack
+from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
+from playwright.sync_api import Browser, sync_playwright
 from sqlalchemy import event, text
 
 from app import create_app
@@ -17,6 +20,7 @@ from app.extensions import db
 from tests import contract
 from tests.support.apps import close_app
 from tests.support.auth import bearer, login
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.support.databases import claimed_redis_database, temporary_database
 from tests.support.environment import ADMIN_EMAIL, ADMIN_PASSWORD, app_config
 from tests.support.network import SmtpServer
@@ -164,3 +168,14 @@ def mail_server():
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Browser]:
+    """Debian's Chromium, one per test session: Playwright's sync API allows one running
+    instance at a time."""
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: apt-get install chromium"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

@@ -23,6 +23,8 @@ def config_overrides():
     # Rate limits would turn most generated requests into 429s and hide the handlers.
     names = ("API_KEY", "SDK_USER", "DEVELOPER", "PER_IP", "FAILED_LOGINS_PER_IP")
     names += ("FAILED_LOGINS_PER_EMAIL", "FAILED_MINTS_PER_APP", "FAILED_MINTS_PER_IP")
+    names += ("FAILED_LOGINS_PER_EMAIL_AND_IP", "FAILED_PASSWORD_CHECKS_PER_DEVELOPER")
+    names += ("PASSWORD_RESETS_PER_EMAIL", "PASSWORD_RESETS_PER_IP")
     return {f"RATELIMIT_{name}": UNLIMITED for name in names}
 
 

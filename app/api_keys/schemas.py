@@ -35,6 +35,11 @@ class ApiKeySchema(ma.Schema):
     environment = ma.fields.String(validate=ENVIRONMENTS, required=True)
     created_at = UTCDateTimeField(required=True)
     last_used_at = UTCDateTimeField(allow_none=True, required=True)
+    last_used_ip = ma.fields.String(
+        allow_none=True,
+        required=True,
+        metadata={"description": "Client IP of the use in `last_used_at`."},
+    )
     expires_at = UTCDateTimeField(allow_none=True, required=True)
     rotated_at = UTCDateTimeField(allow_none=True, required=True)
     created_by = ma.fields.UUID(allow_none=True, required=True)

@@ -1,11 +1,11 @@
 """Rate limits keyed by who is calling, on flask-limiter's moving window.
 
-Every request except the probes, the API docs and CORS preflights counts against one
-caller limit (unknown paths and wrong methods too):
-an API key against its key id, an SDK token against its end user (shared by all that
-user's tokens and applications), a developer token against the developer, and anything
-without valid credentials (login, refresh, SDK token minting, rejected credentials)
-against the client IP. Login and minting add failure-only limits on top.
+Every request except the probes, the API docs, the dashboard's pages and CORS preflights
+counts against one caller limit (unknown paths and wrong methods too): an API key against
+its key id, an SDK token against its end user (shared by all that user's tokens and
+applications), a developer token against the developer, and anything without valid
+credentials (login, refresh, SDK token minting, rejected credentials) against the client
+IP. Login and minting add failure-only limits on top.
 
 The moving window keeps a timestamp per admitted request, so no 60-second span ever
 admits more than the limit (a fixed window admits up to twice the limit across a
@@ -13,15 +13,16 @@ boundary). `SingleTripRedisStorage` admits the request and reads the window back
 the headers in one Lua script: one Redis round trip per limited request, where stock
 flask-limiter makes one for the hit and another for the headers.
 
-The caller is resolved before flask-limiter runs (`answer_unresolvable_callers`): any
-exception inside its key function makes flask-limiter abandon Redis for in-memory
-counters, so a caller the app cannot check (database or blocklist down) is answered
-503 there instead, and not counted.
+Credentials that cannot be checked right now (the database is down: the request is
+answered 503) count per credential at the per-IP rate, not against the
+client IP other callers share. The key function never raises for them: any exception
+there makes flask-limiter abandon Redis for in-memory counters.
 
 When Redis is unreachable flask-limiter switches each process to in-memory counters,
 logs a warning, and probes Redis again with exponential backoff (1 s to 32 s).
 """
 
+import ipaddress
 import math
 import time
 from collections.abc import Callable
@@ -34,7 +35,7 @@ from flask_limiter.util import get_remote_address
 from limits import parse
 from limits.storage import RedisStorage
 
-from app.core.auth import Kind, load_principal, optional_principal
+from app.core.auth import Kind, load_principal, optional_principal, read_credential
 from app.core.errors import ApiError
 from app.core.secrets import digest
 
@@ -48,6 +49,7 @@ LIMIT_SETTINGS = (
     "RATELIMIT_PER_IP",
     "RATELIMIT_FAILED_LOGINS_PER_IP",
     "RATELIMIT_FAILED_LOGINS_PER_EMAIL",
+    "RATELIMIT_FAILED_LOGINS_PER_EMAIL_AND_IP",
     "RATELIMIT_FAILED_PASSWORD_CHECKS_PER_DEVELOPER",
     "RATELIMIT_PASSWORD_RESETS_PER_EMAIL",
     "RATELIMIT_PASSWORD_RESETS_PER_IP",
@@ -56,7 +58,7 @@ LIMIT_SETTINGS = (
 )
 P = ParamSpec("P")
 R = TypeVar("R")
-UNLIMITED_BLUEPRINTS = frozenset({"health", "api-docs"})
+UNLIMITED_BLUEPRINTS = frozenset({"health", "api-docs", "dashboard"})
 POLICY_NAME = "default"
 UNROUTED = "unrouted"
 STORAGE_SCHEME = "owa+"
@@ -150,27 +152,40 @@ class OpenWearablesLimiter(Limiter):
         super().init_app(app)
 
 
+IPV6_NETWORK_PREFIX = 64
+
+
 def client_ip() -> str:
-    return get_remote_address() or "unknown"
+    """The client's address as limits count it: IPv4 as is, IPv6 by its /64 (one
+    subscriber usually holds a whole /64, so single addresses would be free to rotate)."""
+    address = get_remote_address() or "unknown"
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if parsed.version == 6:
+        return str(ipaddress.ip_network(f"{parsed}/{IPV6_NETWORK_PREFIX}", strict=False))
+    return address
 
 
-def caller_key() -> str:
-    principal = optional_principal()
-    if principal is None:
-        return f"ip:{client_ip()}"
-    return f"{principal.kind.value}:{principal.subject_id}"
-
-
-def answer_unresolvable_callers() -> None:
-    """503 before any limit is counted when the caller's credentials cannot be checked
-    now; other failures (401) are counted by the limiter against the client IP."""
-    if is_unlimited():
-        return
+def _unchecked_credential() -> str | None:
+    """The credential whose check failed for want of a dependency (503), else None."""
     try:
         load_principal()
     except ApiError as error:
         if error.status == 503:
-            raise
+            return read_credential()
+    return None
+
+
+def caller_key() -> str:
+    principal = optional_principal()
+    if principal is not None:
+        return f"{principal.kind.value}:{principal.subject_id}"
+    unchecked = _unchecked_credential()
+    if unchecked is not None:
+        return f"unchecked:{digest(unchecked)}"
+    return f"ip:{client_ip()}"
 
 
 def caller_limit() -> str:
@@ -198,6 +213,10 @@ def request_identity() -> str:
 def _submitted_email() -> str:
     # Keyed by digest: Redis key names should not list who tried to log in.
     return "email:" + digest((request.form.get("username") or "").strip().lower())
+
+
+def _submitted_email_from_client() -> str:
+    return f"{_submitted_email()}:ip:{client_ip()}"
 
 
 def _submitted_json_email() -> str:
@@ -249,42 +268,56 @@ limiter.request_filter(is_unlimited)
 limiter.request_filter(is_preflight)
 
 
+KeyFunc = Callable[[], str]
+FailurePredicate = Callable[[Response], bool] | None
+
+
+def _limit(
+    view: Callable[P, R], scope: str, key_func: KeyFunc, setting: str, failed: FailurePredicate
+) -> Callable[P, R]:
+    """A limit only failed attempts count against (every attempt when `failed` is None).
+    Limits that share a scope (and setting) share one counter."""
+    return limiter.limit(_setting(setting), key_func=key_func, scope=scope, deduct_when=failed)(
+        view
+    )
+
+
 def _per_subject_and_ip(
     subject_scope: str,
-    subject_key: Callable[[], str],
+    subject_key: KeyFunc,
     per_subject_setting: str,
     ip_scope: str,
     per_ip_setting: str,
-    failed: Callable[[Response], bool] | None = _failed,
+    failed: FailurePredicate = _failed,
 ) -> Callable[[Callable[P, R]], Callable[P, R]]:
-    """Only failed attempts count (every attempt when `failed` is None), per submitted
-    subject and per client IP. Limits that share a scope (and setting) share one counter."""
+    """Two such limits: per submitted subject and per client IP."""
 
     def decorator(view: Callable[P, R]) -> Callable[P, R]:
-        view = limiter.limit(
-            _setting(per_subject_setting),
-            key_func=subject_key,
-            scope=subject_scope,
-            deduct_when=failed,
-        )(view)
-        return limiter.limit(
-            _setting(per_ip_setting),
-            key_func=client_ip,
-            scope=ip_scope,
-            deduct_when=failed,
-        )(view)
+        view = _limit(view, subject_scope, subject_key, per_subject_setting, failed)
+        return _limit(view, ip_scope, client_ip, per_ip_setting, failed)
 
     return decorator
 
 
-failed_login_limits = _per_subject_and_ip(
-    "failed-login-email",
-    _submitted_email,
-    "RATELIMIT_FAILED_LOGINS_PER_EMAIL",
-    "failed-login-ip",
-    "RATELIMIT_FAILED_LOGINS_PER_IP",
-)
-"""Brute-force protection: failed logins per e-mail and per client IP."""
+def failed_login_limits(view: Callable[P, R]) -> Callable[P, R]:
+    """Brute force bounded without lock-out: failed logins count per e-mail from one
+    client (IPv6 per /64), per client, and against a much higher per-e-mail ceiling, so
+    a stranger guessing from elsewhere uses up their own budget, not the owner's."""
+    view = _limit(
+        view,
+        "failed-login-email-ip",
+        _submitted_email_from_client,
+        "RATELIMIT_FAILED_LOGINS_PER_EMAIL_AND_IP",
+        _failed,
+    )
+    return _per_subject_and_ip(
+        "failed-login-email",
+        _submitted_email,
+        "RATELIMIT_FAILED_LOGINS_PER_EMAIL",
+        "failed-login-ip",
+        "RATELIMIT_FAILED_LOGINS_PER_IP",
+    )(view)
+
 
 failed_password_check_limits = _per_subject_and_ip(
     "failed-password-check-developer",
@@ -325,7 +358,6 @@ def init_rate_limits(app: Flask) -> None:
         parse(app.config[name])
     app.config["RATELIMIT_STORAGE_URI"] = storage_uri(app.config["REDIS_URL"])
     app.config["RATELIMIT_STORAGE_OPTIONS"] = {"socket_timeout": 1, "socket_connect_timeout": 1}
-    app.before_request(answer_unresolvable_callers)
     limiter.init_app(app)
     attach_rate_limit_headers(app, limiter)
 

@@ -1,7 +1,8 @@
 """Shared short-lived state: Redis when `REDIS_URL` is set, else this process's memory.
 
-Blocklists and other state that every gunicorn worker must agree on live here. The
-in-memory variant only exists for the embedded single-process default (`make run`).
+Revocation flags (`app.core.revocation`) and other state that every gunicorn worker must
+agree on live here. The in-memory variant only exists for the embedded single-process
+default (`make run`).
 """
 
 import threading
@@ -12,6 +13,10 @@ from typing import cast
 
 import redis
 from flask import Flask, current_app
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from app.core.revocation import init_revocations
 
 Uses = dict[str, tuple[float, str | None]]
 """member → (latest time as epoch seconds, detail recorded with it)."""
@@ -107,11 +112,25 @@ class RedisStore:
 
 def init_store(app: Flask) -> None:
     url = app.config["REDIS_URL"]
-    if url:
-        client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-        app.extensions["owa_store"] = RedisStore(client)
-    else:
+    if not url:
         app.extensions["owa_store"] = MemoryStore()
+        init_revocations(app, None)
+        return
+
+    def on_connect(connection: redis.connection.AbstractConnection) -> None:
+        app.extensions["owa_revocations"].note_new_connection(connection)
+
+    # One immediate retry (a pooled connection broken by a Redis restart reconnects);
+    # no sleeping between attempts while Redis is down.
+    client = redis.Redis.from_url(
+        url,
+        socket_timeout=2,
+        socket_connect_timeout=2,
+        retry=Retry(NoBackoff(), 1),
+        redis_connect_func=on_connect,
+    )
+    app.extensions["owa_store"] = RedisStore(client)
+    init_revocations(app, client)
 
 
 def get_store() -> MemoryStore | RedisStore:

@@ -1,11 +1,14 @@
 """Developer sessions: a login starts a refresh-token family; a password change or
 reset, a revocation, a removal or a logout ends some."""
 
+import logging
 import uuid
+
+import redis
 
 from app.audit import services as audit
 from app.core.actor import ANONYMOUS, Actor
-from app.core.auth import Kind, Principal, revoke_access_token
+from app.core.auth import Kind, Principal
 from app.core.client import ClientInfo
 from app.core.db import utcnow
 from app.core.errors import ApiError, unauthorized
@@ -14,7 +17,10 @@ from app.developers import services as developers
 from app.developers.passwords import enforce_password_policy
 from app.extensions import db
 from app.refresh_tokens import services as refresh_tokens
+from app.refresh_tokens.revocations import revoke_access_token
 from app.refresh_tokens.services import TokenPair
+
+log = logging.getLogger(__name__)
 
 
 def login(email: str, password: str, client: ClientInfo) -> TokenPair:
@@ -36,7 +42,11 @@ def login(email: str, password: str, client: ClientInfo) -> TokenPair:
         "developer.login", Actor("developer", developer_id), client, "developer", developer_id
     )
     pair = refresh_tokens.start_session(Kind.DEVELOPER, developer_id, client=client)
-    developers.mark_fresh(developer_id, pair.session_id)
+    try:
+        developers.mark_fresh(developer_id, pair.session_id)
+    except redis.RedisError:
+        # Redis is down: the login stands, sensitive changes ask for the password again.
+        log.info("session %s of developer %s not marked fresh", pair.session_id, developer_id)
     return pair
 
 

@@ -11,5 +11,5 @@ class HealthSchema(ma.Schema):
 
 
 class NotReadySchema(ErrorSchema):
-    status = ma.fields.String(required=True)
+    status = ma.fields.String(required=True, validate=ma.validate.OneOf(["unavailable"]))
     checks = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String())

@@ -9,15 +9,16 @@ from sqlalchemy import ColumnElement, Select, delete, select, update
 
 from app.alerts import services as alerts
 from app.core.actor import Actor
-from app.core.auth import Kind, Principal, issue_access_token, revoke_access_token, session_flag
+from app.core.auth import Kind, Principal, issue_access_token
 from app.core.client import ClientInfo
 from app.core.db import rows_changed, utcnow
 from app.core.errors import ApiError, unauthorized
 from app.core.secrets import digest, generate_secret, is_well_formed
-from app.core.store import get_store
 from app.developers import services as developers
 from app.extensions import db
-from app.refresh_tokens.models import RefreshToken
+from app.refresh_tokens import revocations
+from app.refresh_tokens.models import RefreshToken, UnpushedRevocation
+from app.refresh_tokens.revocations import access_token_lifetime
 from app.sdk_tokens.client_ids import admin_developer_id
 
 REFRESH_TOKEN_PREFIX = "rt_"
@@ -34,16 +35,6 @@ class TokenPair:
     """The refresh-token family: the `sid` claim of the access token."""
     session_expires_at: datetime | None = None
     """When the family ends, whatever the refreshes (the refresh cookie's lifetime)."""
-
-
-def access_token_lifetime(kind: Kind) -> int:
-    setting = "SDK_TOKEN_EXPIRES_SECONDS" if kind is Kind.SDK else "ACCESS_TOKEN_EXPIRES_SECONDS"
-    lifetime: int = current_app.config[setting]
-    return lifetime
-
-
-def _longest_access_token_lifetime() -> int:
-    return max(access_token_lifetime(Kind.DEVELOPER), access_token_lifetime(Kind.SDK))
 
 
 @dataclass(frozen=True)
@@ -132,15 +123,29 @@ def _find(refresh_token: str) -> RefreshToken | None:
     )
 
 
+UNSPENT = (
+    RefreshToken.used_at.is_(None),
+    RefreshToken.revoked_at.is_(None),
+    RefreshToken.replaced_at.is_(None),
+)
+"""Neither used, nor revoked, nor replaced by a grace retry of its parent: the one token
+of a live family that a refresh accepts."""
+
+
+def _unspent(row: RefreshToken) -> bool:
+    return row.used_at is None and row.revoked_at is None and row.replaced_at is None
+
+
 def is_refresh_token(token: str) -> bool:
     """Recognised by its prefix alone, before any check of shape or checksum."""
     return token.startswith(REFRESH_TOKEN_PREFIX)
 
 
 def find_usable(refresh_token: str) -> RefreshToken | None:
-    """The token's row while a refresh would accept it: unused, unrevoked, unexpired."""
+    """The token's row while a refresh would accept it: unused, unrevoked, not replaced,
+    unexpired."""
     row = _find(refresh_token)
-    if row is None or row.used_at is not None or row.revoked_at is not None:
+    if row is None or not _unspent(row):
         return None
     return row if row.expires_at > utcnow() else None
 
@@ -166,15 +171,9 @@ def rotate(refresh_token: str, client: ClientInfo | None = None) -> TokenPair:
     if row is None:
         raise unauthorized("Invalid refresh token.")
     now = utcnow()
-    if row.used_at is None and row.revoked_at is None and row.expires_at > now:
+    if _unspent(row) and row.expires_at > now:
         consumed = db.session.execute(
-            update(RefreshToken)
-            .where(
-                RefreshToken.id == row.id,
-                RefreshToken.used_at.is_(None),
-                RefreshToken.revoked_at.is_(None),
-            )
-            .values(used_at=now)
+            update(RefreshToken).where(RefreshToken.id == row.id, *UNSPENT).values(used_at=now)
         )
         if rows_changed(consumed) == 1:
             pair = _successor(row, client, now)
@@ -186,10 +185,12 @@ def rotate(refresh_token: str, client: ClientInfo | None = None) -> TokenPair:
             # Purged between the two reads: as unknown as a token never issued.
             raise unauthorized("Invalid refresh token.")
     if row.revoked_at is not None:
-        if _replaced_within_grace(row):
-            _revoke_reused_family(row, client)
-            raise unauthorized(REPLACED_DETAIL)
         raise unauthorized("Refresh token has been revoked.")
+    if row.replaced_at is not None:
+        # Replaced by a retry of its parent: two parties held the parent. End the
+        # session, or a thief who retried a stolen token within the grace keeps it.
+        _revoke_reused_family(row, client)
+        raise unauthorized(REPLACED_DETAIL)
     if row.used_at is not None:
         reissued = _reissue_within_grace(row, client, now)
         if reissued is not None:
@@ -202,19 +203,11 @@ def rotate(refresh_token: str, client: ClientInfo | None = None) -> TokenPair:
 def _revoke_reused_family(row: RefreshToken, client: ClientInfo | None) -> None:
     """Of concurrent reuses of one family only the request whose UPDATE revoked its
     tokens alerts; the others find them revoked (one alert per revoked family)."""
-    if _mark_revoked([row.family_id]):
+    staged = _mark_revoked([row.family_id])
+    if staged:
         _queue_reuse_alert(row, client)
     db.session.commit()
-    _blocklist_sessions([row.family_id])
-
-
-def _replaced_within_grace(row: RefreshToken) -> bool:
-    """An unused token revoked while its family lives on was replaced by a retry of its
-    parent. Its holder presenting it means two parties held the parent: end the session,
-    or a thief who retried a stolen token within the grace would keep it."""
-    if row.used_at is not None or row.parent_id is None:
-        return False
-    return bool(_live_families(RefreshToken.family_id == row.family_id))
+    revocations.push(staged)
 
 
 def _successor(parent: RefreshToken, client: ClientInfo | None, now: datetime) -> TokenPair:
@@ -235,9 +228,8 @@ def _reissue_within_grace(
     one transaction only, and the family never has two live branches.
     """
     grace = timedelta(seconds=current_app.config["REFRESH_TOKEN_REUSE_GRACE_SECONDS"])
-    if not grace or parent.expires_at <= now or parent.used_at is None:
-        return None
-    if parent.used_at < now - grace:
+    used_at = parent.used_at
+    if not grace or used_at is None or used_at < now - grace or parent.expires_at <= now:
         return None
     claimed = db.session.execute(
         update(RefreshToken)
@@ -252,23 +244,19 @@ def _reissue_within_grace(
     if rows_changed(claimed) == 1:
         lost = db.session.execute(
             update(RefreshToken)
-            .where(
-                RefreshToken.parent_id == parent.id,
-                RefreshToken.used_at.is_(None),
-                RefreshToken.revoked_at.is_(None),
-            )
-            .values(revoked_at=now)
+            .where(RefreshToken.parent_id == parent.id, *UNSPENT)
+            .values(replaced_at=now)
             .returning(RefreshToken.access_token_id, RefreshToken.created_at)
         ).one_or_none()
     if lost is None:
         db.session.rollback()
         return None
     pair = _successor(parent, client, now)
-    db.session.commit()
     lost_access_token_id, issued_at = lost
+    staged = []
     if lost_access_token_id:
         lifetime = access_token_lifetime(Kind(parent.subject_type))
-        revoke_access_token(
+        staged = revocations.record_revoked_access_token(
             Principal(
                 kind=Kind(parent.subject_type),
                 subject_id=parent.subject_id,
@@ -276,6 +264,8 @@ def _reissue_within_grace(
                 expires_at=int(issued_at.timestamp()) + lifetime,
             )
         )
+    db.session.commit()
+    revocations.push(staged)
     return pair
 
 
@@ -313,31 +303,28 @@ def _queue_reuse_alert(row: RefreshToken, client: ClientInfo | None) -> None:
 
 
 def revoke_families(family_ids: Iterable[uuid.UUID]) -> None:
-    """Revoke every refresh token of these families and every access token minted from them."""
+    """Revoke every refresh token of these families and every access token minted from
+    them: durable at commit, in Redis right after (or once Redis is back)."""
     family_ids = list(set(family_ids))
     if not family_ids:
         return
-    _mark_revoked(family_ids)
+    staged = _mark_revoked(family_ids)
     db.session.commit()
-    _blocklist_sessions(family_ids)
+    revocations.push(staged)
 
 
-def _mark_revoked(family_ids: list[uuid.UUID]) -> bool:
-    """Revoke the families' unrevoked tokens in the current transaction; True when this
-    UPDATE revoked any (a concurrent one that got there first leaves none to revoke)."""
+def _mark_revoked(family_ids: list[uuid.UUID]) -> list[UnpushedRevocation]:
+    """Revoke the families' unrevoked tokens in the current transaction, with the Redis
+    flags to push after commit; none when this UPDATE revoked nothing (a concurrent one
+    got there first and pushes them)."""
     revoked = db.session.execute(
         update(RefreshToken)
         .where(RefreshToken.family_id.in_(family_ids), RefreshToken.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
-    return rows_changed(revoked) > 0
-
-
-def _blocklist_sessions(family_ids: list[uuid.UUID]) -> None:
-    store = get_store()
-    ttl = _longest_access_token_lifetime()
-    for family_id in family_ids:
-        store.flag(session_flag(str(family_id)), ttl)
+    if rows_changed(revoked) == 0:
+        return []
+    return revocations.record_revoked_families(family_ids)
 
 
 def _live_families(*conditions: ColumnElement[bool]) -> list[uuid.UUID]:
@@ -371,8 +358,7 @@ def live_sessions(kind: Kind, subject_id: str) -> Select[Any]:
         .where(
             RefreshToken.subject_type == kind.value,
             RefreshToken.subject_id == subject_id,
-            RefreshToken.used_at.is_(None),
-            RefreshToken.revoked_at.is_(None),
+            *UNSPENT,
             RefreshToken.expires_at > utcnow(),
         )
         .order_by(RefreshToken.session_started_at.desc(), RefreshToken.family_id)

@@ -37,7 +37,10 @@ def rotate_signing_key(at_once: bool) -> None:
 @click.option("--force", is_flag=True, help="Retire even though tokens it signed are still valid.")
 @with_appcontext
 def retire_signing_key(kid: str, force: bool) -> None:
-    """Remove a signing key once the tokens it signed have expired: they stop verifying."""
+    """Remove a signing key once the tokens it signed have expired: they stop verifying.
+
+    A kid may start with '-': put `--` before it (`flask retire-signing-key -- -AbC…`).
+    """
     path, algorithm = _asymmetric_settings()
     config = current_app.config
     lifetime = max(config["ACCESS_TOKEN_EXPIRES_SECONDS"], config["SDK_TOKEN_EXPIRES_SECONDS"])

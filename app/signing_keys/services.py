@@ -14,10 +14,12 @@ import base64
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import re
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -33,6 +35,8 @@ from jwt.algorithms import ECAlgorithm, OKPAlgorithm
 from jwt.exceptions import InvalidKeyError
 
 from app.extensions import jwt
+
+logger = logging.getLogger(__name__)
 
 SYMMETRIC_ALGORITHM = "HS256"
 DEVELOPMENT_KEYS_FILE = "jwt-signing-keys.pem"
@@ -142,13 +146,22 @@ def generate_private_key(algorithm: str) -> PrivateKey:
 
 
 class KeyRing:
-    """The key file's keys, re-read when the file changes (cheap `stat` per use)."""
+    """The key file's keys, re-read when the file changes (cheap `stat` per use).
+
+    An in-place edit can keep the size and land within the same timestamp tick as the
+    version already read (the "racy git" problem), so while the file's modification time
+    is within `RACY_SECONDS` of when it was read, each use compares the content too.
+    """
+
+    RACY_SECONDS = 2.0
 
     def __init__(self, path: Path, algorithm: str) -> None:
         self.path = path
         self.algorithm = algorithm
         self._lock = threading.Lock()
         self._version: tuple[int, int, int] | None = None
+        self._text: str | None = None
+        self._racy = False
         self._keys: list[SigningKey] = []
 
     def all_keys(self) -> list[SigningKey]:
@@ -160,12 +173,26 @@ class KeyRing:
                 "`flask rotate-signing-key`"
             ) from error
         version = (status.st_mtime_ns, status.st_ino, status.st_size)
-        if version != self._version:
+        if version != self._version or self._racy:
             with self._lock:
-                if version != self._version:
-                    self._keys = parse_keys(self.path.read_text(), self.algorithm)
-                    self._version = version
+                if version != self._version or self._racy:
+                    self._reload(version, status.st_mtime)
         return self._keys
+
+    def _reload(self, version: tuple[int, int, int], modified_at: float) -> None:
+        """A file broken by a hand edit keeps the keys already loaded (logged) rather
+        than failing every request; the first load has nothing to fall back on."""
+        self._racy = time.time() - modified_at < self.RACY_SECONDS
+        text = self.path.read_text()
+        if text != self._text:
+            try:
+                self._keys = parse_keys(text, self.algorithm)
+            except SigningKeyError:
+                if self._version is None:
+                    raise
+                logger.exception("keeping the previous signing keys: %s is unreadable", self.path)
+            self._text = text
+        self._version = version
 
     def signer(self, now: datetime | None = None) -> SigningKey:
         now = now or datetime.now(UTC)
@@ -179,7 +206,7 @@ class KeyRing:
 
 
 def is_asymmetric(app: Flask) -> bool:
-    return bool(app.config["JWT_ALGORITHM"] != SYMMETRIC_ALGORITHM)
+    return str(app.config["JWT_ALGORITHM"]) != SYMMETRIC_ALGORITHM
 
 
 def keys_file(app: Flask) -> Path:
@@ -268,10 +295,11 @@ def _editing(path: Path, algorithm: str) -> Iterator[list[SigningKey]]:
 
 def add_key(path: Path, algorithm: str, activation_delay_seconds: int) -> SigningKey:
     """A new key, published at once. It signs after `activation_delay_seconds` (0: at
-    once), or at once when the file has no key yet (nothing to wait for)."""
+    once), or at once when the file has no key yet (nothing to wait for). Every key but
+    a first one records its `not_before`: retiring its predecessor depends on it."""
     with _editing(path, algorithm) as keys:
         not_before = None
-        if keys and activation_delay_seconds > 0:
+        if keys:
             not_before = datetime.now(UTC).replace(microsecond=0) + timedelta(
                 seconds=activation_delay_seconds
             )
@@ -300,7 +328,11 @@ def retirable_at(keys: list[SigningKey], kid: str, token_lifetime_seconds: int) 
     if not successors:
         raise RetireRefusedError(f"{kid} is the current signing key; rotate first")
     stopped_signing = min(successors, key=lambda other: other.activation_order).not_before
-    assert stopped_signing is not None
+    if stopped_signing is None:
+        raise RetireRefusedError(
+            f"the key after {kid} has no not_before, so when {kid} stopped signing is "
+            "unknown; pass --force once the tokens it signed have expired"
+        )
     return stopped_signing + timedelta(seconds=token_lifetime_seconds)
 
 

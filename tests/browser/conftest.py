@@ -1,4 +1,4 @@
-"""Headless Chromium (Debian's package, never a downloaded build) driven by Playwright,
+"""Headless Chromium (the `chromium` fixture of tests/conftest.py) driven by Playwright,
 the API served by a real HTTP server in a thread, and static pages served by
 `python -m http.server` from other origins."""
 
@@ -10,31 +10,12 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
 from werkzeug.serving import make_server
 
 from tests.support.ports import free_port
 from tests.support.servers import serving
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PAGES = Path(__file__).resolve().parent
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Iterator[Browser]:
-    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: apt-get install chromium"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

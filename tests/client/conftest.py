@@ -7,11 +7,8 @@ from dataclasses import dataclass, field
 
 import pytest
 from openwearables import OpenWearables
-from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from app.extensions import db
-from app.refresh_tokens.models import RefreshToken
 from tests.support.factories import create_application, create_user
 
 
@@ -70,14 +67,3 @@ def user(client, admin_headers) -> dict:
 @pytest.fixture
 def application(client, admin_headers) -> dict:
     return create_application(client, admin_headers)
-
-
-def refresh_token_rows_by_family(app, subject_id: str) -> list[int]:
-    """How many refresh tokens each session (family) of `subject_id` has issued: the mint
-    or login, plus one per refresh."""
-    with app.app_context():
-        families = db.session.scalars(
-            select(RefreshToken.family_id).where(RefreshToken.subject_id == subject_id)
-        ).all()
-        db.session.remove()
-    return sorted(families.count(family) for family in set(families))

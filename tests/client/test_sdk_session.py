@@ -13,14 +13,39 @@ from openwearables import (
     RateLimited,
     SdkSession,
     SessionExpired,
+    Unauthorized,
 )
+from sqlalchemy import select
 
-from tests.client.conftest import refresh_token_rows_by_family
+from app.extensions import db
+from app.refresh_tokens.models import RefreshToken
 from tests.support.environment import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.support.factories import create_user, mint_with_app
 
+
+def refresh_token_rows_by_family(app, subject_id: str) -> list[int]:
+    """How many refresh tokens each session (family) of `subject_id` has issued: the mint
+    or login, plus one per refresh."""
+    with app.app_context():
+        families = db.session.scalars(
+            select(RefreshToken.family_id).where(RefreshToken.subject_id == subject_id)
+        ).all()
+        db.session.remove()
+    return sorted(families.count(family) for family in set(families))
+
+
 MARCH = (date(2026, 3, 1), date(2026, 3, 31))
 RUN = NewWorkout(type="running", start_time="2026-03-07T07:00:00Z", end_time="2026-03-07T07:45:00Z")
+
+
+def _resume(live, user_id: str, minted: dict) -> SdkSession:
+    """A session resumed from a stored pair (the mint response's body)."""
+    return SdkSession(
+        live.url,
+        user_id,
+        access_token=minted["access_token"],
+        refresh_token=minted["refresh_token"],
+    )
 
 
 def _in_threads(count: int, call) -> list:
@@ -135,12 +160,7 @@ def test_a_refused_refresh_raises_session_expired_and_stays_expired(live, user):
 def test_another_users_data_is_403(live, client, admin_headers, application, user):
     other = create_user(client, admin_headers, email="other@example.com")
     minted = mint_with_app(client, user["id"], application).get_json()
-    pointed_at_other = SdkSession(
-        live.url,
-        other["id"],
-        access_token=minted["access_token"],
-        refresh_token=minted["refresh_token"],
-    )
+    pointed_at_other = _resume(live, other["id"], minted)
 
     with pointed_at_other, pytest.raises(Forbidden) as refused:
         list(pointed_at_other.workouts.list(*MARCH))
@@ -168,3 +188,22 @@ def test_a_burst_past_the_sdk_limit_completes_by_waiting(live, application, user
 
     assert users == [user["id"]] * 8
     assert time.monotonic() - started >= 2
+
+
+def test_logout_revokes_both_tokens(live, client, application, user):
+    minted = mint_with_app(client, user["id"], application).get_json()
+    session = _resume(live, user["id"], minted)
+    assert session.get_user().id == user["id"]
+
+    session.logout()
+
+    with pytest.raises(SessionExpired):
+        session.get_user()
+    stale = OpenWearables(live.url, api_key=minted["access_token"])
+    with stale, pytest.raises(Unauthorized) as refused:
+        stale.users.get(user["id"])
+    assert refused.value.detail == "Token has been revoked."
+    resumed = SdkSession(live.url, user["id"], refresh_token=minted["refresh_token"])
+    with resumed, pytest.raises(SessionExpired) as expired:
+        resumed.get_user()
+    assert expired.value.detail == "Refresh token has been revoked."

@@ -38,20 +38,26 @@ def test_a_database_error_resolving_an_api_key_keeps_the_limits_in_redis(
 ):
     client = make_app(DATABASE_URL=UNREACHABLE).test_client()
 
-    with_key = [client.get("/api/v1/users", headers=bearer(api_key["key"])) for _ in range(3)]
-    anonymous = client.get("/api/v1/auth/me", environ_base={"REMOTE_ADDR": "192.0.2.9"})
+    ip = {"REMOTE_ADDR": "192.0.2.9"}
+    headers = bearer(api_key["key"])
+    with_key = [client.get("/api/v1/users", headers=headers, environ_base=ip) for _ in range(3)]
+    anonymous = client.get("/api/v1/auth/me", environ_base=ip)
     ready = client.get("/readyz")
 
     for response in with_key:
         assert_retryable_503(response)
     assert not limiter.using_fallback
+    # Counted per credential in Redis, not against the IP that other callers share.
+    assert [r.headers["X-RateLimit-Remaining"] for r in with_key] == ["119", "118", "117"]
     assert anonymous.status_code == 401
     assert anonymous.headers["X-RateLimit-Remaining"] == "119"
     server = redis.Redis.from_url(redis_url)
     try:
-        assert any(b"192.0.2.9" in key for key in server.scan_iter("LIMITS*"))
+        stored = [key.decode() for key in server.scan_iter("LIMITS*")]
     finally:
         server.close()
+    assert any("unchecked:" in key for key in stored)
+    assert any("ip:192.0.2.9" in key for key in stored)
     assert ready.status_code == 503
     assert ready.get_json()["checks"] == {
         "database": "unavailable",

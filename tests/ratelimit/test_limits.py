@@ -230,3 +230,74 @@ def test_per_ip_limit_keys_on_the_address_the_proxy_saw_not_a_forged_one(client)
     assert first.headers["X-RateLimit-Remaining"] == "2"
     assert forged.headers["X-RateLimit-Remaining"] == "1"
     assert other.headers["X-RateLimit-Remaining"] == "2"
+
+
+def login_from(client, address: str, email: str, password: str):
+    return client.post(
+        "/api/v1/auth/login",
+        data={"username": email, "password": password},
+        environ_base={"REMOTE_ADDR": address},
+    )
+
+
+@pytest.mark.parametrize(
+    "config_overrides",
+    [
+        {
+            "RATELIMIT_FAILED_LOGINS_PER_EMAIL_AND_IP": "3 per 15 minutes",
+            "RATELIMIT_FAILED_LOGINS_PER_EMAIL": "7 per 15 minutes",
+            "RATELIMIT_PER_IP": "100/minute",
+        }
+    ],
+)
+def test_a_stranger_cannot_lock_the_owner_out_from_the_owners_own_ip(client, admin):
+    stranger, owner = "203.0.113.7", "198.51.100.20"
+    guesses = [login_from(client, stranger, admin["email"], "guess").status_code for _ in range(4)]
+
+    assert guesses == [401, 401, 401, 429]
+    assert login_from(client, stranger, admin["email"], admin["password"]).status_code == 429
+    assert login_from(client, owner, admin["email"], admin["password"]).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "config_overrides",
+    [
+        {
+            "RATELIMIT_FAILED_LOGINS_PER_EMAIL_AND_IP": "2 per 15 minutes",
+            "RATELIMIT_FAILED_LOGINS_PER_EMAIL": "100 per 15 minutes",
+            "RATELIMIT_PER_IP": "100/minute",
+        }
+    ],
+)
+def test_ipv6_clients_count_per_64(client, admin):
+    for host in ("::1", "::2"):
+        assert login_from(client, f"2001:db8:1:2{host}", admin["email"], "x").status_code == 401
+
+    same_64 = login_from(client, "2001:db8:1:2:ffff::9", admin["email"], admin["password"])
+    other_64 = login_from(client, "2001:db8:1:3::1", admin["email"], admin["password"])
+
+    assert same_64.status_code == 429
+    assert other_64.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "config_overrides",
+    [
+        {
+            "RATELIMIT_FAILED_LOGINS_PER_EMAIL_AND_IP": "2 per 15 minutes",
+            "RATELIMIT_FAILED_LOGINS_PER_EMAIL": "4 per 15 minutes",
+            "RATELIMIT_PER_IP": "100/minute",
+        }
+    ],
+)
+def test_the_per_email_ceiling_bounds_a_distributed_attack(client, admin):
+    for network in ("203.0.113.1", "203.0.113.2"):
+        for _ in range(2):
+            assert login_from(client, network, admin["email"], "guess").status_code == 401
+
+    third_network = login_from(client, "203.0.113.3", admin["email"], "guess")
+    other_account = login_from(client, "203.0.113.3", "someone@example.com", "guess")
+
+    assert third_network.status_code == 429
+    assert third_network.get_json() == {"detail": "Rate limit exceeded: 4 per 15 minute"}
+    assert other_account.status_code == 401

@@ -12,6 +12,7 @@ from app.core.db import utcnow
 from app.core.secrets import digest
 from app.extensions import db
 from app.refresh_tokens.models import RefreshToken
+from app.refresh_tokens.services import UNSPENT
 from tests.support.auth import bearer
 
 GRACE_SECONDS = 30
@@ -33,11 +34,7 @@ def me(client, access_token):
 
 def live_tokens(app) -> int:
     with app.app_context():
-        rows = db.session.scalars(
-            select(RefreshToken).where(
-                RefreshToken.used_at.is_(None), RefreshToken.revoked_at.is_(None)
-            )
-        ).all()
+        rows = db.session.scalars(select(RefreshToken).where(*UNSPENT)).all()
         return len(rows)
 
 
@@ -46,7 +43,7 @@ def is_live(app, refresh_token: str) -> bool:
         row = db.session.scalar(
             select(RefreshToken).where(RefreshToken.token_digest == digest(refresh_token))
         )
-        return row.used_at is None and row.revoked_at is None
+        return row.used_at is None and row.revoked_at is None and row.replaced_at is None
 
 
 def alerts(app) -> int:
@@ -67,6 +64,8 @@ def test_a_retry_after_a_lost_response_gets_a_fresh_pair(app, client, admin_toke
     assert me(client, lost["access_token"]).get_json() == {"detail": "Token has been revoked."}
     assert live_tokens(app) == 1
     assert alerts(app) == 0
+    sessions = client.get("/api/v1/auth/sessions", headers=bearer(fresh["access_token"]))
+    assert sessions.get_json()["total"] == 1
     next_pair = refresh(client, fresh["refresh_token"])
     assert next_pair.status_code == 200
     assert me(client, next_pair.get_json()["access_token"]).status_code == 200

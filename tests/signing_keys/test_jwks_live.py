@@ -87,7 +87,7 @@ def test_pyjwkclient_verifies_sdk_tokens_across_rotation_and_retirement(
             assert verify(verifier, token, algorithm)["sub"] == user["id"]
             assert read_user(base, user["id"], token).status_code == 200
 
-        retired = cli.invoke(args=["retire-signing-key", old_kid, "--force"])
+        retired = cli.invoke(args=["retire-signing-key", "--force", "--", old_kid])
         assert retired.exit_code == 0, retired.output
         time.sleep(CACHE_SECONDS + 0.1)
 

@@ -1,5 +1,6 @@
 """ES256/EdDSA access tokens, the key file, rotation, retirement and the JWKS."""
 
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -140,6 +141,36 @@ def test_a_key_of_the_wrong_algorithm_is_refused(asymmetric_app, admin):
         services.key_ring().signer()
 
 
+def test_an_in_place_edit_within_one_timestamp_tick_is_noticed(asymmetric_app, admin):
+    app, _, path = asymmetric_app("ES256")
+    client = app.test_client()
+    assert login(client, admin["email"], admin["password"]).status_code == 200
+    before = path.stat()
+
+    (replacement,) = key_file_with(path, "ES256", None)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    token = login(client, admin["email"], admin["password"]).get_json()["access_token"]
+
+    assert path.stat().st_size == before.st_size
+    assert header_of(token)["kid"] == replacement.kid
+
+
+def test_a_broken_key_file_keeps_the_keys_already_loaded(asymmetric_app, admin, caplog):
+    app, (key,), path = asymmetric_app("ES256")
+    client = app.test_client()
+    assert login(client, admin["email"], admin["password"]).status_code == 200
+
+    path.write_text(
+        "not_before: 2026-01-01T00:00:00+00:00\n-----BEGIN PRIVATE KEY-----\nAAAA\n"
+        "-----END PRIVATE KEY-----\n"
+    )
+    token = login(client, admin["email"], admin["password"]).get_json()["access_token"]
+
+    assert header_of(token)["kid"] == key.kid
+    assert client.get("/api/v1/auth/me", headers=bearer(token)).status_code == 200
+    assert "keeping the previous signing keys" in caplog.text
+
+
 def invoke(app, *args):
     return app.test_cli_runner().invoke(args=list(args))
 
@@ -179,8 +210,8 @@ def test_retire_waits_until_the_tokens_a_key_signed_have_expired(asymmetric_app)
         "ES256", None, datetime.now(UTC) - timedelta(minutes=5)
     )
 
-    refused_current = invoke(app, "retire-signing-key", recent.kid)
-    refused_old = invoke(app, "retire-signing-key", old.kid)
+    refused_current = invoke(app, "retire-signing-key", "--", recent.kid)
+    refused_old = invoke(app, "retire-signing-key", "--", old.kid)
 
     assert refused_current.exit_code == 1
     assert "is the current signing key; rotate first" in refused_current.output
@@ -190,10 +221,29 @@ def test_retire_waits_until_the_tokens_a_key_signed_have_expired(asymmetric_app)
 
     key_file_with(path, "ES256", None, an_hour_ago - timedelta(seconds=1))
     old_kid = services.parse_keys(path.read_text(), "ES256")[0].kid
-    retired = invoke(app, "retire-signing-key", old_kid)
+    retired = invoke(app, "retire-signing-key", "--", old_kid)
     assert retired.exit_code == 0, retired.output
     assert [key.kid for key in services.parse_keys(path.read_text(), "ES256")] != [old_kid]
     assert len(services.parse_keys(path.read_text(), "ES256")) == 1
+
+
+def test_retire_after_rotate_now_waits_for_the_old_tokens(asymmetric_app):
+    app, (old,), _ = asymmetric_app("ES256")
+    assert invoke(app, "rotate-signing-key", "--now").exit_code == 0
+
+    refused = invoke(app, "retire-signing-key", "--", old.kid)
+
+    assert refused.exit_code == 1
+    assert f"tokens signed with {old.kid} are valid until" in refused.output
+
+
+def test_retire_refuses_when_the_successor_has_no_not_before(asymmetric_app):
+    app, (old, _), _ = asymmetric_app("EdDSA", None, None)
+
+    refused = invoke(app, "retire-signing-key", "--", old.kid)
+
+    assert refused.exit_code == 1
+    assert "has no not_before" in refused.output
 
 
 def test_retire_force_removes_a_leaked_key_at_once(asymmetric_app, admin):
@@ -209,7 +259,7 @@ def test_retire_force_removes_a_leaked_key_at_once(asymmetric_app, admin):
     )
     assert client.get("/api/v1/auth/me", headers=bearer(leaked_token)).status_code == 200
 
-    result = invoke(app, "retire-signing-key", leaked.kid, "--force")
+    result = invoke(app, "retire-signing-key", "--force", "--", leaked.kid)
 
     assert result.exit_code == 0, result.output
     assert client.get("/api/v1/auth/me", headers=bearer(leaked_token)).status_code == 401
@@ -250,3 +300,18 @@ def test_kid_is_the_rfc_7638_thumbprint():
     assert (
         services.thumbprint(jwt.PyJWK(example).key) == "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
     )
+
+
+def test_introspection_follows_the_key_file(asymmetric_app, admin):
+    app, (_, new), path = asymmetric_app("ES256", None, datetime.now(UTC) + timedelta(hours=1))
+    client = app.test_client()
+    token = login(client, admin["email"], admin["password"]).get_json()["access_token"]
+    key = client.post("/api/v1/api-keys", json={"name": "Resource server"}, headers=bearer(token))
+    headers = bearer(key.get_json()["key"])
+
+    def introspect():
+        return client.post("/api/v1/auth/introspect", data={"token": token}, headers=headers)
+
+    assert introspect().get_json()["active"] is True
+    path.write_text(services.format_keys([new]))
+    assert introspect().get_json() == {"active": False}

@@ -64,7 +64,7 @@ def serving(command: list[str], env: dict[str, str], port: int, **popen_options)
 
 
 @contextmanager
-def gunicorn(config: dict[str, str], log_dir: Path, workers: int = 2):
+def gunicorn(config: dict[str, str], log_dir: Path, workers: int = 2, **popen_options):
     """Serve `wsgi:app` with `workers` processes; yields (base_url, access_log_path).
 
     The access log carries each worker's pid, so a test can prove several served it."""
@@ -80,12 +80,26 @@ def gunicorn(config: dict[str, str], log_dir: Path, workers: int = 2):
         "--error-logfile", str(log_dir / "error.log"),
         "wsgi:app",
     ]  # fmt: skip
-    with serving(command, env, port) as base:
+    with serving(command, env, port, **popen_options) as base:
         yield base, access_log
 
 
 def worker_pids(access_log: Path) -> set[str]:
     return {line.split()[0] for line in access_log.read_text().splitlines() if line.strip()}
+
+
+def wait_for_redis(url: str, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        client = redis.Redis.from_url(url)
+        try:
+            if client.ping():
+                return
+        except redis.ConnectionError:
+            time.sleep(0.05)
+        finally:
+            client.close()
+    raise AssertionError(f"redis-server at {url} did not answer within {seconds}s")
 
 
 class PrivateRedis:
@@ -112,17 +126,7 @@ class PrivateRedis:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            client = redis.Redis.from_url(self.url)
-            try:
-                if client.ping():
-                    return
-            except redis.ConnectionError:
-                time.sleep(0.05)
-            finally:
-                client.close()
-        raise AssertionError("private redis-server did not start")
+        wait_for_redis(self.url)
 
     def stop(self) -> None:
         if self.process is not None:

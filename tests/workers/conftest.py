@@ -4,28 +4,15 @@ The broker gets a Redis database index of its own, locked the same way as the
 `redis_url` fixture's, so parallel runs and the app fixture's FLUSHDB never meet it.
 """
 
-import os
-import signal
-import subprocess
-import sys
-import threading
-import uuid
 from urllib.parse import urlsplit
 
 import pytest
 import redis
 
+from tests.support.celery_workers import FAST_DELIVERY, Worker, launch_worker
 from tests.support.databases import claimed_redis_database
-from tests.support.environment import REPO, WEBHOOK_SECRET, process_environment, server_settings
+from tests.support.environment import WEBHOOK_SECRET, process_environment, server_settings
 from tests.support.network import SmtpServer, TcpProxy, WebhookReceiver
-
-# Short enough for tests to wait on; the lease still exceeds two send timeouts.
-FAST_DELIVERY = {
-    "ALERT_SEND_TIMEOUT_SECONDS": "2",
-    "ALERT_DELIVERY_LEASE_SECONDS": "5",
-    "ALERT_RETRY_BASE_SECONDS": "1",
-    "ALERT_SWEEP_SECONDS": "1",
-}
 
 
 @pytest.fixture(scope="session")
@@ -77,43 +64,6 @@ def broker_proxy(broker_server_url):
     proxy.close()
 
 
-class Worker:
-    def __init__(self, process: subprocess.Popen) -> None:
-        self.process = process
-        self.lines: list[str] = []
-        self.ready = threading.Event()
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self) -> None:
-        for line in self.process.stdout:
-            self.lines.append(line)
-            if " ready." in line:
-                self.ready.set()
-
-    @property
-    def log(self) -> str:
-        return "".join(self.lines)
-
-    def succeeded(self, task_name: str) -> int:
-        return sum(f"Task {task_name}[" in line and "succeeded" in line for line in self.lines)
-
-    def kill(self) -> None:
-        """SIGKILL the whole process group: the main process and its pool children."""
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(30)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        self.reader.join(10)
-        self.process.stdout.close()
-
-
 @pytest.fixture
 def start_worker(app, database_url, redis_url, broker_url, smtp, webhook, tmp_path):
     """Start `celery -A workers.celery_app worker` (prefork, one child), optionally with
@@ -137,36 +87,9 @@ def start_worker(app, database_url, redis_url, broker_url, smtp, webhook, tmp_pa
                 **settings,
             }
         )
-        command = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "workers.celery_app",
-            "worker",
-            "--loglevel=INFO",
-            "--pool=prefork",
-            "--concurrency=1",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            f"--hostname=owa-test-{uuid.uuid4().hex[:8]}@%h",
-        ]
-        if beat:
-            command += ["--beat", f"--schedule={tmp_path / f'beat-{len(workers)}'}"]
-        process = subprocess.Popen(
-            command,
-            cwd=REPO,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
-        worker = Worker(process)
+        schedule = tmp_path / f"beat-{len(workers)}" if beat else None
+        worker = launch_worker(env, schedule)
         workers.append(worker)
-        if not worker.ready.wait(90):
-            raise AssertionError(f"worker did not become ready:\n{worker.log}")
         return worker
 
     yield start

@@ -21,6 +21,7 @@ from openwearables.inputs import Instant, Moment, NewSample, NewWorkout
 from openwearables.models import (
     ApiKey,
     Application,
+    Introspection,
     NewApiKey,
     NewApplication,
     TimeSeriesPoint,
@@ -38,6 +39,7 @@ __all__ = [
     "Conflict",
     "Forbidden",
     "Instant",
+    "Introspection",
     "Moment",
     "NewApiKey",
     "NewApplication",

@@ -17,6 +17,7 @@ from openwearables.models import TokenPair
 
 USER_AGENT = f"openwearables-python/{__version__} (httpx/{httpx.__version__})"
 REFRESH_PATH = "/api/v1/auth/refresh"
+REVOKE_PATH = "/api/v1/auth/revoke"
 # Refresh when this share of the access token's lifetime is left (at most 60 s before), so
 # a request never leaves with a token that expires on the way.
 REFRESH_WHEN_LEFT = 0.1
@@ -213,6 +214,8 @@ class TokenSession:
 
     def bearer(self) -> str:
         with self._lock:
+            if self._expired is not None:
+                raise self._expired
             if self._access_token is None or time.monotonic() >= self._refresh_due_at:
                 self._refresh()
             assert self._access_token is not None
@@ -229,6 +232,23 @@ class TokenSession:
         """Rotate now; returns the new pair (also passed to `on_tokens`)."""
         with self._lock:
             return self._refresh()
+
+    def revoke(self) -> None:
+        """End the session on the server (RFC 7009 revocation of the refresh token: its
+        whole family and every access token minted from it); later calls raise
+        `SessionExpired`."""
+        with self._lock:
+            if self._expired is not None:
+                return
+            response = self._transport.send(
+                "POST",
+                REVOKE_PATH,
+                None,
+                json={"token": self._refresh_token, "token_type_hint": "refresh_token"},
+            )
+            if response.is_error:
+                raise error_from_response(response)
+            self._expired = SessionExpired(401, "The session was logged out.")
 
     def _refresh(self) -> TokenPair:
         if self._expired is not None:

@@ -13,7 +13,7 @@ from openwearables._transport import (
     TokenSession,
     Transport,
 )
-from openwearables.models import TokenPair, User
+from openwearables.models import Introspection, TokenPair, User
 from openwearables.resources import (
     ApiKeys,
     Applications,
@@ -129,6 +129,14 @@ class OpenWearables(_Closeable):
         client._attach(transport, session)
         return client
 
+    def introspect(self, token: str) -> Introspection:
+        """Ask whether an access or refresh token is live right now (RFC 7662), revocations
+        included, which a signature check alone cannot tell. Needs an API key."""
+        body = self._transport.json(
+            "POST", "/api/v1/auth/introspect", self._credentials, data={"token": token}
+        )
+        return Introspection.from_json(body)
+
     def logout(self) -> None:
         """End a `login` session on the server (its access and refresh tokens stop
         working) and close the client."""
@@ -238,6 +246,12 @@ class SdkSession(_Closeable):
     def refresh(self) -> TokenPair:
         """Rotate the tokens now (normally automatic)."""
         return self._session.refresh()
+
+    def logout(self) -> None:
+        """Revoke the session on the server (both tokens stop working everywhere) and
+        close it; use it when the user signs out."""
+        self._session.revoke()
+        self.close()
 
     def get_user(self) -> User:
         """The session's own user."""

@@ -2,7 +2,7 @@
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Self
 
 Json = Mapping[str, Any]
@@ -33,6 +33,45 @@ class TokenPair:
             refresh_token=body["refresh_token"],
             expires_in=int(body["expires_in"]),
             token_type=body.get("token_type", "bearer"),
+        )
+
+
+def _optional_epoch(value: int | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Introspection:
+    """What `POST /api/v1/auth/introspect` (RFC 7662) says about a token. An inactive
+    token (expired, revoked, malformed, unknown) has `active=False` and nothing else."""
+
+    active: bool
+    token_type: str | None = None
+    """`access_token` or `refresh_token`."""
+    kind: str | None = None
+    """The token's `type`: `developer` or `sdk`."""
+    subject: str | None = None
+    """`sub`: the developer id or the end user's id."""
+    app_id: str | None = None
+    issued_at: datetime | None = None
+    expires_at: datetime | None = None
+    token_id: str | None = None
+    """`jti` (access tokens)."""
+    session_id: str | None = None
+    """`sid`: the refresh-token family."""
+
+    @classmethod
+    def from_json(cls, body: Json) -> Self:
+        return cls(
+            active=bool(body["active"]),
+            token_type=body.get("token_type"),
+            kind=body.get("type"),
+            subject=body.get("sub"),
+            app_id=body.get("app_id"),
+            issued_at=_optional_epoch(body.get("iat")),
+            expires_at=_optional_epoch(body.get("exp")),
+            token_id=body.get("jti"),
+            session_id=body.get("sid"),
         )
 
 
