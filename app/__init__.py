@@ -30,7 +30,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     with app.app_context():
-        watch_database(db.engine)
+        watch_database(app, db.engine, db.session)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIRECTORY))
     jwt.init_app(app)
     init_store(app)

@@ -78,7 +78,7 @@ def serving(command: list[str], env: dict[str, str], port: int, **popen_options)
 
 
 @contextmanager
-def gunicorn(config: dict[str, str], log_dir: Path, workers: int = 2):
+def gunicorn(config: dict[str, str], log_dir: Path, workers: int = 2, **popen_options):
     """Serve `wsgi:app` with `workers` processes; yields (base_url, access_log_path).
 
     The access log carries each worker's pid, so a test can prove several served it."""
@@ -94,7 +94,7 @@ def gunicorn(config: dict[str, str], log_dir: Path, workers: int = 2):
         "--error-logfile", str(log_dir / "error.log"),
         "wsgi:app",
     ]  # fmt: skip
-    with serving(command, env, port) as base:
+    with serving(command, env, port, **popen_options) as base:
         yield base, access_log
 
 

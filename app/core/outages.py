@@ -11,8 +11,9 @@ import threading
 import time
 
 import sqlalchemy.exc
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy import Engine, event
+from sqlalchemy.orm import scoped_session
 
 
 class OutageLog:
@@ -84,9 +85,26 @@ def database_outage() -> OutageLog:
     return outage_log("Database", "requests answered 503", logging.getLogger("app.database"))
 
 
-def watch_database(engine: Engine) -> None:
-    """A new connection succeeding is the database answering again: the pool opens one
-    as soon as a request needs it after an outage invalidated the old ones. Call in the
-    app context of the engine's app."""
+def watch_database(app: Flask, engine: Engine, session: scoped_session) -> None:
+    """Call in `app`'s context, after Flask-SQLAlchemy's `init_app`.
+
+    A new connection succeeding is the database answering again: the pool opens one as
+    soon as a request needs it after an outage invalidated the old ones.
+
+    The request's session is released first (teardowns run in reverse order): when the
+    database went away mid-request, the closing rollback fails on the dead connection,
+    and raised from a teardown that failure would replace the response the view
+    already produced with a 500. The pool discards such a connection.
+    """
     outage = database_outage()
     event.listen(engine, "connect", lambda *_: outage.recovered())
+
+    def release_session(_: BaseException | None) -> None:
+        try:
+            session.remove()
+        except sqlalchemy.exc.SQLAlchemyError as error:
+            if not is_database_unavailable(error):
+                raise
+            outage.logger.info("session released on a dead connection: %s", error)
+
+    app.teardown_appcontext(release_session)

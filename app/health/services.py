@@ -1,4 +1,7 @@
+import contextlib
+
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.core.store import RedisStore, get_store
 from app.extensions import db, limiter
@@ -13,7 +16,9 @@ def readiness() -> dict[str, str]:
         db.session.execute(text("SELECT 1"))
         checks["database"] = "ok"
     except Exception:
-        db.session.rollback()
+        # On a connection the database dropped, the rollback fails too.
+        with contextlib.suppress(SQLAlchemyError):
+            db.session.rollback()
         checks["database"] = "unavailable"
     store = get_store()
     if isinstance(store, RedisStore):

@@ -115,6 +115,42 @@ class Worker:
         self.process.stdout.close()
 
 
+def launch_worker(env: dict[str, str], beat_schedule: Path | None = None) -> Worker:
+    """`celery -A workers.celery_app worker` (prefork, one child) in its own process
+    group, with an embedded beat when `beat_schedule` is given; returns once ready."""
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "workers.celery_app",
+        "worker",
+        "--loglevel=INFO",
+        "--pool=prefork",
+        "--concurrency=1",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+        f"--hostname=owa-test-{uuid.uuid4().hex[:8]}@%h",
+    ]
+    if beat_schedule is not None:
+        command += ["--beat", f"--schedule={beat_schedule}"]
+    process = subprocess.Popen(
+        command,
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    worker = Worker(process)
+    if not worker.ready.wait(90):
+        worker.stop()
+        raise AssertionError(f"worker did not become ready:\n{worker.log}")
+    return worker
+
+
 @pytest.fixture
 def start_worker(app, database_url, redis_url, broker_url, smtp, webhook, tmp_path):
     """Start `celery -A workers.celery_app worker` (prefork, one child), optionally with
@@ -141,36 +177,9 @@ def start_worker(app, database_url, redis_url, broker_url, smtp, webhook, tmp_pa
             **FAST_DELIVERY,
             **{name: str(value) for name, value in settings.items()},
         }
-        command = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "workers.celery_app",
-            "worker",
-            "--loglevel=INFO",
-            "--pool=prefork",
-            "--concurrency=1",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            f"--hostname=owa-test-{uuid.uuid4().hex[:8]}@%h",
-        ]
-        if beat:
-            command += ["--beat", f"--schedule={tmp_path / f'beat-{len(workers)}'}"]
-        process = subprocess.Popen(
-            command,
-            cwd=REPO,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
-        worker = Worker(process)
+        schedule = tmp_path / f"beat-{len(workers)}" if beat else None
+        worker = launch_worker(env, schedule)
         workers.append(worker)
-        if not worker.ready.wait(90):
-            raise AssertionError(f"worker did not become ready:\n{worker.log}")
         return worker
 
     yield start

@@ -36,7 +36,8 @@ def wait_for(condition, seconds: float = 60, interval: float = 0.1, what: str = 
 
 class MailSink:
     """aiosmtpd handler: keeps accepted messages; can refuse the next few with a 451,
-    or park the first conversation at RCPT (before any message is handed over)."""
+    park the first conversation at RCPT (before any message is handed over), or keep
+    the first message and park before answering its 250 (`hold_first_reply`)."""
 
     def __init__(self) -> None:
         self.messages: list[Message] = []
@@ -46,6 +47,7 @@ class MailSink:
         self.refuse_next = 0
         self.logins: list[tuple[str, str]] = []
         self.hold_first = threading.Event()
+        self.hold_first_reply = threading.Event()
         self.holding = threading.Event()
         self.release = threading.Event()
 
@@ -68,6 +70,11 @@ class MailSink:
         message = message_from_bytes(envelope.content)
         message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
         self.messages.append(message)
+        if self.hold_first_reply.is_set():
+            self.hold_first_reply.clear()
+            self.holding.set()
+            while not self.release.is_set():
+                await asyncio.sleep(0.05)
         return "250 OK"
 
 
