@@ -109,7 +109,8 @@ SETTINGS: tuple[Setting, ...] = (
         "REDIS_URL",
         "",
         str,
-        "Redis for the token blocklist and shared state. Empty: in-process (one worker only).",
+        "Redis for revocation flags, rate limits and shared state. Empty: in-process "
+        "(one worker only).",
     ),
     Setting(
         "CELERY_BROKER_URL",

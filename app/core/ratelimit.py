@@ -13,8 +13,8 @@ boundary). `SingleTripRedisStorage` admits the request and reads the window back
 the headers in one Lua script: one Redis round trip per limited request, where stock
 flask-limiter makes one for the hit and another for the headers.
 
-Credentials that cannot be checked right now (the database or the blocklist is down:
-the request is answered 503) count per credential at the per-IP rate, not against the
+Credentials that cannot be checked right now (the database is down: the request is
+answered 503) count per credential at the per-IP rate, not against the
 client IP other callers share. The key function never raises for them: any exception
 there makes flask-limiter abandon Redis for in-memory counters.
 

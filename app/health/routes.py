@@ -27,9 +27,8 @@ class Readiness(MethodView):
         """The database and Redis are reachable.
 
         Without Redis the service still answers (`degraded`): rate limits fall back to
-        per-process counters and JWTs are checked against PostgreSQL until Redis is
-        back. Without the database it is not ready (503, with each dependency's state in
-        `checks`).
+        per-process counters and JWTs are checked against PostgreSQL until Redis is back.
+        Without the database it is not ready (503, with each dependency's state in `checks`).
         """
         checks = services.readiness()
         if checks["database"] == "unavailable":

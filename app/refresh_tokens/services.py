@@ -15,7 +15,7 @@ from app.core.secrets import digest, generate_secret, is_well_formed
 from app.developers.addresses import alert_address
 from app.extensions import db
 from app.refresh_tokens import revocations
-from app.refresh_tokens.models import RefreshToken
+from app.refresh_tokens.models import RefreshToken, UnpushedRevocation
 from app.refresh_tokens.revocations import access_token_lifetime
 
 REFRESH_TOKEN_PREFIX = "rt_"
@@ -191,9 +191,11 @@ def rotate(refresh_token: str, client: ClientInfo | None = None) -> TokenPair:
 def _revoke_reused_family(row: RefreshToken, client: ClientInfo | None) -> None:
     """Of concurrent reuses of one family only the request whose UPDATE revoked its
     tokens alerts; the others find them revoked (one alert per revoked family)."""
-    if _mark_revoked([row.family_id]):
+    staged = _mark_revoked([row.family_id])
+    if staged:
         _queue_reuse_alert(row, client)
-    _commit_revocations([row.family_id])
+    db.session.commit()
+    revocations.push(staged)
 
 
 def _replaced_within_grace(row: RefreshToken) -> bool:
@@ -250,11 +252,11 @@ def _reissue_within_grace(
         db.session.rollback()
         return None
     pair = _successor(parent, client, now)
-    db.session.commit()
     lost_access_token_id, issued_at = lost
+    staged = []
     if lost_access_token_id:
         lifetime = access_token_lifetime(Kind(parent.subject_type))
-        revocations.revoke_access_token(
+        staged = revocations.record_revoked_access_token(
             Principal(
                 kind=Kind(parent.subject_type),
                 subject_id=parent.subject_id,
@@ -262,6 +264,8 @@ def _reissue_within_grace(
                 expires_at=int(issued_at.timestamp()) + lifetime,
             )
         )
+    db.session.commit()
+    revocations.push(staged)
     return pair
 
 
@@ -308,27 +312,23 @@ def revoke_families(family_ids: Iterable[uuid.UUID]) -> None:
     family_ids = list(set(family_ids))
     if not family_ids:
         return
-    _mark_revoked(family_ids)
-    _commit_revocations(family_ids)
+    staged = _mark_revoked(family_ids)
+    db.session.commit()
+    revocations.push(staged)
 
 
-def _mark_revoked(family_ids: list[uuid.UUID]) -> bool:
-    """Revoke the families' unrevoked tokens in the current transaction; True when this
-    UPDATE revoked any (a concurrent one that got there first leaves none to revoke)."""
+def _mark_revoked(family_ids: list[uuid.UUID]) -> list[UnpushedRevocation]:
+    """Revoke the families' unrevoked tokens in the current transaction, with the Redis
+    flags to push after commit; none when this UPDATE revoked nothing (a concurrent one
+    got there first and pushes them)."""
     revoked = db.session.execute(
         update(RefreshToken)
         .where(RefreshToken.family_id.in_(family_ids), RefreshToken.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
-    return revoked.rowcount > 0
-
-
-def _commit_revocations(family_ids: list[uuid.UUID]) -> None:
-    """Commit the families' revocation with their durable records, then flag them in
-    Redis (or once Redis is back)."""
-    staged = revocations.record_revoked_families(family_ids)
-    db.session.commit()
-    revocations.push(staged)
+    if revoked.rowcount == 0:
+        return []
+    return revocations.record_revoked_families(family_ids)
 
 
 def _live_families(*conditions) -> list[uuid.UUID]:
