@@ -275,6 +275,12 @@ export function formatDate(iso) {
   return iso ? absolute.format(new Date(iso)) : "—";
 }
 
+const day = new Intl.DateTimeFormat("en", { dateStyle: "medium" });
+
+export function formatDay(iso) {
+  return iso ? day.format(new Date(iso)) : "—";
+}
+
 export function fullName(person) {
   const name = [person.first_name, person.last_name].filter(Boolean).join(" ");
   return name || person.email || "";

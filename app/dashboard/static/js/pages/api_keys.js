@@ -11,7 +11,7 @@ import {
   Select,
   Table,
   When,
-  formatDate,
+  formatDay,
   pending,
   useAction,
   useLoad,
@@ -95,8 +95,8 @@ function KeyRow({ apiKey, developerName, open }) {
     <td>${apiKey.environment}</td>
     <td><${When} iso=${apiKey.created_at} /></td>
     <td>${developerName(apiKey.created_by)}</td>
-    <td><${When} iso=${apiKey.last_used_at} />${apiKey.last_used_ip && html` from ${apiKey.last_used_ip}`}</td>
-    <td>${apiKey.expires_at ? formatDate(apiKey.expires_at) : html`<span class="muted">never</span>`}</td>
+    <td><${When} iso=${apiKey.last_used_at} />${apiKey.last_used_ip && html`<span class="sub">from ${apiKey.last_used_ip}</span>`}</td>
+    <td>${apiKey.expires_at ? formatDay(apiKey.expires_at) : html`<span class="muted">never</span>`}</td>
     <td class="row-actions">
       <button type="button" aria-label=${`Rename ${apiKey.name}`} onClick=${() => open("rename", apiKey)}>Rename</button>
       <button type="button" aria-label=${`Rotate ${apiKey.name}`} onClick=${() => open("rotate", apiKey)}>Rotate</button>
