@@ -9,11 +9,13 @@ short of the limit.
 Why 60.25 s (`BUCKET_TOLERANCE`): the limiter keeps bounded state per caller, counts in
 buckets of 1/240 of the window (0.25 s of a minute), and counts the bucket the window's
 far edge falls in whole, so it never over-admits but may refuse up to one bucket early.
-Measured with the load test (docs/operations.md, "Algorithm"): every minute window
-still admits at least 99 % of the limit (the steady-state rate is limit x 60 / 60.25,
-99.6 %), and no 60-second span admits more than the limit. Minute windows are laid from the middle of the first pause in a
-subject's admissions (a moving window under steady overload admits in bursts), so their
-edges fall where nothing is admitted and both bounds agree.
+Measured (README, "Algorithm"; `bench/limit_algorithms.py`): under steady overload the
+rate is limit x 60 / 60.25 per minute (995.7 at 1000, 99.6 %), and no 60-second span
+admits more than the limit.
+
+Minute windows are laid from the middle of the first pause in a subject's admissions
+(a moving window under steady overload admits in bursts), so their edges fall where
+nothing is admitted and both bounds agree.
 """
 
 import bisect
