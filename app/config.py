@@ -109,7 +109,9 @@ SETTINGS: tuple[Setting, ...] = (
         "REDIS_URL",
         "",
         str,
-        "Redis for the token blocklist and shared state. Empty: in-process (one worker only).",
+        "Redis for the token blocklist, rate limits and shared state. "
+        "`redis+cluster://host:port[,host:port…]` selects a Redis Cluster. "
+        "Empty: in-process (one worker only).",
     ),
     Setting(
         "CELERY_BROKER_URL",

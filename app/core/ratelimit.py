@@ -21,17 +21,24 @@ logs a warning, and probes Redis again with exponential backoff (1 s to 32 s).
 
 import math
 import time
+from collections.abc import Callable
 from functools import partial
 
 from flask import Flask, current_app, g, has_app_context, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import parse
-from limits.storage import RedisStorage
+from limits.storage import RedisClusterStorage, RedisStorage
+from redis import Redis
+from redis.cluster import RedisCluster
+from redis.commands.core import Script
 
 from app.core.auth import Kind, optional_principal
 from app.core.secrets import digest
 
+SUBJECT_TAGS = {Kind.API_KEY: "key", Kind.SDK: "sdk", Kind.DEVELOPER: "dev"}
+"""Callers' limiter keys carry the hash tag `{<tag>:<id>}` of every per-subject key
+(`owa:{key:<id>}:…`), so one call can touch them all on a Redis Cluster."""
 CALLER_LIMIT_SETTINGS = {
     Kind.API_KEY: "RATELIMIT_API_KEY",
     Kind.SDK: "RATELIMIT_SDK_USER",
@@ -114,18 +121,19 @@ return {admitted, oldest_end, total}
 """
 
 
-class SingleTripRedisStorage(RedisStorage):
-    """`limits` Redis storage whose admission also returns the window for the headers.
+class SingleTripWindow:
+    """The moving window of a `limits` Redis storage whose admission also returns the
+    window for the headers.
 
     flask-limiter asks the strategy for the window right after the hit; this storage
     answers that from what the admission script returned for the same request.
     """
 
-    STORAGE_SCHEME = [f"{STORAGE_SCHEME}redis", f"{STORAGE_SCHEME}rediss"]
+    acquire_and_read: Script
+    prefixed_key: Callable[[str], str]
 
-    def __init__(self, uri: str, **options) -> None:
-        super().__init__(uri.removeprefix(STORAGE_SCHEME), **options)
-        self.acquire_and_read = self.get_connection().register_script(ACQUIRE_AND_READ_WINDOW)
+    def register_window_script(self, connection: "Redis | RedisCluster") -> None:
+        self.acquire_and_read = connection.register_script(ACQUIRE_AND_READ_WINDOW)
 
     def _run(self, key: str, limit: int, expiry: int, cost: int) -> tuple[bool, float, int]:
         key = self.prefixed_key(key)
@@ -137,20 +145,38 @@ class SingleTripRedisStorage(RedisStorage):
         # The window frees when its oldest counted bucket has wholly left it; an empty
         # window resets a full window from now.
         oldest = oldest_bucket_end * bucket_seconds if count else time.time()
-        window = (oldest, int(count))
         if has_app_context():
-            g.setdefault("rate_limit_windows", {})[key] = window
-        return bool(admitted), *window
+            g.setdefault("rate_limit_windows", {})[key] = (oldest, int(count))
+        return bool(admitted), oldest, int(count)
 
     def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
         return self._run(key, limit, expiry, amount)[0]
 
     def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
         known = g.get("rate_limit_windows", {}) if has_app_context() else {}
-        window = known.get(self.prefixed_key(key))
+        window: tuple[float, int] | None = known.get(self.prefixed_key(key))
         if window is None:
-            _, *window = self._run(key, limit, expiry, 0)
-        return tuple(window)
+            _, oldest, count = self._run(key, limit, expiry, 0)
+            window = (oldest, count)
+        return window
+
+
+class SingleTripRedisStorage(SingleTripWindow, RedisStorage):
+    STORAGE_SCHEME = [f"{STORAGE_SCHEME}redis", f"{STORAGE_SCHEME}rediss"]
+
+    def __init__(self, uri: str, **options: float) -> None:
+        super().__init__(uri.removeprefix(STORAGE_SCHEME), **options)
+        self.register_window_script(self.get_connection())
+
+
+class SingleTripRedisClusterStorage(SingleTripWindow, RedisClusterStorage):
+    """The same on a Redis Cluster: each call touches one key, in its caller's slot."""
+
+    STORAGE_SCHEME = [f"{STORAGE_SCHEME}redis+cluster"]
+
+    def __init__(self, uri: str, **options: float) -> None:
+        super().__init__(uri.removeprefix(STORAGE_SCHEME), **options)
+        self.register_window_script(self.get_connection())
 
 
 class OpenWearablesLimiter(Limiter):
@@ -173,8 +199,8 @@ def client_ip() -> str:
 def caller_key() -> str:
     principal = optional_principal()
     if principal is None:
-        return f"ip:{client_ip()}"
-    return f"{principal.kind.value}:{principal.subject_id}"
+        return f"{{ip:{client_ip()}}}"
+    return f"{{{SUBJECT_TAGS[principal.kind]}:{principal.subject_id}}}"
 
 
 def caller_limit() -> str:

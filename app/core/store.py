@@ -2,6 +2,8 @@
 
 Blocklists and other state that every gunicorn worker must agree on live here. The
 in-memory variant only exists for the embedded single-process default (`make run`).
+`REDIS_URL=redis+cluster://host:port[,host:port…]` selects a Redis Cluster: the client
+discovers the other nodes from those it is given.
 """
 
 import threading
@@ -11,6 +13,9 @@ from contextlib import contextmanager
 
 import redis
 from flask import Flask, current_app
+from redis.cluster import ClusterNode, RedisCluster
+
+CLUSTER_SCHEME = "redis+cluster://"
 
 Uses = dict[str, tuple[float, str | None]]
 """member → (latest time as epoch seconds, detail recorded with it)."""
@@ -62,9 +67,10 @@ class RedisStore:
     """`touch` keeps the latest time per member in a sorted set (`ZADD GT`) and the detail
     in a hash, pipelined into one round trip. `draining` moves both aside atomically, so
     uses recorded while a flush runs wait for the next one, and a failed flush is merged
-    back into the next."""
+    back into the next. On a Redis Cluster the `name` must carry a hash tag (`{…}`) so
+    that it and the keys derived from it share one slot."""
 
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: "redis.Redis | RedisCluster") -> None:
         self.client = client
 
     def touch(self, name: str, member: str, when: float, detail: str | None) -> None:
@@ -81,7 +87,7 @@ class RedisStore:
         move.delete(name)
         move.hgetall(f"{name}:detail")
         move.delete(f"{name}:detail")
-        new_details = move.execute()[2]
+        new_details = _field_values(move.execute()[2])
         if new_details:
             self.client.hset(aside_details, mapping=new_details)
         entries = self.client.zrange(aside, 0, -1, withscores=True)
@@ -103,10 +109,40 @@ class RedisStore:
         return bool(self.client.ping())
 
 
+def _field_values(reply: dict[bytes, bytes] | list[bytes]) -> dict[bytes, bytes]:
+    """HGETALL's reply: redis-py leaves it a flat list inside a Redis Cluster transaction."""
+    if isinstance(reply, list):
+        return dict(zip(reply[::2], reply[1::2], strict=True))
+    return reply
+
+
+def is_cluster_url(url: str) -> bool:
+    return url.startswith(CLUSTER_SCHEME)
+
+
+def cluster_client(url: str, **options: float) -> RedisCluster:
+    """A Redis Cluster client from `redis+cluster://[user:password@]host:port[,host:port…]`."""
+    credentials, _, locations = url.removeprefix(CLUSTER_SCHEME).rpartition("@")
+    username, _, password = credentials.partition(":")
+    nodes = []
+    for location in locations.split("/", 1)[0].split(","):
+        host, _, port = location.rpartition(":")
+        nodes.append(ClusterNode(host, int(port)))
+    return RedisCluster(
+        startup_nodes=nodes, username=username or None, password=password or None, **options
+    )
+
+
+def redis_client(url: str, **options: float) -> "redis.Redis | RedisCluster":
+    if is_cluster_url(url):
+        return cluster_client(url, **options)
+    return redis.Redis.from_url(url, **options)
+
+
 def init_store(app: Flask) -> None:
     url = app.config["REDIS_URL"]
     if url:
-        client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        client = redis_client(url, socket_timeout=2, socket_connect_timeout=2)
         app.extensions["owa_store"] = RedisStore(client)
     else:
         app.extensions["owa_store"] = MemoryStore()
