@@ -12,6 +12,7 @@ from app.core.cors import init_cors
 from app.core.deployment import init_deployment
 from app.core.errors import register_error_handlers
 from app.core.ratelimit import init_rate_limits
+from app.core.revocation import set_revocation_source
 from app.core.store import init_store
 from app.core.tasks import celery_init_app, register_periodic_task
 from app.extensions import api, db, jwt, migrate
@@ -51,6 +52,7 @@ def _register_features(app: Flask) -> None:
     from app.developers.cli import create_admin, ensure_admin
     from app.developers.routes import blp as auth_blp
     from app.health.routes import blp as health_blp
+    from app.refresh_tokens import revocations
     from app.refresh_tokens import tasks as refresh_token_tasks
     from app.refresh_tokens.routes import blp as refresh_blp
     from app.sdk_tokens.routes import blp as sdk_tokens_blp
@@ -76,6 +78,7 @@ def _register_features(app: Flask) -> None:
         api.register_blueprint(blueprint)
     init_signing_keys(app)
     set_api_key_resolver(app, resolve_api_key)
+    set_revocation_source(app, revocations)
     config = app.config
     register_periodic_task(app, api_key_tasks.FLUSH_LAST_USED, config["LAST_USED_FLUSH_SECONDS"])
     register_periodic_task(
@@ -83,6 +86,9 @@ def _register_features(app: Flask) -> None:
     )
     register_periodic_task(app, alert_tasks.SWEEP, config["ALERT_SWEEP_SECONDS"])
     register_periodic_task(app, refresh_token_tasks.PURGE, config["REFRESH_TOKEN_PURGE_SECONDS"])
+    register_periodic_task(
+        app, refresh_token_tasks.PUSH_REVOCATIONS, config["REVOCATION_PUSH_SECONDS"]
+    )
     app.cli.add_command(create_admin)
     app.cli.add_command(ensure_admin)
     for command in (

@@ -389,6 +389,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Beat interval of the refresh-token purge.",
     ),
     Setting(
+        "REVOCATION_PUSH_SECONDS",
+        10,
+        int,
+        "Beat interval of the task that flags in Redis the revocations decided while "
+        "Redis was down (each process also pushes them before it trusts Redis again).",
+    ),
+    Setting(
         "REFRESH_TOKEN_PURGE_BATCH_SIZE",
         1000,
         int,

@@ -2,9 +2,12 @@
 
     .venv/bin/python bench/hot_path.py [requests-per-case]
 
-Needs PostgreSQL and Redis on 127.0.0.1 (`bash .ci/services`); creates and drops its
-own database. Prints mean and p95 per request for each credential kind, and the
-ratio to an unauthenticated request, so the figures compare on any machine.
+Needs PostgreSQL on 127.0.0.1 (`bash .ci/services`); creates and drops its own
+database and starts its own redis-server, and raises the app's limits so its own
+requests are never refused. Prints per credential kind: mean and p95 per request, the
+ratio to an unauthenticated request, the Redis commands clients sent and the SQL
+statements per request (counted), and the Redis CPU per command (`INFO commandstats`),
+next to one Redis `PING` round trip, the floor of any request that asks Redis.
 """
 
 import os
@@ -12,10 +15,13 @@ import secrets
 import statistics
 import sys
 import time
+from functools import partial
 
 import psycopg
 import redis
 from flask_migrate import upgrade
+from ratelimit import round_trips, start_redis
+from sqlalchemy import event
 
 from app import create_app
 from app.core.secrets import generate_secret
@@ -24,7 +30,7 @@ from app.extensions import db
 ADMIN_URL = os.environ.get(
     "BENCH_DATABASE_ADMIN_URL", "postgresql://postgres:postgres@127.0.0.1:5432/postgres"
 )
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
+UNLIMITED = "1000000 per minute"
 
 
 def timed(client, path: str, headers: dict, expected: int) -> float:
@@ -37,6 +43,15 @@ def timed(client, path: str, headers: dict, expected: int) -> float:
 
 
 def main(per_case: int) -> None:
+    redis_process, redis_url = start_redis()
+    try:
+        on_database(per_case, redis_url)
+    finally:
+        redis_process.terminate()
+        redis_process.wait(timeout=10)
+
+
+def on_database(per_case: int, redis_url: str) -> None:
     name = f"owa_bench_{secrets.token_hex(4)}"
     with psycopg.connect(ADMIN_URL, autocommit=True) as connection:
         connection.execute(f'CREATE DATABASE "{name}"')
@@ -45,25 +60,79 @@ def main(per_case: int) -> None:
         {
             "APP_ENV": "testing",
             "DATABASE_URL": database_url,
-            "REDIS_URL": REDIS_URL,
+            "REDIS_URL": redis_url,
             "SECRET_KEY": secrets.token_urlsafe(48),
             "TOKEN_PEPPER": secrets.token_urlsafe(48),
+            **dict.fromkeys(
+                (
+                    "RATELIMIT_API_KEY",
+                    "RATELIMIT_SDK_USER",
+                    "RATELIMIT_DEVELOPER",
+                    "RATELIMIT_PER_IP",
+                ),
+                UNLIMITED,
+            ),
         }
     )
     try:
         with app.app_context():
             upgrade()
-        run(app, per_case)
+        run(app, per_case, redis_url)
     finally:
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
-        redis.Redis.from_url(REDIS_URL).flushdb()
         with psycopg.connect(ADMIN_URL, autocommit=True) as connection:
             connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
-def run(app, per_case: int) -> None:
+def ping_floor(redis_url: str, count: int) -> float:
+    client = redis.Redis.from_url(redis_url)
+    try:
+        client.ping()
+        start = time.perf_counter()
+        for _ in range(count):
+            client.ping()
+        return (time.perf_counter() - start) / count
+    finally:
+        client.close()
+
+
+def statements_per_request(app, client, path: str, headers: dict, count: int = 50) -> float:
+    with app.app_context():
+        engine = db.engine
+    statements: list[str] = []
+
+    def record(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        for _ in range(count):
+            client.get(path, headers=headers)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    return len(statements) / count
+
+
+def redis_usec_per_command(redis_url: str, client, path: str, headers: dict) -> float:
+    """Redis CPU per command a client sent (scripts count whole), from INFO commandstats."""
+    server = redis.Redis.from_url(redis_url)
+    try:
+        server.config_resetstat()
+        for _ in range(500):
+            client.get(path, headers=headers)
+        stats = server.info("commandstats")
+    finally:
+        server.close()
+    measured = {
+        name: row for name, row in stats.items() if name not in ("cmdstat_config", "cmdstat_info")
+    }
+    calls = sum(row["calls"] for name, row in measured.items() if "lua" not in name)
+    return sum(row["usec"] for row in measured.values()) / calls if calls else 0.0
+
+
+def run(app, per_case: int, redis_url: str) -> None:
     from app.developers import services as developers
 
     client = app.test_client()
@@ -80,7 +149,7 @@ def run(app, per_case: int) -> None:
         "no credentials (GET /healthz)": ("/healthz", {}, 200),
         "developer JWT (GET /users/{id})": (user_path, developer, 200),
         "API key (GET /users/{id})": (user_path, {"Authorization": f"Bearer {key['key']}"}, 200),
-        "malformed API key (401, no I/O)": (
+        "malformed API key (401, per-IP limit)": (
             user_path,
             {"Authorization": f"Bearer {generate_secret('ow_live_')[:-1]}!"},
             401,
@@ -94,12 +163,24 @@ def run(app, per_case: int) -> None:
         for label, (path, headers, expected) in cases.items():
             samples[label].append(timed(client, path, headers, expected))
 
+    floor = ping_floor(redis_url, per_case)
     baseline = statistics.mean(samples["no credentials (GET /healthz)"])
-    print(f"{'case':40} {'mean ms':>8} {'p95 ms':>8} {'x baseline':>11}")
+    print(f"one Redis PING round trip (the floor): {floor * 1e6:.0f} µs\n")
+    print(
+        f"{'case':40} {'mean µs':>8} {'p95 µs':>8} {'x baseline':>11} {'Redis cmds':>10} "
+        f"{'SQL':>5} {'Redis µs/cmd':>12}"
+    )
     for label, values in samples.items():
+        path, headers, _ = cases[label]
         mean = statistics.mean(values)
         p95 = statistics.quantiles(values, n=20)[-1]
-        print(f"{label:40} {mean * 1000:8.3f} {p95 * 1000:8.3f} {mean / baseline:11.2f}")
+        sent, _ = round_trips(redis_url, partial(client.get, path, headers=headers))
+        sql = statements_per_request(app, client, path, headers)
+        usec = redis_usec_per_command(redis_url, client, path, headers)
+        print(
+            f"{label:40} {mean * 1e6:8.0f} {p95 * 1e6:8.0f} {mean / baseline:11.2f} "
+            f"{sent:10.1f} {sql:5.1f} {usec:12.1f}"
+        )
 
 
 if __name__ == "__main__":

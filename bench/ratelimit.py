@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import uuid
+from functools import partial
 
 import redis
 from flask import Flask
@@ -87,7 +88,7 @@ def build(case: str, redis_url: str) -> Flask:
     return app
 
 
-def round_trips(redis_url: str, client) -> tuple[float, float]:
+def round_trips(redis_url: str, request) -> tuple[float, float]:
     """(commands sent by clients, commands executed) per request, over SAMPLED requests."""
     sentinel = f"bench-end-{uuid.uuid4()}"
     watcher, marker = redis.Redis.from_url(redis_url), redis.Redis.from_url(redis_url)
@@ -95,7 +96,7 @@ def round_trips(redis_url: str, client) -> tuple[float, float]:
     try:
         with watcher.monitor() as monitor:
             for _ in range(SAMPLED):
-                client.get("/")
+                request()
             marker.echo(sentinel)
             while sentinel not in (entry := monitor.next_command())["command"]:
                 executed += 1
@@ -120,7 +121,9 @@ def measure(case: str, redis_url: str, count: int) -> dict:
         timings.append(time.perf_counter() - start)
         if response.status_code != 200:
             raise SystemExit(f"{case}: {response.status_code}")
-    sent, executed = round_trips(redis_url, client) if case != "no limiter" else (0.0, 0.0)
+    sent, executed = (0.0, 0.0)
+    if case != "no limiter":
+        sent, executed = round_trips(redis_url, partial(client.get, "/"))
     return {
         "case": case,
         "mean": statistics.fmean(timings) * 1e6,

@@ -2,10 +2,9 @@
 
 Hot path: read the header → recognise the credential by shape (no I/O) → either one
 indexed lookup by digest (API keys, resolved by the api_keys feature) or a JWT
-signature check plus one blocklist round trip → the handler.
+signature check plus one revocation round trip (`app.core.revocation`) → the handler.
 """
 
-import time
 from collections.abc import Callable
 from copy import deepcopy
 from dataclasses import dataclass
@@ -14,15 +13,14 @@ from enum import StrEnum
 from functools import wraps
 
 import jwt as pyjwt
-import redis
 from flask import current_app, g, request
 from flask_jwt_extended import create_access_token, decode_token
 from flask_jwt_extended.exceptions import JWTExtendedException
 
+from app.core import revocation
 from app.core.errors import ApiError
 from app.core.origins import refuse_server_credentials_from_browsers
 from app.core.secrets import is_well_formed
-from app.core.store import get_store
 
 API_KEY_PREFIXES = ("ow_live_", "ow_test_")
 API_KEY_HEADER = "X-Open-Wearables-API-Key"
@@ -88,14 +86,6 @@ def _resolve_api_key(credential: str) -> Principal:
     return resolver(credential)
 
 
-def session_flag(session_id: str) -> str:
-    return f"revoked:sid:{session_id}"
-
-
-def token_flag(token_id: str) -> str:
-    return f"revoked:jti:{token_id}"
-
-
 def issue_access_token(
     kind: Kind,
     subject_id: str,
@@ -110,12 +100,6 @@ def issue_access_token(
     )
 
 
-def revoke_access_token(principal: Principal) -> None:
-    """Blocklist one JWT on every worker until it would have expired anyway."""
-    remaining = int(principal.expires_at - time.time()) + 1
-    get_store().flag(token_flag(principal.token_id), remaining)
-
-
 def decode_access_token(token: str) -> Principal:
     try:
         claims = decode_token(token)
@@ -127,14 +111,8 @@ def decode_access_token(token: str) -> Principal:
         raise _unauthorized("Invalid token.")
     if claims["type"] not in (Kind.DEVELOPER, Kind.SDK):
         raise _unauthorized("Invalid token type.")
-    try:
-        revoked = get_store().any_flagged((token_flag(claims["jti"]), session_flag(claims["sid"])))
-    except redis.RedisError as error:
-        # Without the blocklist a revoked token would pass: refuse, but not with a 500.
-        raise ApiError(
-            503, "Token revocation list unavailable; try again shortly.", {"Retry-After": "5"}
-        ) from error
-    if revoked:
+    subject = revocation.subject_of(claims["type"], claims["sub"])
+    if revocation.is_revoked(subject, claims["jti"], claims["sid"]):
         raise _unauthorized("Token has been revoked.")
     return Principal(
         kind=Kind(claims["type"]),
@@ -156,7 +134,7 @@ def authenticate(credential: str) -> Principal:
 
 def load_principal() -> Principal | None:
     """Who is calling, resolved once per request: None without credentials, and the same
-    ApiError (401, or 503 without the blocklist) every time for credentials that fail.
+    ApiError (401) every time for credentials that fail.
 
     The rate limiter needs the caller before the view runs, `requires` needs it again;
     both share this one lookup.

@@ -1,19 +1,24 @@
 """Shared short-lived state: Redis when `REDIS_URL` is set, else this process's memory.
 
-Blocklists and other state that every gunicorn worker must agree on live here. The
-in-memory variant only exists for the embedded single-process default (`make run`).
-`REDIS_URL=redis+cluster://host:port[,host:port…]` selects a Redis Cluster: the client
-discovers the other nodes from those it is given.
+Revocation flags (`app.core.revocation`) and other state that every gunicorn worker must
+agree on live here. The in-memory variant only exists for the embedded single-process
+default (`make run`). `REDIS_URL=redis+cluster://host:port[,host:port…]` selects a Redis
+Cluster: the client discovers the other nodes from those it is given.
 """
 
 import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import redis
 from flask import Flask, current_app
+from redis.backoff import NoBackoff
 from redis.cluster import ClusterNode, RedisCluster
+from redis.retry import Retry
+
+from app.core.revocation import init_revocations
 
 CLUSTER_SCHEME = "redis+cluster://"
 
@@ -120,7 +125,7 @@ def is_cluster_url(url: str) -> bool:
     return url.startswith(CLUSTER_SCHEME)
 
 
-def cluster_client(url: str, **options: float) -> RedisCluster:
+def cluster_client(url: str, **options: Any) -> RedisCluster:
     """A Redis Cluster client from `redis+cluster://[user:password@]host:port[,host:port…]`."""
     credentials, _, locations = url.removeprefix(CLUSTER_SCHEME).rpartition("@")
     username, _, password = credentials.partition(":")
@@ -133,7 +138,7 @@ def cluster_client(url: str, **options: float) -> RedisCluster:
     )
 
 
-def redis_client(url: str, **options: float) -> "redis.Redis | RedisCluster":
+def redis_client(url: str, **options: Any) -> "redis.Redis | RedisCluster":
     if is_cluster_url(url):
         return cluster_client(url, **options)
     return redis.Redis.from_url(url, **options)
@@ -141,11 +146,30 @@ def redis_client(url: str, **options: float) -> "redis.Redis | RedisCluster":
 
 def init_store(app: Flask) -> None:
     url = app.config["REDIS_URL"]
-    if url:
-        client = redis_client(url, socket_timeout=2, socket_connect_timeout=2)
-        app.extensions["owa_store"] = RedisStore(client)
-    else:
+    if not url:
         app.extensions["owa_store"] = MemoryStore()
+        init_revocations(app, None)
+        return
+
+    def on_connect(connection: redis.connection.AbstractConnection) -> None:
+        revocations = app.extensions.get("owa_revocations")
+        if revocations is None:
+            # The cluster client connects while it is built; revocations start untrusted.
+            connection.on_connect()
+        else:
+            revocations.note_new_connection(connection)
+
+    # One immediate retry (a pooled connection broken by a Redis restart reconnects);
+    # no sleeping between attempts while Redis is down.
+    client = redis_client(
+        url,
+        socket_timeout=2,
+        socket_connect_timeout=2,
+        retry=Retry(NoBackoff(), 1),
+        redis_connect_func=on_connect,
+    )
+    app.extensions["owa_store"] = RedisStore(client)
+    init_revocations(app, client)
 
 
 def get_store() -> MemoryStore | RedisStore:

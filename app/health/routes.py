@@ -26,7 +26,7 @@ class Readiness(MethodView):
         """The database and Redis are reachable.
 
         Without Redis the service still answers (`degraded`): rate limits fall back to
-        per-process counters and JWTs get 503 until the blocklist is back.
+        per-process counters and JWTs are checked against PostgreSQL until Redis is back.
         """
         checks = services.readiness()
         if checks["database"] == "unavailable":

@@ -27,3 +27,24 @@ class RefreshToken(UUIDPrimaryKey, CreatedAt, db.Model):
     session_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_refresh_tokens_subject", "subject_type", "subject_id"),)
+
+
+class RevokedAccessToken(db.Model):
+    """A logged-out access token, kept until it would have expired anyway."""
+
+    __tablename__ = "revoked_access_tokens"
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(80), nullable=False, index=True)
+    """`dev:<id>` or `sdk:<id>` (`app.core.revocation.subject_of`)."""
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
+
+
+class UnpushedRevocation(UUIDPrimaryKey, db.Model):
+    """A committed revocation whose Redis flag may not exist yet."""
+
+    __tablename__ = "unpushed_revocations"
+
+    subject: Mapped[str] = mapped_column(String(80), nullable=False)
+    field: Mapped[str] = mapped_column(String(80), nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)

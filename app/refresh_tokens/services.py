@@ -7,15 +7,16 @@ from flask import current_app
 from sqlalchemy import Select, delete, select, update
 
 from app.alerts import services as alerts
-from app.core.auth import Kind, issue_access_token, session_flag
+from app.core.auth import Kind, issue_access_token
 from app.core.client import ClientInfo
 from app.core.db import utcnow
 from app.core.errors import ApiError
 from app.core.secrets import digest, generate_secret, is_well_formed
-from app.core.store import get_store
 from app.developers.models import Developer
 from app.extensions import db
+from app.refresh_tokens import revocations
 from app.refresh_tokens.models import RefreshToken
+from app.refresh_tokens.revocations import access_token_lifetime
 
 REFRESH_TOKEN_PREFIX = "rt_"
 
@@ -30,16 +31,6 @@ class TokenPair:
     """The refresh-token family: the `sid` claim of the access token."""
     session_expires_at: datetime | None = None
     """When the family ends, whatever the refreshes (the refresh cookie's lifetime)."""
-
-
-def access_token_lifetime(kind: Kind) -> int:
-    if kind is Kind.SDK:
-        return current_app.config["SDK_TOKEN_EXPIRES_SECONDS"]
-    return current_app.config["ACCESS_TOKEN_EXPIRES_SECONDS"]
-
-
-def _longest_access_token_lifetime() -> int:
-    return max(access_token_lifetime(Kind.DEVELOPER), access_token_lifetime(Kind.SDK))
 
 
 def _unauthorized(detail: str) -> ApiError:
@@ -215,7 +206,8 @@ def _queue_reuse_alert(row: RefreshToken, client: ClientInfo | None) -> None:
 
 
 def revoke_families(family_ids: Iterable[uuid.UUID]) -> None:
-    """Revoke every refresh token of these families and every access token minted from them."""
+    """Revoke every refresh token of these families and every access token minted from
+    them: durable at commit, in Redis right after (or once Redis is back)."""
     family_ids = list(set(family_ids))
     if not family_ids:
         return
@@ -224,11 +216,9 @@ def revoke_families(family_ids: Iterable[uuid.UUID]) -> None:
         .where(RefreshToken.family_id.in_(family_ids), RefreshToken.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
+    staged = revocations.record_revoked_families(family_ids)
     db.session.commit()
-    store = get_store()
-    ttl = _longest_access_token_lifetime()
-    for family_id in family_ids:
-        store.flag(session_flag(str(family_id)), ttl)
+    revocations.push(staged)
 
 
 def _live_families(*conditions) -> list[uuid.UUID]:

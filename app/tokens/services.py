@@ -8,19 +8,19 @@ about a token is what every worker would do with it.
 from typing import Any
 
 from app.audit import services as audit
-from app.core.auth import Principal, decode_access_token, revoke_access_token
+from app.core.auth import Principal, decode_access_token
 from app.core.client import ClientInfo
 from app.core.errors import ApiError
 from app.extensions import db
 from app.refresh_tokens import services as refresh_tokens
+from app.refresh_tokens.revocations import revoke_access_token
 
 INACTIVE: dict[str, Any] = {"active": False}
 
 
 def _valid_access_token(token: str) -> Principal | None:
     """The token's principal, or None for anything a request would refuse with 401
-    (expired, revoked, malformed, unknown key). Other errors (503: the revocation list is
-    unreachable) propagate: without it, nothing can be said about the token."""
+    (expired, revoked, malformed, unknown key). Other errors propagate."""
     try:
         return decode_access_token(token)
     except ApiError as error:

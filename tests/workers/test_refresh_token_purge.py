@@ -14,7 +14,7 @@ from app.core.secrets import digest, generate_secret
 from app.core.tasks import enqueue
 from app.extensions import db
 from app.refresh_tokens import services
-from app.refresh_tokens.models import RefreshToken
+from app.refresh_tokens.models import RefreshToken, RevokedAccessToken
 from tests.workers.servers import wait_for
 
 DAY = timedelta(days=1)
@@ -114,6 +114,11 @@ def test_purge_task_runs_on_a_real_worker_and_leaves_no_open_transaction(
     with app.app_context():
         db.session.execute(delete(RefreshToken))
         seed_tokens()
+        for jti, expires_in in (("expired", -timedelta(seconds=1)), ("live", DAY)):
+            db.session.add(
+                RevokedAccessToken(jti=jti, subject="dev:x", expires_at=utcnow() + expires_in)
+            )
+        db.session.commit()
     worker = start_worker(REFRESH_TOKEN_RETENTION_DAYS=7)
 
     with app.app_context():
@@ -121,7 +126,10 @@ def test_purge_task_runs_on_a_real_worker_and_leaves_no_open_transaction(
         wait_for(lambda: remaining() == KEPT, what="the purge")
         db.session.remove()
     wait_for(lambda: worker.succeeded("refresh_tokens.purge") == 1, what="the task's log")
-    assert "{'expired': 1, 'revoked': 2}" in worker.log
+    assert "{'expired': 1, 'revoked': 2, 'revoked_access_tokens': 1}" in worker.log
+    with app.app_context():
+        assert db.session.scalars(select(RevokedAccessToken.jti)).all() == ["live"]
+        db.session.remove()
 
     # The task's session was removed with its app context: nothing idles in a transaction.
     database = database_url.rsplit("/", 1)[1]

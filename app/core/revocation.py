@@ -1,0 +1,243 @@
+"""Revoked access tokens: PostgreSQL decides, Redis answers the hot path.
+
+PostgreSQL records every revocation (the feature that owns sessions plugs its tables
+in with `set_revocation_source`): a logged-out token's `jti` until the token expires,
+a revoked session as its refresh-token family's `revoked_at`.
+
+Redis keeps, per subject (one developer, one end user), ONE hash under the subject's
+hash tag, `owa:{dev:<id>}:revoked` / `owa:{sdk:<id>}:revoked`: a field per live
+revocation (`jti:<jti>` / `sid:<family id>` → epoch second it stops mattering) and the
+field `loaded`, written only when the subject's revocations were copied from
+PostgreSQL. A hash without `loaded` (Redis restarted empty, flushed, evicted the key,
+or the cache lifetime ran out) is not trusted: the subject is loaded first. Redis
+evicts and flushes whole keys, so the flags and their presence marker vanish together
+and no eviction policy can make a revoked token pass.
+
+A revocation is committed to PostgreSQL together with an "unpushed" record that goes
+once Redis has the flag. Records left by a Redis outage are pushed before this
+process trusts Redis again (after any Redis error, and on every new connection: Redis
+back from a restart with its old data is a new connection) and by the periodic
+`revocations.push` task, for a process whose own connection never broke.
+"""
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping
+from enum import IntEnum
+from typing import Protocol
+
+import redis
+from flask import Flask, current_app
+
+log = logging.getLogger(__name__)
+
+LOADED_FIELD = "loaded"
+CACHE_SECONDS = 3600
+"""How long a loaded subject is trusted before it is read from PostgreSQL again."""
+
+# One round trip per authenticated JWT request; every key is under the subject's hash
+# tag. Returns -1 when the subject is not loaded, 1 when a field is live, else 0.
+CHECK_REVOKED = """
+local values = redis.call('HMGET', KEYS[1], ARGV[1], ARGV[2], ARGV[3])
+if not values[1] then
+    return -1
+end
+local now = tonumber(redis.call('TIME')[1])
+if (values[2] and tonumber(values[2]) > now) or (values[3] and tonumber(values[3]) > now) then
+    return 1
+end
+return 0
+"""
+
+# Add one revocation whether or not the subject is loaded: a load that read
+# PostgreSQL before this revocation committed merges into the hash and keeps it.
+# Expired fields go on the way.
+ADD_REVOCATION = """
+local now = tonumber(redis.call('TIME')[1])
+local fields = redis.call('HGETALL', KEYS[1])
+for index = 1, #fields, 2 do
+    if fields[index] ~= ARGV[3] and tonumber(fields[index + 1]) <= now then
+        redis.call('HDEL', KEYS[1], fields[index])
+    end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+if redis.call('TTL', KEYS[1]) < 0 then
+    redis.call('EXPIRE', KEYS[1], ARGV[4])
+end
+return 1
+"""
+
+
+class Status(IntEnum):
+    NOT_LOADED = -1
+    CLEAR = 0
+    REVOKED = 1
+
+
+def subject_of(kind: str, subject_id: str) -> str:
+    """`dev:<id>` or `sdk:<id>`: the hash tag every key of this subject carries."""
+    return f"{'dev' if kind == 'developer' else kind}:{subject_id}"
+
+
+def cache_key(subject: str) -> str:
+    return f"owa:{{{subject}}}:revoked"
+
+
+def token_field(token_id: str) -> str:
+    return f"jti:{token_id}"
+
+
+def session_field(session_id: str) -> str:
+    return f"sid:{session_id}"
+
+
+Revocations = dict[str, float]
+"""field → epoch second after which it no longer matters."""
+AddRevocation = Callable[[str, str, float], None]
+"""(subject, field, expires at as epoch seconds) → the flag is in Redis, or RedisError."""
+
+
+class RevocationSource(Protocol):
+    """Where revocations are recorded durably (PostgreSQL)."""
+
+    def live_revocations(self, subject: str) -> Revocations:
+        """Everything revoked for this subject that could still be presented."""
+
+    def push_unpushed(self, add: AddRevocation) -> int:
+        """Hand every revocation Redis may lack to `add`; forget those it accepted."""
+
+
+class RedisRevocations:
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
+        self.check_script = client.register_script(CHECK_REVOKED)
+        self.add_script = client.register_script(ADD_REVOCATION)
+        self.untrusted = True
+        """Set by a Redis error or a new connection: push before trusting Redis."""
+        self.in_outage = False
+        """Redis failed and has not answered since (one warning per outage)."""
+
+    def note_new_connection(self, connection: redis.connection.AbstractConnection) -> None:
+        connection.on_connect()
+        self.untrusted = True
+
+    def status(self, subject: str, fields: Iterable[str]) -> Status:
+        keys = [cache_key(subject)]
+        return Status(int(self.check_script(keys, [LOADED_FIELD, *fields])))
+
+    def add(self, subject: str, field: str, expires_at: float) -> None:
+        self.add_script(
+            [cache_key(subject)], [field, int(expires_at) + 1, LOADED_FIELD, CACHE_SECONDS]
+        )
+
+    def load(self, subject: str, revocations: Mapping[str, float], complete: bool) -> None:
+        """Write these revocations; `complete`: they are all the subject has (`loaded`)."""
+        mapping: dict[str, int] = {field: int(expiry) + 1 for field, expiry in revocations.items()}
+        if complete:
+            mapping[LOADED_FIELD] = 1
+        if not mapping:
+            return
+        key = cache_key(subject)
+        pipe = self.client.pipeline(transaction=True)
+        pipe.hset(key, mapping=mapping)
+        pipe.expire(key, CACHE_SECONDS, nx=not complete)
+        pipe.execute()
+
+
+class MemoryRevocations:
+    """The embedded single-process default: nothing to lose, nothing to load."""
+
+    untrusted = False
+    in_outage = False
+
+    def __init__(self) -> None:
+        self.flags: dict[str, Revocations] = {}
+
+    def status(self, subject: str, fields: Iterable[str]) -> Status:
+        now = time.time()
+        known = self.flags.setdefault(subject, {})
+        return Status.REVOKED if any(known.get(f, 0) > now for f in fields) else Status.CLEAR
+
+    def add(self, subject: str, field: str, expires_at: float) -> None:
+        self.flags.setdefault(subject, {})[field] = expires_at
+
+    def load(self, subject: str, revocations: Mapping[str, float], complete: bool) -> None:
+        self.flags.setdefault(subject, {}).update(revocations)
+
+
+def init_revocations(app: Flask, client: redis.Redis | None) -> None:
+    app.extensions["owa_revocations"] = (
+        RedisRevocations(client) if client is not None else MemoryRevocations()
+    )
+
+
+def set_revocation_source(app: Flask, source: RevocationSource) -> None:
+    app.extensions["owa_revocation_source"] = source
+
+
+def _cache() -> RedisRevocations | MemoryRevocations:
+    return current_app.extensions["owa_revocations"]
+
+
+def _source() -> RevocationSource:
+    return current_app.extensions["owa_revocation_source"]
+
+
+def _revoked_in(revocations: Revocations, fields: Iterable[str]) -> bool:
+    now = time.time()
+    return any(revocations.get(field, 0) > now for field in fields)
+
+
+def _note_outage(error: redis.RedisError) -> None:
+    cache = _cache()
+    if not cache.in_outage:
+        log.warning("Redis unavailable (%s): revocations are checked in PostgreSQL", error)
+    cache.untrusted = cache.in_outage = True
+
+
+def is_revoked(subject: str, token_id: str, session_id: str) -> bool:
+    """One Redis call when Redis is healthy and the subject is loaded; PostgreSQL when
+    Redis is down, and to load the subject when Redis lost it."""
+    fields = (token_field(token_id), session_field(session_id))
+    cache, source = _cache(), _source()
+    try:
+        for _ in range(2):
+            if cache.untrusted:
+                cache.untrusted = False
+                source.push_unpushed(cache.add)
+            status = cache.status(subject, fields)
+            cache.in_outage = False
+            if not cache.untrusted:
+                break
+        if status is not Status.NOT_LOADED:
+            return status is Status.REVOKED
+        cache.load(subject, source.live_revocations(subject), complete=True)
+        # A revocation that committed after that read and was flagged before Redis lost
+        # its data again would be missing under a fresh `loaded`: read once more, merge.
+        revocations = source.live_revocations(subject)
+        cache.load(subject, revocations, complete=False)
+        return _revoked_in(revocations, fields)
+    except redis.RedisError as error:
+        _note_outage(error)
+        return _revoked_in(source.live_revocations(subject), fields)
+
+
+def add_revocation(subject: str, field: str, expires_at: float) -> bool:
+    """Flag a revocation PostgreSQL already has; False (to retry later) when Redis is down."""
+    try:
+        _cache().add(subject, field, expires_at)
+    except redis.RedisError as error:
+        _note_outage(error)
+        return False
+    return True
+
+
+def push_unpushed() -> int:
+    """Push what Redis may lack (the periodic task); raises RedisError while it is down."""
+    cache = _cache()
+    cache.untrusted = False
+    try:
+        return _source().push_unpushed(cache.add)
+    except redis.RedisError:
+        cache.untrusted = True
+        raise

@@ -1,0 +1,158 @@
+"""The durable half of access-token revocation (the Redis half is `app.core.revocation`).
+
+A revocation is committed to PostgreSQL with one `UnpushedRevocation` per Redis flag
+it needs, in the same transaction; `push` then flags Redis and forgets the records.
+When Redis is down the records stay, and whoever next trusts Redis pushes them first.
+"""
+
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import delete, func, select
+
+from app.core.auth import Kind, Principal
+from app.core.db import utcnow
+from app.core.revocation import (
+    AddRevocation,
+    Revocations,
+    add_revocation,
+    session_field,
+    subject_of,
+    token_field,
+)
+from app.extensions import db
+from app.refresh_tokens.models import RefreshToken, RevokedAccessToken, UnpushedRevocation
+
+PUSH_BATCH_SIZE = 500
+
+
+def access_token_lifetime(kind: Kind) -> int:
+    if kind is Kind.SDK:
+        return current_app.config["SDK_TOKEN_EXPIRES_SECONDS"]
+    return current_app.config["ACCESS_TOKEN_EXPIRES_SECONDS"]
+
+
+def longest_access_token_lifetime() -> timedelta:
+    """Every access token of a session revoked longer ago than this has expired."""
+    return timedelta(
+        seconds=max(access_token_lifetime(Kind.DEVELOPER), access_token_lifetime(Kind.SDK))
+    )
+
+
+def _record(subject: str, field: str, expires_at: datetime) -> UnpushedRevocation:
+    row = UnpushedRevocation(subject=subject, field=field, expires_at=expires_at)
+    db.session.add(row)
+    return row
+
+
+def record_revoked_families(family_ids: Iterable[object]) -> list[UnpushedRevocation]:
+    """Stage the Redis flags of families being revoked in the current transaction."""
+    owners = db.session.execute(
+        select(RefreshToken.family_id, RefreshToken.subject_type, RefreshToken.subject_id)
+        .where(RefreshToken.family_id.in_(list(family_ids)))
+        .distinct()
+    ).all()
+    expires_at = utcnow() + longest_access_token_lifetime()
+    return [
+        _record(subject_of(kind, subject_id), session_field(str(family_id)), expires_at)
+        for family_id, kind, subject_id in owners
+    ]
+
+
+def revoke_access_token(principal: Principal) -> None:
+    """Refuse one JWT on every worker until it would have expired anyway: committed to
+    PostgreSQL first, then flagged in Redis (later, if Redis is down)."""
+    expires_at = datetime.fromtimestamp(principal.expires_at or 0, UTC)
+    if expires_at <= utcnow() or principal.token_id is None:
+        return
+    subject = subject_of(principal.kind.value, principal.subject_id)
+    db.session.merge(
+        RevokedAccessToken(jti=principal.token_id, subject=subject, expires_at=expires_at)
+    )
+    staged = _record(subject, token_field(principal.token_id), expires_at)
+    db.session.commit()
+    push([staged])
+
+
+def push(rows: list[UnpushedRevocation]) -> None:
+    """Flag committed revocations in Redis and forget their records; while Redis is
+    down they stay for the next push."""
+    if rows and all(
+        add_revocation(row.subject, row.field, row.expires_at.timestamp()) for row in rows
+    ):
+        _forget([row.id for row in rows])
+
+
+def _forget(ids: list[object]) -> None:
+    db.session.execute(delete(UnpushedRevocation).where(UnpushedRevocation.id.in_(ids)))
+    db.session.commit()
+
+
+def push_unpushed(add: AddRevocation) -> int:
+    """Hand every unpushed revocation to `add`, oldest expiry first, and forget those it
+    took; expired ones are only forgotten. Raises what `add` raises."""
+    pushed = 0
+    while True:
+        rows = db.session.scalars(
+            select(UnpushedRevocation)
+            .order_by(UnpushedRevocation.expires_at)
+            .limit(PUSH_BATCH_SIZE)
+        ).all()
+        if not rows:
+            db.session.commit()
+            return pushed
+        now = utcnow()
+        for row in rows:
+            if row.expires_at > now:
+                add(row.subject, row.field, row.expires_at.timestamp())
+        _forget([row.id for row in rows])
+        pushed += len(rows)
+
+
+def live_revocations(subject: str) -> Revocations:
+    """What PostgreSQL says is revoked for this subject and could still be presented:
+    its sessions revoked within the longest access-token lifetime, its logged-out
+    tokens not yet expired."""
+    prefix, _, subject_id = subject.partition(":")
+    subject_type = Kind.DEVELOPER.value if prefix == "dev" else prefix
+    lifetime = longest_access_token_lifetime()
+    now = utcnow()
+    sessions = db.session.execute(
+        select(RefreshToken.family_id, func.max(RefreshToken.revoked_at))
+        .where(
+            RefreshToken.subject_type == subject_type,
+            RefreshToken.subject_id == subject_id,
+            RefreshToken.revoked_at > now - lifetime,
+        )
+        .group_by(RefreshToken.family_id)
+    ).all()
+    tokens = db.session.execute(
+        select(RevokedAccessToken.jti, RevokedAccessToken.expires_at).where(
+            RevokedAccessToken.subject == subject, RevokedAccessToken.expires_at > now
+        )
+    ).all()
+    revocations = {
+        session_field(str(family_id)): (revoked_at + lifetime).timestamp()
+        for family_id, revoked_at in sessions
+    }
+    revocations.update({token_field(jti): expires_at.timestamp() for jti, expires_at in tokens})
+    return revocations
+
+
+def purge_expired(batch_size: int) -> int:
+    """Delete logged-out tokens and unpushed flags that no longer matter, `batch_size`
+    rows per statement and transaction."""
+    deleted = 0
+    for model, key in (
+        (RevokedAccessToken, RevokedAccessToken.jti),
+        (UnpushedRevocation, UnpushedRevocation.id),
+    ):
+        while True:
+            batch = select(key).where(model.expires_at <= utcnow()).limit(batch_size)
+            count = db.session.execute(delete(model).where(key.in_(batch.scalar_subquery())))
+            db.session.commit()
+            deleted += count.rowcount
+            if count.rowcount < batch_size:
+                break
+    return deleted

@@ -1,0 +1,116 @@
+"""No revoked token comes back when Redis loses its data, and valid tokens keep working
+(checked in PostgreSQL) while Redis is down."""
+
+import pytest
+
+from app.core.revocation import cache_key
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, login
+from tests.servers import free_port
+
+ME = "/api/v1/auth/me"
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def refresh(client, token: str):
+    return client.post("/api/v1/auth/refresh", json={"refresh_token": token})
+
+
+@pytest.fixture
+def redis_down_url() -> str:
+    """A Redis URL nobody listens on: every call is refused at once."""
+    return f"redis://127.0.0.1:{free_port()}/0"
+
+
+@pytest.fixture
+def shared_redis(app):
+    return app.extensions["owa_store"].client
+
+
+def test_a_logged_out_token_stays_refused_after_redis_loses_its_data(
+    make_app, client, admin_tokens, shared_redis
+):
+    headers = bearer(admin_tokens["access_token"])
+    assert client.post("/api/v1/auth/logout", headers=headers).status_code == 204
+
+    shared_redis.flushdb()  # this test run's own database index: a restart without data
+
+    for worker in (client, make_app().test_client()):
+        refused = worker.get(ME, headers=headers)
+        assert refused.status_code == 401
+        assert refused.get_json() == {"detail": "Token has been revoked."}
+
+
+def test_a_reused_family_stays_refused_after_redis_loses_its_data(
+    client, admin, admin_tokens, shared_redis
+):
+    second = refresh(client, admin_tokens["refresh_token"]).get_json()
+    assert refresh(client, admin_tokens["refresh_token"]).status_code == 401
+
+    shared_redis.flushdb()
+
+    for token in (admin_tokens["access_token"], second["access_token"]):
+        assert client.get(ME, headers=bearer(token)).status_code == 401
+
+
+def test_revocations_survive_the_eviction_of_their_key(client, admin, admin_tokens, shared_redis):
+    other = login(client, ADMIN_EMAIL, ADMIN_PASSWORD).get_json()
+    client.post("/api/v1/auth/logout", headers=bearer(admin_tokens["access_token"]))
+    assert client.get(ME, headers=bearer(other["access_token"])).status_code == 200
+
+    assert shared_redis.delete(cache_key(f"dev:{admin['id']}")) == 1
+
+    assert client.get(ME, headers=bearer(admin_tokens["access_token"])).status_code == 401
+    assert client.get(ME, headers=bearer(other["access_token"])).status_code == 200
+
+
+def test_a_reuse_during_a_redis_outage_revokes_the_family_for_good(
+    make_app, client, admin, redis_down_url
+):
+    during = make_app(REDIS_URL=redis_down_url).test_client()
+    first = login(during, ADMIN_EMAIL, ADMIN_PASSWORD).get_json()
+    second = refresh(during, first["refresh_token"]).get_json()
+
+    reuse = refresh(during, first["refresh_token"])
+
+    assert reuse.status_code == 401
+    assert reuse.get_json() == {
+        "detail": "Refresh token has already been used; its session has been revoked."
+    }
+    assert during.get(ME, headers=bearer(second["access_token"])).status_code == 401
+    # Redis is back: the family's access tokens are still refused.
+    for token in (first["access_token"], second["access_token"]):
+        assert client.get(ME, headers=bearer(token)).status_code == 401
+    assert refresh(client, second["refresh_token"]).status_code == 401
+
+
+def test_valid_tokens_during_a_redis_outage_are_answered_not_rate_limited_per_ip(
+    make_app, admin, api_key, redis_down_url
+):
+    during = make_app(REDIS_URL=redis_down_url, RATELIMIT_PER_IP="3 per minute").test_client()
+    tokens = login(during, ADMIN_EMAIL, ADMIN_PASSWORD).get_json()
+
+    answers = [during.get(ME, headers=bearer(tokens["access_token"])) for _ in range(6)]
+
+    assert [answer.status_code for answer in answers] == [200] * 6
+    assert answers[-1].get_json()["email"] == ADMIN_EMAIL
+    assert answers[-1].headers["X-RateLimit-Limit"] == "1000"
+    # A correct login from the same address still gets in.
+    assert login(during, ADMIN_EMAIL, ADMIN_PASSWORD).status_code == 200
+    assert during.get("/api/v1/users", headers=bearer(api_key["key"])).status_code == 200
+
+
+def test_a_logout_during_a_redis_outage_is_refused_during_and_after(
+    make_app, client, admin, redis_down_url
+):
+    during = make_app(REDIS_URL=redis_down_url).test_client()
+    tokens = login(during, ADMIN_EMAIL, ADMIN_PASSWORD).get_json()
+    headers = bearer(tokens["access_token"])
+
+    assert during.post("/api/v1/auth/logout", headers=headers).status_code == 204
+
+    assert during.get(ME, headers=headers).status_code == 401
+    assert client.get(ME, headers=headers).status_code == 401
+    assert refresh(client, tokens["refresh_token"]).status_code == 401
