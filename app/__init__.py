@@ -11,6 +11,7 @@ from app.core.auth import set_api_key_resolver
 from app.core.cors import init_cors
 from app.core.deployment import init_deployment
 from app.core.errors import register_error_handlers
+from app.core.outages import watch_database
 from app.core.ratelimit import init_rate_limits
 from app.core.revocation import set_revocation_source
 from app.core.store import init_store
@@ -28,6 +29,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     init_deployment(app)
 
     db.init_app(app)
+    with app.app_context():
+        watch_database(db.engine)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIRECTORY))
     jwt.init_app(app)
     init_store(app)

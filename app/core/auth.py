@@ -13,13 +13,15 @@ from enum import StrEnum
 from functools import wraps
 
 import jwt as pyjwt
+import sqlalchemy.exc
 from flask import current_app, g, request
 from flask_jwt_extended import create_access_token, decode_token
 from flask_jwt_extended.exceptions import JWTExtendedException
 
 from app.core import revocation
-from app.core.errors import ApiError
+from app.core.errors import ApiError, database_unavailable_error
 from app.core.origins import refuse_server_credentials_from_browsers
+from app.core.outages import database_outage, is_database_unavailable
 from app.core.secrets import is_well_formed
 
 API_KEY_PREFIXES = ("ow_live_", "ow_test_")
@@ -134,7 +136,7 @@ def authenticate(credential: str) -> Principal:
 
 def load_principal() -> Principal | None:
     """Who is calling, resolved once per request: None without credentials, and the same
-    ApiError (401) every time for credentials that fail.
+    ApiError (401, or 503 without the database) every time for credentials that fail.
 
     The rate limiter needs the caller before the view runs, `requires` needs it again;
     both share this one lookup.
@@ -145,6 +147,11 @@ def load_principal() -> Principal | None:
             g.resolved_caller = authenticate(credential) if credential else None
         except ApiError as error:
             g.resolved_caller = error
+        except sqlalchemy.exc.SQLAlchemyError as error:
+            if not is_database_unavailable(error):
+                raise
+            database_outage().failed(error)
+            g.resolved_caller = database_unavailable_error()
     if isinstance(g.resolved_caller, ApiError):
         raise g.resolved_caller
     return g.resolved_caller

@@ -8,12 +8,18 @@ import logging
 
 import marshmallow as ma
 import redis
+import sqlalchemy.exc
 from flask import Flask
 from flask_limiter.errors import RateLimitExceeded
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from app.core.outages import database_outage, is_database_unavailable
+
 log = logging.getLogger(__name__)
+
+RETRY_AFTER_SECONDS = "5"
+DATABASE_UNAVAILABLE = "The database is unavailable; try again shortly."
 
 DEFAULT_DETAILS = {
     400: "Bad request.",
@@ -143,8 +149,19 @@ def _handle_redis_down(error: redis.RedisError):
     return (
         {"detail": "A shared service is unavailable; try again shortly."},
         503,
-        {"Retry-After": "5"},
+        {"Retry-After": RETRY_AFTER_SECONDS},
     )
+
+
+def database_unavailable_error() -> ApiError:
+    return ApiError(503, DATABASE_UNAVAILABLE, {"Retry-After": RETRY_AFTER_SECONDS})
+
+
+def _handle_database_error(error: sqlalchemy.exc.SQLAlchemyError):
+    if not is_database_unavailable(error):
+        return _handle_unexpected(error)
+    database_outage().failed(error)
+    return {"detail": DATABASE_UNAVAILABLE}, 503, {"Retry-After": RETRY_AFTER_SECONDS}
 
 
 def _handle_concurrent_change(error: StaleDataError):
@@ -157,4 +174,6 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(ApiError, _handle_api_error)
     app.register_error_handler(redis.RedisError, _handle_redis_down)
     app.register_error_handler(StaleDataError, _handle_concurrent_change)
+    app.register_error_handler(sqlalchemy.exc.DBAPIError, _handle_database_error)
+    app.register_error_handler(sqlalchemy.exc.TimeoutError, _handle_database_error)
     app.register_error_handler(Exception, _handle_unexpected)

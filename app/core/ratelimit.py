@@ -15,6 +15,11 @@ at most one bucket early. `SingleTripRedisStorage` admits the request and reads 
 window back for the headers in one Lua script: one Redis round trip per limited
 request, where stock flask-limiter makes one for the hit and another for the headers.
 
+Credentials that cannot be checked right now (the database is down: the request is
+answered 503) count per credential at the per-IP rate, not against the
+client IP other callers share. The key function never raises for them: any exception
+there makes flask-limiter abandon Redis for in-memory counters.
+
 When Redis is unreachable flask-limiter switches each process to in-memory counters,
 logs a warning, and probes Redis again with exponential backoff (1 s to 32 s).
 """
@@ -33,7 +38,8 @@ from redis import Redis
 from redis.cluster import RedisCluster
 from redis.commands.core import Script
 
-from app.core.auth import Kind, optional_principal
+from app.core.auth import Kind, load_principal, optional_principal, read_credential
+from app.core.errors import ApiError
 from app.core.secrets import digest
 
 SUBJECT_TAGS = {Kind.API_KEY: "key", Kind.SDK: "sdk", Kind.DEVELOPER: "dev"}
@@ -196,11 +202,24 @@ def client_ip() -> str:
     return get_remote_address() or "unknown"
 
 
+def _unchecked_credential() -> str | None:
+    """The credential whose check failed for want of a dependency (503), else None."""
+    try:
+        load_principal()
+    except ApiError as error:
+        if error.status == 503:
+            return read_credential()
+    return None
+
+
 def caller_key() -> str:
     principal = optional_principal()
-    if principal is None:
-        return f"{{ip:{client_ip()}}}"
-    return f"{{{SUBJECT_TAGS[principal.kind]}:{principal.subject_id}}}"
+    if principal is not None:
+        return f"{{{SUBJECT_TAGS[principal.kind]}:{principal.subject_id}}}"
+    unchecked = _unchecked_credential()
+    if unchecked is not None:
+        return f"{{unchecked:{digest(unchecked)}}}"
+    return f"{{ip:{client_ip()}}}"
 
 
 def caller_limit() -> str:

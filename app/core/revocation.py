@@ -29,6 +29,8 @@ from typing import Protocol
 import redis
 from flask import Flask, current_app
 
+from app.core.outages import OutageLog, outage_log
+
 log = logging.getLogger(__name__)
 
 LOADED_FIELD = "loaded"
@@ -114,8 +116,6 @@ class RedisRevocations:
         self.add_script = client.register_script(ADD_REVOCATION)
         self.untrusted = True
         """Set by a Redis error or a new connection: push before trusting Redis."""
-        self.in_outage = False
-        """Redis failed and has not answered since (one warning per outage)."""
 
     def note_new_connection(self, connection: redis.connection.AbstractConnection) -> None:
         connection.on_connect()
@@ -148,15 +148,13 @@ class MemoryRevocations:
     """The embedded single-process default: nothing to lose, nothing to load."""
 
     untrusted = False
-    in_outage = False
 
     def __init__(self) -> None:
         self.flags: dict[str, Revocations] = {}
 
     def status(self, subject: str, fields: Iterable[str]) -> Status:
-        now = time.time()
-        known = self.flags.setdefault(subject, {})
-        return Status.REVOKED if any(known.get(f, 0) > now for f in fields) else Status.CLEAR
+        revoked = _revoked_in(self.flags.get(subject, {}), fields)
+        return Status.REVOKED if revoked else Status.CLEAR
 
     def add(self, subject: str, field: str, expires_at: float) -> None:
         self.flags.setdefault(subject, {})[field] = expires_at
@@ -188,11 +186,13 @@ def _revoked_in(revocations: Revocations, fields: Iterable[str]) -> bool:
     return any(revocations.get(field, 0) > now for field in fields)
 
 
+def _outage() -> OutageLog:
+    return outage_log("Redis", "revocation checks and writes done in PostgreSQL only", log)
+
+
 def _note_outage(error: redis.RedisError) -> None:
-    cache = _cache()
-    if not cache.in_outage:
-        log.warning("Redis unavailable (%s): revocations are checked in PostgreSQL", error)
-    cache.untrusted = cache.in_outage = True
+    _cache().untrusted = True
+    _outage().failed(error)
 
 
 def is_revoked(subject: str, token_id: str, session_id: str) -> bool:
@@ -206,7 +206,7 @@ def is_revoked(subject: str, token_id: str, session_id: str) -> bool:
                 cache.untrusted = False
                 source.push_unpushed(cache.add)
             status = cache.status(subject, fields)
-            cache.in_outage = False
+            _outage().recovered()
             if not cache.untrusted:
                 break
         if status is not Status.NOT_LOADED:

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.core.errors import ApiError
 from app.core.pagination import keyset_page
+from app.core.transactions import retry_conflicts
 from app.data.models import TimeSeriesPoint, Workout, point_id
 from app.data.time_range import TimeRange
 from app.extensions import db
@@ -45,6 +46,9 @@ def _workout_values(fields: dict) -> dict:
 
 
 def _write_workouts(user_id: uuid.UUID, items: list[dict]) -> tuple[list[Workout], int]:
+    """New rows are inserted in `external_id` order, whatever the request's order, so two
+    batches sharing external_ids take their locks in the same order instead of each
+    waiting for the other (a deadlock). Updates go in primary-key order (SQLAlchemy's)."""
     external_ids = {item["external_id"] for item in items if item.get("external_id")}
     known = {}
     if external_ids:
@@ -56,8 +60,10 @@ def _write_workouts(user_id: uuid.UUID, items: list[dict]) -> tuple[list[Workout
                 )
             )
         }
-    stored, created = [], 0
-    for item in items:
+    stored: dict[int, Workout] = {}
+    created = 0
+    in_lock_order = sorted(enumerate(items), key=lambda pair: pair[1].get("external_id") or "")
+    for position, item in in_lock_order:
         values = _workout_values(item)
         workout = known.get(item.get("external_id"))
         if workout is None:
@@ -71,27 +77,25 @@ def _write_workouts(user_id: uuid.UUID, items: list[dict]) -> tuple[list[Workout
         else:
             for name, value in values.items():
                 setattr(workout, name, value)
-        stored.append(workout)
+        stored[position] = workout
     db.session.commit()
-    return stored, created
+    return [stored[position] for position in range(len(items))], created
 
 
 def store_workouts(user_id: uuid.UUID, items: list[dict]) -> dict:
     """Insert new workouts and replace those whose external_id is already stored.
 
     A later item with the same external_id in one request wins. When a concurrent
-    request inserts the same external_id first, the batch is retried once against it.
+    request inserts the same external_id first, or PostgreSQL aborts the batch in a
+    deadlock, the batch is written again (`retry_conflicts`).
     """
     users.get_user(user_id)
     try:
-        stored, created = _write_workouts(user_id, items)
-    except IntegrityError:
-        db.session.rollback()
-        try:
-            stored, created = _write_workouts(user_id, items)
-        except IntegrityError as error:
-            db.session.rollback()
-            raise ApiError(409, "Workouts were written concurrently; retry.") from error
+        stored, created = retry_conflicts(
+            lambda: _write_workouts(user_id, items), also_retry=(IntegrityError,)
+        )
+    except IntegrityError as error:
+        raise ApiError(409, "Workouts were written concurrently; retry.") from error
     distinct = len({workout.id for workout in stored})
     return {"created": created, "updated": distinct - created, "data": stored}
 
@@ -136,8 +140,14 @@ def store_timeseries(user_id: uuid.UUID, points: list[dict]) -> dict:
         }
         for (kind, moment), value in latest.items()
     ]
-    db.session.execute(_upsert_statement(), rows)
-    db.session.commit()
+    # Rows in primary-key order: concurrent batches lock shared samples in the same order.
+    rows.sort(key=lambda row: row["id"])
+
+    def write() -> None:
+        db.session.execute(_upsert_statement(), rows)
+        db.session.commit()
+
+    retry_conflicts(write)
     return {"stored": len(rows)}
 
 

@@ -15,7 +15,7 @@ from app.core.secrets import digest, generate_secret, is_well_formed
 from app.developers.models import Developer
 from app.extensions import db
 from app.refresh_tokens import revocations
-from app.refresh_tokens.models import RefreshToken
+from app.refresh_tokens.models import RefreshToken, UnpushedRevocation
 from app.refresh_tokens.revocations import access_token_lifetime
 
 REFRESH_TOKEN_PREFIX = "rt_"
@@ -162,8 +162,13 @@ def rotate(refresh_token: str, client: ClientInfo | None = None) -> TokenPair:
     if row.revoked_at is not None:
         raise _unauthorized("Refresh token has been revoked.")
     if row.used_at is not None:
-        _queue_reuse_alert(row, client)
-        revoke_families([row.family_id])
+        # Of concurrent reuses of one family only the request whose UPDATE revoked its
+        # tokens alerts; the others find them revoked (one alert per revoked family).
+        staged = _mark_revoked([row.family_id])
+        if staged:
+            _queue_reuse_alert(row, client)
+        db.session.commit()
+        revocations.push(staged)
         raise _unauthorized("Refresh token has already been used; its session has been revoked.")
     raise _unauthorized("Refresh token has expired.")
 
@@ -211,14 +216,23 @@ def revoke_families(family_ids: Iterable[uuid.UUID]) -> None:
     family_ids = list(set(family_ids))
     if not family_ids:
         return
-    db.session.execute(
+    staged = _mark_revoked(family_ids)
+    db.session.commit()
+    revocations.push(staged)
+
+
+def _mark_revoked(family_ids: list[uuid.UUID]) -> list[UnpushedRevocation]:
+    """Revoke the families' unrevoked tokens in the current transaction, with the Redis
+    flags to push after commit; none when this UPDATE revoked nothing (a concurrent one
+    got there first and pushes them)."""
+    revoked = db.session.execute(
         update(RefreshToken)
         .where(RefreshToken.family_id.in_(family_ids), RefreshToken.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
-    staged = revocations.record_revoked_families(family_ids)
-    db.session.commit()
-    revocations.push(staged)
+    if revoked.rowcount == 0:
+        return []
+    return revocations.record_revoked_families(family_ids)
 
 
 def _live_families(*conditions) -> list[uuid.UUID]:

@@ -86,11 +86,11 @@ def list_users(query: dict) -> dict:
     if query.get("external_user_id"):
         statement = statement.where(User.external_user_id == query["external_user_id"])
     if query.get("search"):
-        pattern = "%" + query["search"].replace("\\", "\\\\").replace("%", "\\%") + "%"
+        # autoescape: `%`, `_` and the escape character match themselves, not patterns.
         statement = statement.where(
             or_(
                 *(
-                    column.ilike(pattern, escape="\\")
+                    column.icontains(query["search"], autoescape=True)
                     for column in (
                         User.email,
                         User.first_name,

@@ -33,4 +33,9 @@ def test_readyz_is_503_when_the_database_is_unreachable(make_app):
     response = client.get("/readyz")
 
     assert response.status_code == 503
-    assert response.get_json() == {"detail": "Not ready: database unreachable."}
+    assert response.headers["Retry-After"] == "5"
+    assert response.get_json() == {
+        "detail": "Not ready: database unreachable.",
+        "status": "unavailable",
+        "checks": {"database": "unavailable", "redis": "ok", "rate_limits": "redis"},
+    }

@@ -1,9 +1,14 @@
 import base64
 import json
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+from threading import Barrier
 
 import pytest
+from sqlalchemy import func, select, text
 
+from app.data.models import Workout
+from app.extensions import db
 from tests.factories import create_user
 
 
@@ -460,3 +465,48 @@ def test_concurrent_posts_of_the_same_external_ids_store_each_once(app, admin_he
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Workout)) == rounds * 20
         db.session.remove()
+
+
+@pytest.fixture
+def slow_workout_inserts(app):
+    """Every inserted workout row takes 20 ms, so concurrent batches overlap row by row
+    (without it one batch usually finishes before the next starts)."""
+    with app.app_context(), db.engine.begin() as connection:
+        connection.execute(
+            text(
+                "CREATE FUNCTION test_slow_insert() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN PERFORM pg_sleep(0.02); RETURN NEW; END $$;"
+                "CREATE TRIGGER test_slow_insert BEFORE INSERT ON workouts "
+                "FOR EACH ROW EXECUTE FUNCTION test_slow_insert()"
+            )
+        )
+    yield
+    with app.app_context(), db.engine.begin() as connection:
+        connection.execute(
+            text("DROP TRIGGER test_slow_insert ON workouts;DROP FUNCTION test_slow_insert()")
+        )
+
+
+def test_concurrent_batches_sharing_external_ids_in_different_orders_never_500(
+    app, admin_headers, user, slow_workout_inserts
+):
+    """Four batches of the same ten new external_ids, each in its own order, at once:
+    rows locked in different orders are PostgreSQL's classic deadlock."""
+    items = [workout(external_id=f"w{i}") for i in range(10)]
+    orders = [items, items[::-1], items[5:] + items[:5], items[::2] + items[1::2]]
+    barrier = Barrier(len(orders))
+
+    def post(batch):
+        barrier.wait()
+        return store(app.test_client(), admin_headers, user["id"], *batch).status_code
+
+    with ThreadPoolExecutor(max_workers=len(orders)) as pool:
+        statuses = list(pool.map(post, orders))
+
+    assert statuses == [200] * len(orders)
+    with app.app_context():
+        stored = db.session.execute(
+            select(Workout.external_id, func.count()).group_by(Workout.external_id)
+        ).all()
+        db.session.remove()
+    assert sorted(stored) == [(f"w{i}", 1) for i in range(10)]

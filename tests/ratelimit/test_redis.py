@@ -1,6 +1,7 @@
 """Cost and failure of the Redis behind the limits, on a redis-server of the test's own."""
 
 import logging
+import re
 import time
 
 import pytest
@@ -113,3 +114,30 @@ def test_redis_down_falls_back_to_per_process_limits_and_recovers(
     assert recovered.status_code == 401
     assert recovered.headers["X-RateLimit-Remaining"] == "2"
     assert any("192.0.2.44" in key for key in stored_keys)
+
+
+@pytest.mark.slow
+def test_a_redis_outage_logs_one_warning_then_one_summary_not_one_per_request(
+    make_app, admin, private_redis, caplog
+):
+    app = make_app(REDIS_URL=private_redis.url)
+    client = app.test_client()
+    headers = bearer(_api_key(app, admin))
+    assert client.get("/api/v1/users", headers=headers).status_code == 200
+
+    private_redis.stop()
+    with caplog.at_level(logging.WARNING, logger="app.api_keys.auth"):
+        during = [client.get("/api/v1/users", headers=headers) for _ in range(30)]
+        private_redis.start()
+        after = client.get("/api/v1/users", headers=headers)
+        again = client.get("/api/v1/users", headers=headers)
+
+    assert [response.status_code for response in during] == [200] * 30
+    assert (after.status_code, again.status_code) == (200, 200)
+    lines = [r.getMessage() for r in caplog.records if r.name == "app.api_keys.auth"]
+    assert len(lines) == 2, lines
+    assert lines[0].startswith("Redis unavailable (ConnectionError")
+    assert lines[0].endswith("requests served without last-use marks until it answers again")
+    assert re.fullmatch(
+        r"Redis unavailable for \d+ s, 30 requests served without last-use marks", lines[1]
+    )

@@ -114,3 +114,14 @@ def test_a_logout_during_a_redis_outage_is_refused_during_and_after(
     assert during.get(ME, headers=headers).status_code == 401
     assert client.get(ME, headers=headers).status_code == 401
     assert refresh(client, tokens["refresh_token"]).status_code == 401
+
+
+def test_without_redis_one_process_refuses_what_it_revoked(make_app, admin):
+    solo = make_app(REDIS_URL="").test_client()
+    mine = login(solo, ADMIN_EMAIL, ADMIN_PASSWORD).get_json()
+    other = login(solo, ADMIN_EMAIL, ADMIN_PASSWORD).get_json()
+
+    assert solo.post("/api/v1/auth/logout", headers=bearer(mine["access_token"])).status_code == 204
+
+    assert solo.get(ME, headers=bearer(mine["access_token"])).status_code == 401
+    assert solo.get(ME, headers=bearer(other["access_token"])).status_code == 200

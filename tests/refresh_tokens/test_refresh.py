@@ -2,8 +2,9 @@ import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
+from app.alerts.models import Alert
 from app.core.db import utcnow
 from app.extensions import db
 from app.refresh_tokens.models import RefreshToken
@@ -143,3 +144,32 @@ def test_no_plaintext_password_or_refresh_token_in_the_database(app, client, adm
     for token in (admin_tokens["refresh_token"], rotated["refresh_token"]):
         assert token not in rows
         assert token.removeprefix("rt_")[:-6] not in rows
+
+
+def test_concurrent_reuses_of_one_family_queue_exactly_one_alert(app, make_app, admin_tokens):
+    """Six copies of a used refresh token presented at once, on two app instances
+    (two workers): the family is revoked once, so it is reported once."""
+    used = admin_tokens["refresh_token"]
+    assert refresh(app.test_client(), used).status_code == 200
+    workers = [app, make_app()]
+    barrier = threading.Barrier(6)
+    statuses = []
+
+    def reuse(worker):
+        client = worker.test_client()
+        barrier.wait()
+        statuses.append(refresh(client, used).status_code)
+
+    threads = [threading.Thread(target=reuse, args=(workers[i % 2],)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert statuses == [401] * 6
+    with app.app_context():
+        alerts = db.session.scalars(
+            select(Alert).where(Alert.event == "refresh_token.reuse_detected")
+        ).all()
+        db.session.remove()
+    assert len(alerts) == 1

@@ -1,6 +1,10 @@
 import uuid
 
 import pytest
+from flask_migrate import upgrade
+
+from app.developers import services as developers
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, login
 
 USERS = "/api/v1/users"
 
@@ -153,3 +157,42 @@ def test_the_deepest_page_is_empty_not_an_error(client, admin_headers):
 
     assert response.status_code == 200
     assert response.get_json()["items"] == []
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def any_backend(request, client, admin_headers, make_app, tmp_path):
+    """(client, headers) on the test PostgreSQL database, or on a fresh SQLite file."""
+    if request.param == "postgresql":
+        return client, admin_headers
+    embedded = make_app(DATABASE_URL=f"sqlite:///{tmp_path / 'users.sqlite3'}", REDIS_URL="")
+    with embedded.app_context():
+        upgrade()
+        developers.create_developer(ADMIN_EMAIL, ADMIN_PASSWORD)
+    sqlite_client = embedded.test_client()
+    token = login(sqlite_client, ADMIN_EMAIL, ADMIN_PASSWORD).get_json()["access_token"]
+    return sqlite_client, {"Authorization": f"Bearer {token}"}
+
+
+@pytest.mark.parametrize(
+    ("search", "expected"),
+    [
+        ("_", ["under_score@example.com"]),
+        ("%", ["percent@example.com"]),
+        ("\\", ["backslash@example.com"]),
+        ("a_b", ["under_score@example.com"]),
+        ("5%o", ["percent@example.com"]),
+        ("x\\y", ["backslash@example.com"]),
+        ("/", ["slash@example.com"]),
+    ],
+)
+def test_search_treats_wildcards_and_escapes_literally(any_backend, search, expected):
+    client, headers = any_backend
+    create(client, headers, email="under_score@example.com", external_user_id="a_b")
+    create(client, headers, email="percent@example.com", external_user_id="5%off")
+    create(client, headers, email="backslash@example.com", external_user_id="x\\y")
+    create(client, headers, email="slash@example.com", external_user_id="a/b")
+    create(client, headers, email="plain@example.com", external_user_id="axb")
+
+    body = client.get(USERS, query_string={"search": search}, headers=headers).get_json()
+
+    assert sorted(user["email"] for user in body["items"]) == expected

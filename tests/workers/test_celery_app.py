@@ -33,12 +33,14 @@ def test_beat_schedule_follows_the_settings(broker_url):
         CELERY_BROKER_URL=broker_url,
         ALERT_SWEEP_SECONDS="45",
         REFRESH_TOKEN_PURGE_SECONDS="600",
+        REVOCATION_PUSH_SECONDS="5",
     )
 
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {
         "alerts.sweep": ["alerts.sweep", 45],
         "refresh_tokens.purge": ["refresh_tokens.purge", 600],
+        "revocations.push": ["revocations.push", 5],
         "api_keys.flush_last_used": ["api_keys.flush_last_used", 30],
         "api_keys.send_reminders": ["api_keys.send_reminders", 86400],
     }
