@@ -10,9 +10,9 @@ export FLASK_APP := wsgi.py
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: $(BIN)/activate setup.cfg pyproject.toml
+$(VENV)/.installed: $(BIN)/activate setup.cfg pyproject.toml clients/python/pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[dev]"
+	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[dev]" -e ./clients/python
 	touch $@
 
 install: $(VENV)/.installed

@@ -45,6 +45,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 
 def _register_features(app: Flask) -> None:
+    from app.account_mail import tasks as account_mail_tasks
     from app.alerts import tasks as alert_tasks
     from app.api_keys import tasks as api_key_tasks
     from app.api_keys.auth import resolve_api_key
@@ -54,7 +55,9 @@ def _register_features(app: Flask) -> None:
     from app.data.routes import blp as data_blp
     from app.developers.cli import create_admin, ensure_admin
     from app.developers.routes import blp as auth_blp
+    from app.developers.routes import team_blp
     from app.health.routes import blp as health_blp
+    from app.invitations.routes import blp as invitations_blp
     from app.refresh_tokens import revocations
     from app.refresh_tokens import tasks as refresh_token_tasks
     from app.refresh_tokens.routes import blp as refresh_blp
@@ -77,6 +80,8 @@ def _register_features(app: Flask) -> None:
         audit_blp,
         jwks_blp,
         tokens_blp,
+        team_blp,
+        invitations_blp,
     ):
         api.register_blueprint(blueprint)
     init_signing_keys(app)
@@ -88,6 +93,7 @@ def _register_features(app: Flask) -> None:
         app, api_key_tasks.SEND_REMINDERS, api_key_tasks.REMINDER_INTERVAL_SECONDS
     )
     register_periodic_task(app, alert_tasks.SWEEP, config["ALERT_SWEEP_SECONDS"])
+    register_periodic_task(app, account_mail_tasks.SWEEP, config["ALERT_SWEEP_SECONDS"])
     register_periodic_task(app, refresh_token_tasks.PURGE, config["REFRESH_TOKEN_PURGE_SECONDS"])
     register_periodic_task(
         app, refresh_token_tasks.PUSH_REVOCATIONS, config["REVOCATION_PUSH_SECONDS"]

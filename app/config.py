@@ -109,7 +109,7 @@ SETTINGS: tuple[Setting, ...] = (
         "REDIS_URL",
         "",
         str,
-        "Redis for the token blocklist, rate limits and shared state. "
+        "Redis for revocation flags, rate limits and shared state. "
         "`redis+cluster://host:port[,host:port…]` selects a Redis Cluster. "
         "Empty: in-process (one worker only).",
     ),
@@ -126,6 +126,14 @@ SETTINGS: tuple[Setting, ...] = (
         30,
         int,
         "Absolute lifetime of a refresh-token family, counted from the login or mint.",
+    ),
+    Setting(
+        "REFRESH_TOKEN_REUSE_GRACE_SECONDS",
+        0,
+        int,
+        "Grace for a lost refresh response: within this many seconds of a refresh, the "
+        "used refresh token may be presented once more while the one issued for it is "
+        "unused; that one is revoked and a new pair issued. 0: strict single use.",
     ),
     Setting(
         "MAX_CONTENT_LENGTH",
@@ -196,6 +204,18 @@ SETTINGS: tuple[Setting, ...] = (
         str,
         "Wrong current passwords per signed-in developer (change-password, "
         "confirm-password); they also count against `RATELIMIT_FAILED_LOGINS_PER_IP`.",
+    ),
+    Setting(
+        "RATELIMIT_PASSWORD_RESETS_PER_EMAIL",
+        "3 per hour",
+        str,
+        "`POST /api/v1/auth/forgot-password` requests per submitted e-mail, known or not.",
+    ),
+    Setting(
+        "RATELIMIT_PASSWORD_RESETS_PER_IP",
+        "10 per hour",
+        str,
+        "`POST /api/v1/auth/forgot-password` requests per client IP.",
     ),
     Setting(
         "RATELIMIT_FAILED_MINTS_PER_APP",
@@ -297,12 +317,15 @@ SETTINGS: tuple[Setting, ...] = (
         "SMTP_HOST",
         "",
         str,
-        "SMTP server for alert and reminder mail. Empty: each mail is logged instead.",
+        "SMTP server for alert, reminder and account mail. Empty: alert mail is logged and "
+        "account mail printed to standard output (production refuses account mail without it).",
     ),
     Setting("SMTP_PORT", 587, int, "SMTP server port."),
     Setting("SMTP_USER", "", str, "SMTP login. Empty: no AUTH."),
     Setting("SMTP_PASSWORD", "", str, "SMTP password for `SMTP_USER`."),
-    Setting("SMTP_FROM", "open-wearables@localhost", str, "Sender address of alert mail."),
+    Setting(
+        "SMTP_FROM", "open-wearables@localhost", str, "Sender address of alert and account mail."
+    ),
     Setting(
         "SMTP_STARTTLS",
         False,
@@ -458,6 +481,8 @@ def _check_signing_settings(config: Mapping[str, Any]) -> None:
     asymmetric = config["JWT_ALGORITHM"] != "HS256"
     if asymmetric and not config["JWT_PRIVATE_KEYS_FILE"] and config["APP_ENV"] != "development":
         raise ValueError(f"JWT_ALGORITHM={config['JWT_ALGORITHM']} needs JWT_PRIVATE_KEYS_FILE.")
+    if config["REFRESH_TOKEN_REUSE_GRACE_SECONDS"] < 0:
+        raise ValueError("REFRESH_TOKEN_REUSE_GRACE_SECONDS must be 0 or more.")
     if config["JWT_KEY_ACTIVATION_DELAY_SECONDS"] <= config["JWKS_CACHE_SECONDS"]:
         raise ValueError("JWT_KEY_ACTIVATION_DELAY_SECONDS must exceed JWKS_CACHE_SECONDS.")
 

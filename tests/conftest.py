@@ -5,6 +5,7 @@ first, and a run without them fails loudly instead of passing without testing.
 """
 
 import os
+import re
 import secrets
 import uuid
 
@@ -235,3 +236,33 @@ def api_key(client, admin_headers) -> dict:
 @pytest.fixture
 def api_key_headers(api_key) -> dict:
     return {"Authorization": f"Bearer {api_key['key']}"}
+
+
+@pytest.fixture
+def mail_server():
+    """A real SMTP server (aiosmtpd) on a free port; `.messages` are what it accepted."""
+    from tests.workers.servers import SmtpServer
+
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+def smtp_settings(mail_server) -> dict:
+    """Settings that send the app's mail to `mail_server`."""
+    return {
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": mail_server.port,
+        "SMTP_FROM": "accounts@openwearables.test",
+    }
+
+
+def mailed_link(message) -> tuple[str, str]:
+    """The one link in a received mail, as (the link, the token from its #fragment)."""
+    [link] = re.findall(r"https?://\S+", message.get_payload(decode=True).decode())
+    return link, link.partition("#token=")[2]
+
+
+def mails_to(mail_server, address: str) -> list:
+    return [m for m in mail_server.messages if m["X-Envelope-To"] == address]

@@ -26,6 +26,10 @@ PUBLIC = {
     ("jwks.Jwks", "GET"),
     # Holding the token proves the right to revoke it (RFC 7009).
     ("tokens.Revoke", "POST"),
+    # The token in the request body is the proof (from a mailed link).
+    ("auth.ForgotPassword", "POST"),
+    ("auth.ResetPassword", "POST"),
+    ("invitations.AcceptInvitation", "POST"),
 }
 # Checks its own credentials: app credentials, or an admin's developer token.
 TOKEN_MINT = ("sdk_tokens.SdkToken", "POST")

@@ -4,12 +4,8 @@ from sqlalchemy import JSON, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import CreatedAt, UTCDateTime, UUIDPrimaryKey, utcnow
+from app.core.outbox import PENDING
 from app.extensions import db
-
-PENDING = "pending"
-SENDING = "sending"
-SENT = "sent"
-FAILED = "failed"
 
 
 class Alert(UUIDPrimaryKey, CreatedAt, db.Model):

@@ -4,13 +4,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import and_, or_, select, update
 
 from app.alerts import channels
-from app.alerts.models import FAILED, PENDING, SENDING, SENT, Alert
+from app.alerts.models import Alert
+from app.core import outbox
 from app.core.auth import Kind, Principal
 from app.core.client import ClientInfo
 from app.core.db import utcnow
+from app.core.outbox import PENDING, SENT
 from app.core.tasks import enqueue, enqueue_after_commit
 from app.developers.models import Developer
 from app.extensions import db
@@ -18,7 +19,6 @@ from app.extensions import db
 logger = logging.getLogger(__name__)
 
 DELIVER_TASK = "alerts.deliver"
-LONGEST_RETRY_DELAY = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -115,35 +115,15 @@ def render_body(payload: dict) -> str:
 
 
 def _claim(alert_id: uuid.UUID) -> Alert | None:
-    """Take the alert for one delivery attempt, atomically: of two workers (a task and
-    its redelivered copy, or a task and the sweep's) exactly one gets it."""
-    now = utcnow()
-    lease = timedelta(seconds=current_app.config["ALERT_DELIVERY_LEASE_SECONDS"])
-    claimed = db.session.execute(
-        update(Alert)
-        .where(
-            Alert.id == alert_id,
-            or_(
-                Alert.status == PENDING,
-                and_(Alert.status == SENDING, Alert.claimed_until < now),
-            ),
-        )
-        .values(status=SENDING, claimed_until=now + lease, attempts=Alert.attempts + 1)
-    )
-    db.session.commit()
-    if claimed.rowcount != 1:
-        return None
-    return db.session.get(Alert, alert_id)
+    return outbox.claim(Alert, alert_id, current_app.config["ALERT_DELIVERY_LEASE_SECONDS"])
 
 
 def _mark(alert: Alert, **values) -> None:
-    db.session.execute(update(Alert).where(Alert.id == alert.id).values(**values))
-    db.session.commit()
+    outbox.mark(Alert, alert.id, **values)
 
 
 def retry_delay(attempts: int) -> timedelta:
-    base = current_app.config["ALERT_RETRY_BASE_SECONDS"]
-    return min(timedelta(seconds=base * 2 ** (attempts - 1)), LONGEST_RETRY_DELAY)
+    return outbox.retry_delay(current_app.config["ALERT_RETRY_BASE_SECONDS"], attempts)
 
 
 def deliver(alert_id: str) -> timedelta | None:
@@ -182,45 +162,18 @@ def deliver(alert_id: str) -> timedelta | None:
 
 
 def _failed_attempt(alert: Alert, error: Exception) -> timedelta | None:
-    reason = f"{type(error).__name__}: {error}"[:500]
-    if alert.attempts >= current_app.config["ALERT_MAX_ATTEMPTS"]:
-        logger.error(
-            "alert %s failed for good after %d attempts: %s", alert.id, alert.attempts, reason
-        )
-        _mark(alert, status=FAILED, claimed_until=None, last_error=reason)
-        return None
-    delay = retry_delay(alert.attempts)
-    logger.warning(
-        "alert %s attempt %d failed (%s); retry in %s", alert.id, alert.attempts, reason, delay
-    )
-    _mark(
+    config = current_app.config
+    return outbox.record_failure(
+        Alert,
         alert,
-        status=PENDING,
-        claimed_until=None,
-        next_attempt_at=utcnow() + delay,
-        last_error=reason,
+        error,
+        config["ALERT_MAX_ATTEMPTS"],
+        config["ALERT_RETRY_BASE_SECONDS"],
     )
-    return delay
 
 
 def sweep() -> int:
-    """Re-queue alerts whose delivery task was lost: pending and overdue by a whole sweep
-    interval (the broker was down after the commit), or claimed by a worker whose lease
-    ran out (it died mid-delivery). Returns how many were queued."""
-    now = utcnow()
-    overdue = now - timedelta(seconds=current_app.config["ALERT_SWEEP_SECONDS"])
-    alert_ids = list(
-        db.session.scalars(
-            select(Alert.id)
-            .where(
-                or_(
-                    and_(Alert.status == PENDING, Alert.next_attempt_at <= overdue),
-                    and_(Alert.status == SENDING, Alert.claimed_until < now),
-                )
-            )
-            .order_by(Alert.next_attempt_at)
-            .limit(1000)
-        )
-    )
-    db.session.rollback()
+    """Re-queue alerts whose delivery task was lost (broker down after the commit, or a
+    worker died mid-delivery). Returns how many were queued."""
+    alert_ids = outbox.lost_ids(Alert, current_app.config["ALERT_SWEEP_SECONDS"])
     return sum(enqueue(DELIVER_TASK, str(alert_id)) for alert_id in alert_ids)

@@ -13,7 +13,7 @@ from app.core.db import utcnow
 from app.core.errors import ApiError
 from app.core.secrets import digest, generate_secret, random_base62
 from app.core.store import get_store
-from app.developers.models import Developer
+from app.developers.addresses import alert_address
 from app.extensions import db
 
 KEY_ID_PREFIX = "key_"
@@ -104,8 +104,8 @@ def rotate_key(key_id: str, principal: Principal, client: ClientInfo) -> tuple[A
 
 
 def owner_email(api_key: ApiKey) -> str | None:
-    owner = db.session.get(Developer, api_key.created_by) if api_key.created_by else None
-    return owner.email if owner is not None else None
+    """The key's creator, or whoever took over their alerts when they were removed."""
+    return alert_address(api_key.created_by)
 
 
 def _queue_rotation_alert(api_key: ApiKey, principal: Principal, client: ClientInfo) -> None:

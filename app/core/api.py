@@ -67,11 +67,13 @@ class OpenWearablesApi(Api):
     ERROR_SCHEMA = ErrorSchema
     DEFAULT_ERROR_RESPONSE_NAME = DEFAULT_ERROR
 
-    def _register_responses(self):
+    def _register_responses(self) -> None:
         """flask-smorest's shared error responses, with the headers they carry."""
         register_headers(self.spec)
-        errors = [(status.name, status.value) for status in http.HTTPStatus if status >= 400]
-        for name, status in [*errors, (DEFAULT_ERROR, "default")]:
+        responses: list[tuple[str, int | str]] = [
+            (status.name, status.value) for status in http.HTTPStatus if status >= 400
+        ]
+        for name, status in [*responses, (DEFAULT_ERROR, "default")]:
             response = error_response(status, limited=True, schema=self.ERROR_SCHEMA)
             self.spec.components.response(name, response, lazy=True)
 

@@ -41,8 +41,8 @@ def allow_cross_origin(view: View) -> View:
 
 
 def _browser_callable(handler: Callable[..., Any]) -> bool:
-    kinds = getattr(handler, "allowed_kinds", frozenset())
-    return Kind.SDK in kinds or getattr(handler, "cross_origin_allowed", False)
+    kinds: frozenset[Kind] = getattr(handler, "allowed_kinds", frozenset())
+    return Kind.SDK in kinds or bool(getattr(handler, "cross_origin_allowed", False))
 
 
 def _path_pattern(rule: str) -> str:

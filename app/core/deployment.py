@@ -54,6 +54,11 @@ def _check_production_settings(app: Flask) -> None:
         problems.append(
             "REDIS_URL is empty; logouts, revocations and rate limits would not reach every worker."
         )
+    base_url = app.config["PUBLIC_BASE_URL"]
+    if not base_url:
+        problems.append("PUBLIC_BASE_URL is empty; invitation and reset links need it.")
+    elif not base_url.startswith("https://"):
+        problems.append("PUBLIC_BASE_URL must be an https:// URL.")
     if get_debug_flag():
         problems.append("FLASK_DEBUG is on; the debugger would run code sent to it.")
     if problems:

@@ -51,6 +51,9 @@ STATUS_HEADERS: dict[int, dict[str, dict[str, Any]]] = {
         }
     },
 }
+# While the database or Redis is down the caller may not be identified, so a 503 promises
+# no rate-limit headers.
+UNCOUNTED_STATUSES = frozenset({"503"})
 ERROR_SCHEMA_REF = {"$ref": "#/components/schemas/Error"}
 DEFAULT_ERROR = "DEFAULT_ERROR"
 
@@ -61,7 +64,8 @@ def _refs(headers: dict[str, dict[str, Any]]) -> dict[str, dict[str, str]]:
 
 def headers_of(status: int | str, *, limited: bool) -> dict[str, dict[str, str]]:
     """The header references a response with this status documents."""
-    headers = dict(_refs(RATE_LIMIT_HEADERS)) if limited else {}
+    counted = limited and str(status) not in UNCOUNTED_STATUSES
+    headers = dict(_refs(RATE_LIMIT_HEADERS)) if counted else {}
     if str(status).isdigit():
         headers.update(_refs(STATUS_HEADERS.get(int(status), {})))
     return headers
@@ -105,6 +109,9 @@ class ResponseHeadersPlugin(BasePlugin):
         limited = rule is None or rule.endpoint.partition(".")[0] not in UNLIMITED_BLUEPRINTS
         for operation in (operations or {}).values():
             responses = operation.get("responses", {})
+            if limited and not {503, "503"} & responses.keys():
+                # Every counted operation needs the database or Redis to say who calls.
+                responses["503"] = "SERVICE_UNAVAILABLE"
             for status, response in list(responses.items()):
                 if isinstance(response, str):
                     # A shared component: it documents the rate-limit headers itself.

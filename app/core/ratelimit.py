@@ -56,6 +56,8 @@ LIMIT_SETTINGS = (
     "RATELIMIT_FAILED_LOGINS_PER_IP",
     "RATELIMIT_FAILED_LOGINS_PER_EMAIL",
     "RATELIMIT_FAILED_PASSWORD_CHECKS_PER_DEVELOPER",
+    "RATELIMIT_PASSWORD_RESETS_PER_EMAIL",
+    "RATELIMIT_PASSWORD_RESETS_PER_IP",
     "RATELIMIT_FAILED_MINTS_PER_APP",
     "RATELIMIT_FAILED_MINTS_PER_IP",
 )
@@ -248,6 +250,13 @@ def _submitted_email() -> str:
     return "email:" + digest((request.form.get("username") or "").strip().lower())
 
 
+def _submitted_json_email() -> str:
+    body = request.get_json(silent=True)
+    email = body.get("email") if isinstance(body, dict) else None
+    normalised = email.strip().lower() if isinstance(email, str) else ""
+    return "email:" + digest(normalised)
+
+
 def _submitted_app_id() -> str:
     body = request.get_json(silent=True)
     app_id = body.get("app_id") if isinstance(body, dict) else None
@@ -278,7 +287,7 @@ def _limiter() -> "OpenWearablesLimiter":
     return limiter
 
 
-def _failures_only(
+def _per_subject_and_ip(
     subject_scope: str,
     subject_key,
     per_subject_setting: str,
@@ -286,8 +295,8 @@ def _failures_only(
     per_ip_setting: str,
     failed=_failed,
 ):
-    """Only failed attempts count, per submitted subject and per client IP. Limits that
-    share a scope (and setting) share one counter."""
+    """Only failed attempts count (every attempt when `failed` is None), per submitted
+    subject and per client IP. Limits that share a scope (and setting) share one counter."""
 
     def decorator(view):
         limiter = _limiter()
@@ -307,7 +316,7 @@ def _failures_only(
     return decorator
 
 
-failed_login_limits = _failures_only(
+failed_login_limits = _per_subject_and_ip(
     "failed-login-email",
     _submitted_email,
     "RATELIMIT_FAILED_LOGINS_PER_EMAIL",
@@ -316,7 +325,7 @@ failed_login_limits = _failures_only(
 )
 """Brute-force protection: failed logins per e-mail and per client IP."""
 
-failed_password_check_limits = _failures_only(
+failed_password_check_limits = _per_subject_and_ip(
     "failed-password-check-developer",
     _signed_in_developer,
     "RATELIMIT_FAILED_PASSWORD_CHECKS_PER_DEVELOPER",
@@ -326,7 +335,17 @@ failed_password_check_limits = _failures_only(
 )
 """A wrong current password (400) counts per developer and, like a failed login, per IP."""
 
-failed_mint_limits = _failures_only(
+password_reset_request_limits = _per_subject_and_ip(
+    "forgot-password-email",
+    _submitted_json_email,
+    "RATELIMIT_PASSWORD_RESETS_PER_EMAIL",
+    "forgot-password-ip",
+    "RATELIMIT_PASSWORD_RESETS_PER_IP",
+    failed=None,
+)
+"""Every reset request counts (known address or not), per e-mail and per client IP."""
+
+failed_mint_limits = _per_subject_and_ip(
     "failed-mint-app",
     _submitted_app_id,
     "RATELIMIT_FAILED_MINTS_PER_APP",

@@ -23,3 +23,16 @@ class Developer(UUIDPrimaryKey, CreatedAt, db.Model):
     removed_by_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("developers.id", ondelete="SET NULL")
     )
+
+
+class PasswordReset(UUIDPrimaryKey, CreatedAt, db.Model):
+    """One single-use reset link; only the token's HMAC digest is stored."""
+
+    __tablename__ = "password_resets"
+
+    developer_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("developers.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    token_digest: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,3 +1,4 @@
+import uuid
 from typing import Any
 
 from flask.views import MethodView
@@ -7,16 +8,24 @@ from app.core.auth import Kind, current_principal, requires
 from app.core.client import client_info
 from app.core.errors import ApiError
 from app.core.pagination import PageQuerySchema, page_of
-from app.core.ratelimit import failed_login_limits, failed_password_check_limits
+from app.core.ratelimit import (
+    failed_login_limits,
+    failed_password_check_limits,
+    password_reset_request_limits,
+)
 from app.developers import services
 from app.developers.schemas import (
+    AcceptedSchema,
     ChangePasswordSchema,
     ConfirmPasswordSchema,
     DeveloperSchema,
+    ForgotPasswordSchema,
     LoginSchema,
     LogoutSchema,
     ProfileUpdateSchema,
+    ResetPasswordSchema,
     SessionPageSchema,
+    TeamPageSchema,
 )
 from app.refresh_tokens import cookies
 from app.refresh_tokens import services as refresh_tokens
@@ -25,6 +34,16 @@ from app.refresh_tokens.schemas import TokenPairSchema
 
 blp = Blueprint(
     "auth", __name__, url_prefix="/api/v1/auth", description="Developer login and sessions."
+)
+team_blp = Blueprint(
+    "developers",
+    __name__,
+    url_prefix="/api/v1/developers",
+    description="The developers (platform admins) of this deployment.",
+)
+
+RESET_REQUESTED = (
+    "If that address belongs to a developer, a password-reset link is on its way to it."
 )
 
 
@@ -181,3 +200,59 @@ class Logout(MethodView):
             cookies.clear_refresh_cookie()
         if principal is not None:
             services.logout(principal, (payload or {}).get("refresh_token"), client)
+
+
+@blp.route("/forgot-password")
+class ForgotPassword(MethodView):
+    @password_reset_request_limits
+    @blp.doc(operationId="forgotPassword")
+    @blp.arguments(ForgotPasswordSchema)
+    @blp.response(202, AcceptedSchema)
+    @blp.alt_response(429, response="TOO_MANY_REQUESTS")
+    @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
+    def post(self, payload: dict[str, str]) -> Any:
+        """Mail a single-use reset link (valid `PASSWORD_RESET_EXPIRES_MINUTES`) to an
+        active developer. The answer, and the work done before it, are the same whether
+        or not the address exists. Limited per e-mail and per IP, unknown addresses too."""
+        services.request_password_reset(payload["email"], client_info())
+        return {"detail": RESET_REQUESTED}
+
+
+@blp.route("/reset-password")
+class ResetPassword(MethodView):
+    @blp.arguments(ResetPasswordSchema)
+    @blp.doc(operationId="resetPassword")
+    @blp.response(204)
+    @blp.alt_response(400, response="BAD_REQUEST")
+    @blp.alt_response(429, response="TOO_MANY_REQUESTS")
+    @blp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+    def post(self, payload: dict[str, str]) -> None:
+        """Set a new password with the token from a reset link; it works once. Every
+        session of the developer ends. Invalid, used or expired token → 400."""
+        services.reset_password(payload["token"], payload["new_password"], client_info())
+
+
+@team_blp.route("")
+class Developers(MethodView):
+    @requires(Kind.DEVELOPER)
+    @blp.doc(operationId="listDevelopers")
+    @team_blp.arguments(PageQuerySchema, location="query")
+    @team_blp.response(200, TeamPageSchema)
+    def get(self, query: dict[str, int]) -> Any:
+        """The active developers, oldest first."""
+        return page_of(services.active_developers(), query["page"], query["limit"])
+
+
+@team_blp.route("/<uuid:developer_id>")
+class DeveloperById(MethodView):
+    @requires(Kind.DEVELOPER)
+    @blp.doc(operationId="removeDeveloper")
+    @team_blp.response(204)
+    @team_blp.alt_response(404, response="NOT_FOUND")
+    @team_blp.alt_response(409, response="CONFLICT")
+    def delete(self, developer_id: uuid.UUID) -> None:
+        """Remove (deactivate) a developer: they cannot log in and every session of
+        theirs ends at once; their API keys and applications stay, and alerts about them
+        go to the caller. Needs a fresh session (403 "Please confirm your password.").
+        Yourself or the last active developer → 409. Every active developer is alerted."""
+        services.remove_developer(current_principal(), developer_id, client_info())

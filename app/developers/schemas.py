@@ -77,3 +77,33 @@ class SessionSchema(ma.Schema):
 
 class SessionPageSchema(PageSchema):
     items = ma.fields.List(ma.fields.Nested(SessionSchema))
+
+
+class TeamMemberSchema(ma.Schema):
+    id = ma.fields.UUID()
+    email = ma.fields.String()
+    first_name = ma.fields.String(allow_none=True)
+    last_name = ma.fields.String(allow_none=True)
+    created_at = UTCDateTimeField()
+    last_login_at = UTCDateTimeField(allow_none=True)
+
+
+class TeamPageSchema(PageSchema):
+    items = ma.fields.List(ma.fields.Nested(TeamMemberSchema))
+
+
+class ForgotPasswordSchema(ma.Schema):
+    email = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(min=1, max=254),
+        metadata={"description": "The developer's e-mail (login name)."},
+    )
+
+
+class ResetPasswordSchema(ma.Schema):
+    token = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    new_password = _password("12 to 256 characters, not the e-mail, not a common password.")
+
+
+class AcceptedSchema(ma.Schema):
+    detail = ma.fields.String(metadata={"example": "If that address belongs to a developer, …"})

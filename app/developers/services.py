@@ -6,14 +6,18 @@ import redis
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
+from app.account_mail import services as account_mail
+from app.account_mail.models import LINK_PLACEHOLDER, PASSWORD_RESET
+from app.alerts import services as alerts
 from app.audit import services as audit
 from app.core.auth import Kind, Principal
 from app.core.client import ClientInfo
 from app.core.db import utcnow
 from app.core.errors import ApiError
 from app.core.store import get_store
+from app.developers import resets
 from app.developers.models import Developer
 from app.developers.passwords import enforce_password_policy
 from app.extensions import db
@@ -62,9 +66,10 @@ def get_developer(developer_id: str) -> Developer | None:
         return None
 
 
-def create_developer(
+def new_developer(
     email: str, password: str, first_name: str | None = None, last_name: str | None = None
 ) -> Developer:
+    """Add a developer to the current transaction (flushed, so it has its id)."""
     developer = Developer(
         email=normalise_email(email),
         password_hash=_hasher().hash(password),
@@ -72,6 +77,14 @@ def create_developer(
         last_name=last_name,
     )
     db.session.add(developer)
+    db.session.flush()
+    return developer
+
+
+def create_developer(
+    email: str, password: str, first_name: str | None = None, last_name: str | None = None
+) -> Developer:
+    developer = new_developer(email, password, first_name, last_name)
     db.session.commit()
     return developer
 
@@ -282,3 +295,117 @@ def ensure_admin(email: str, password: str) -> tuple[Developer, str | None]:
         return existing, None
     generated = secrets.token_urlsafe(18)
     return create_developer(email or GENERATED_ADMIN_EMAIL, generated), generated
+
+
+def active_developers() -> Select:
+    return (
+        select(Developer)
+        .where(Developer.is_active.is_(True))
+        .order_by(Developer.created_at, Developer.id)
+    )
+
+
+def alert_every_active_developer(
+    event: str,
+    subject: str,
+    summary: str,
+    target_type: str,
+    target_id: str,
+    target_name: str,
+    principal: Principal,
+    client: ClientInfo,
+) -> None:
+    """A team-wide alert (invitations, removals), in the caller's transaction."""
+    alerts.queue_alert(
+        event=event,
+        subject=subject,
+        summary=summary,
+        credential=alerts.Credential(type=target_type, id=target_id, name=target_name),
+        actor=alerts.actor_of(principal),
+        client=client,
+        recipients=list(db.session.scalars(select(Developer.email).where(Developer.is_active))),
+    )
+
+
+def remove_developer(principal: Principal, developer_id: uuid.UUID, client: ClientInfo) -> None:
+    """Deactivate a developer: no more logins, every session ends at once. Their API keys
+    and applications stay (they belong to the platform); their alerts go to the caller."""
+    require_fresh_session(principal)
+    remover = signed_in_developer(principal)
+    if developer_id == remover.id:
+        raise ApiError(409, "You cannot remove yourself; ask another developer.")
+    # Locking every active row serialises concurrent removals: one of two racing
+    # removals of the last two developers sees a single active developer left.
+    active = list(db.session.scalars(active_developers().with_for_update()))
+    developer = next((d for d in active if d.id == developer_id), None)
+    if developer is None:
+        raise ApiError(404, "Developer not found.")
+    if len(active) <= 1:
+        raise ApiError(409, "The last active developer cannot be removed.")
+    developer.is_active = False
+    developer.removed_at = utcnow()
+    developer.removed_by_id = remover.id
+    audit.record(
+        "developer.removed",
+        audit.Actor.of(principal),
+        client,
+        "developer",
+        str(developer.id),
+        details={"email": developer.email},
+    )
+    db.session.flush()
+    alert_every_active_developer(
+        "developer.removed",
+        f"{remover.email} removed developer {developer.email}",
+        f"{remover.email} removed {developer.email} from the developers of this Open "
+        "Wearables deployment; every session of theirs has ended. Their API keys and "
+        f"applications stay, and alerts about them now go to {remover.email}.",
+        "developer",
+        str(developer.id),
+        developer.email,
+        principal,
+        client,
+    )
+    db.session.commit()
+    refresh_tokens.revoke_subject(Kind.DEVELOPER, str(developer.id))
+
+
+RESET_PAGE = "/dashboard/reset-password"
+
+
+def request_password_reset(email: str, client: ClientInfo) -> None:
+    """Queue a reset mail for whatever address was given. Known or not, the request does
+    the same work; the mail worker issues the token only for an active developer."""
+    account_mail.require_mail_transport()
+    minutes = current_app.config["PASSWORD_RESET_EXPIRES_MINUTES"]
+    account_mail.queue_mail(
+        PASSWORD_RESET,
+        normalise_email(email),
+        "Reset your Open Wearables password",
+        "Someone (hopefully you) asked to reset the password of your Open Wearables "
+        f"developer account. Choose a new one within {minutes} minutes at:\n"
+        f"{LINK_PLACEHOLDER}\n\nThe link works once. If you did not ask, ignore this "
+        "mail; your password stays as it is.",
+        account_mail.link_prefix(RESET_PAGE),
+    )
+    audit.record("developer.password_reset_requested", audit.ANONYMOUS, client, "developer")
+    db.session.commit()
+
+
+def reset_password(token: str, new_password: str, client: ClientInfo) -> None:
+    """Set a new password with a reset token (once); every session of the developer ends."""
+    developer = resets.redeem(token)
+    if developer is None:
+        db.session.rollback()
+        raise ApiError(400, "This reset link is invalid, expired or already used.")
+    try:
+        enforce_password_policy(new_password, developer.email, "new_password")
+    except ApiError:
+        # A refused password leaves the link usable for a better one.
+        db.session.rollback()
+        raise
+    developer.password_hash = _hasher().hash(new_password)
+    developer_id = str(developer.id)
+    audit.record("developer.password_reset", audit.ANONYMOUS, client, "developer", developer_id)
+    db.session.commit()
+    refresh_tokens.revoke_subject(Kind.DEVELOPER, developer_id)

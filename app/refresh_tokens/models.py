@@ -25,6 +25,13 @@ class RefreshToken(UUIDPrimaryKey, CreatedAt, db.Model):
     user_agent: Mapped[str | None] = mapped_column(String(255))
     # When the family began (the login or mint); copied to every token of the family.
     session_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True)
+    """The token this one was issued for by a refresh (None: the family's first). No
+    foreign key: the purge deletes whole families, parents and children alike."""
+    access_token_id: Mapped[str | None] = mapped_column(String(64))
+    """`jti` of the access token issued with it, to revoke both when it is replaced."""
+    reissued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """When the grace for a lost refresh response was spent on this (used) token."""
 
     __table_args__ = (Index("ix_refresh_tokens_subject", "subject_type", "subject_id"),)
 

@@ -60,19 +60,25 @@ def record_revoked_families(family_ids: Iterable[object]) -> list[UnpushedRevoca
     ]
 
 
-def revoke_access_token(principal: Principal) -> None:
-    """Refuse one JWT on every worker until it would have expired anyway: committed to
-    PostgreSQL first, then flagged in Redis (later, if Redis is down)."""
+def record_revoked_access_token(principal: Principal) -> list[UnpushedRevocation]:
+    """Stage one JWT's revocation (and its Redis flag) in the current transaction;
+    nothing for a token that has expired anyway."""
     expires_at = datetime.fromtimestamp(principal.expires_at or 0, UTC)
     if expires_at <= utcnow() or principal.token_id is None:
-        return
+        return []
     subject = subject_of(principal.kind.value, principal.subject_id)
     db.session.merge(
         RevokedAccessToken(jti=principal.token_id, subject=subject, expires_at=expires_at)
     )
-    staged = _record(subject, token_field(principal.token_id), expires_at)
+    return [_record(subject, token_field(principal.token_id), expires_at)]
+
+
+def revoke_access_token(principal: Principal) -> None:
+    """Refuse one JWT on every worker until it would have expired anyway: committed to
+    PostgreSQL first, then flagged in Redis (later, if Redis is down)."""
+    staged = record_revoked_access_token(principal)
     db.session.commit()
-    push([staged])
+    push(staged)
 
 
 def push(rows: list[UnpushedRevocation]) -> None:
@@ -112,20 +118,23 @@ def push_unpushed(add: AddRevocation) -> int:
 
 def live_revocations(subject: str) -> Revocations:
     """What PostgreSQL says is revoked for this subject and could still be presented:
-    its sessions revoked within the longest access-token lifetime, its logged-out
+    its sessions revoked within the longest access-token lifetime, its revoked access
     tokens not yet expired."""
     prefix, _, subject_id = subject.partition(":")
     subject_type = Kind.DEVELOPER.value if prefix == "dev" else prefix
     lifetime = longest_access_token_lifetime()
     now = utcnow()
+    # A family is revoked when every token of it is (one token revoked alone was replaced
+    # by a retried refresh, its session lives on); it ended at its latest revocation.
+    ended_at = func.max(RefreshToken.revoked_at)
     sessions = db.session.execute(
-        select(RefreshToken.family_id, func.max(RefreshToken.revoked_at))
-        .where(
-            RefreshToken.subject_type == subject_type,
-            RefreshToken.subject_id == subject_id,
-            RefreshToken.revoked_at > now - lifetime,
-        )
+        select(RefreshToken.family_id, ended_at)
+        .where(RefreshToken.subject_type == subject_type, RefreshToken.subject_id == subject_id)
         .group_by(RefreshToken.family_id)
+        .having(
+            func.count(RefreshToken.revoked_at) == func.count(),
+            ended_at > now - lifetime,
+        )
     ).all()
     tokens = db.session.execute(
         select(RevokedAccessToken.jti, RevokedAccessToken.expires_at).where(

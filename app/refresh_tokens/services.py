@@ -7,18 +7,19 @@ from flask import current_app
 from sqlalchemy import Select, delete, select, update
 
 from app.alerts import services as alerts
-from app.core.auth import Kind, issue_access_token
+from app.core.auth import Kind, Principal, issue_access_token
 from app.core.client import ClientInfo
 from app.core.db import utcnow
 from app.core.errors import ApiError
 from app.core.secrets import digest, generate_secret, is_well_formed
-from app.developers.models import Developer
+from app.developers.addresses import alert_address
 from app.extensions import db
 from app.refresh_tokens import revocations
 from app.refresh_tokens.models import RefreshToken, UnpushedRevocation
 from app.refresh_tokens.revocations import access_token_lifetime
 
 REFRESH_TOKEN_PREFIX = "rt_"
+REPLACED_DETAIL = "Refresh token was replaced by a retried refresh; its session has been revoked."
 
 
 @dataclass(frozen=True)
@@ -48,27 +49,49 @@ class Family:
     started_at: datetime
     expires_at: datetime
 
+    @classmethod
+    def of(cls, row: RefreshToken) -> "Family":
+        return cls(
+            row.family_id,
+            Kind(row.subject_type),
+            row.subject_id,
+            row.client_id,
+            row.session_started_at or row.created_at,
+            row.expires_at,
+        )
 
-def _mint(family: Family, client: ClientInfo | None, minted_at: datetime) -> TokenPair:
+
+def _mint(
+    family: Family,
+    client: ClientInfo | None,
+    minted_at: datetime,
+    parent_id: uuid.UUID | None = None,
+) -> TokenPair:
     refresh_token = generate_secret(REFRESH_TOKEN_PREFIX)
+    kind = family.kind
+    lifetime = access_token_lifetime(kind)
+    # The `jti` is chosen here so the row can name the access token issued with it.
+    access_token_id = str(uuid.uuid4())
+    claims = {"jti": access_token_id}
+    if kind is Kind.SDK and family.client_id:
+        claims["app_id"] = family.client_id
+    access_token = issue_access_token(kind, family.subject_id, str(family.id), lifetime, claims)
     db.session.add(
         RefreshToken(
             created_at=minted_at,
             family_id=family.id,
             token_digest=digest(refresh_token),
-            subject_type=family.kind.value,
+            subject_type=kind.value,
             subject_id=family.subject_id,
             client_id=family.client_id,
             expires_at=family.expires_at,
             session_started_at=family.started_at,
             ip=client.ip if client else None,
             user_agent=client.user_agent if client else None,
+            parent_id=parent_id,
+            access_token_id=access_token_id,
         )
     )
-    kind = family.kind
-    lifetime = access_token_lifetime(kind)
-    claims = {"app_id": family.client_id} if kind is Kind.SDK and family.client_id else None
-    access_token = issue_access_token(kind, family.subject_id, str(family.id), lifetime, claims)
     return TokenPair(
         access_token=access_token,
         refresh_token=refresh_token,
@@ -146,31 +169,104 @@ def rotate(refresh_token: str, client: ClientInfo | None = None) -> TokenPair:
             .values(used_at=now)
         )
         if consumed.rowcount == 1:
-            family = Family(
-                row.family_id,
-                Kind(row.subject_type),
-                row.subject_id,
-                row.client_id,
-                row.session_started_at or row.created_at,
-                row.expires_at,
-            )
-            pair = _mint(family, client, now)
+            pair = _successor(row, client, now)
             db.session.commit()
             return pair
         db.session.rollback()
         row = _find(refresh_token)
     if row.revoked_at is not None:
+        if _replaced_within_grace(row):
+            _revoke_reused_family(row, client)
+            raise _unauthorized(REPLACED_DETAIL)
         raise _unauthorized("Refresh token has been revoked.")
     if row.used_at is not None:
-        # Of concurrent reuses of one family only the request whose UPDATE revoked its
-        # tokens alerts; the others find them revoked (one alert per revoked family).
-        staged = _mark_revoked([row.family_id])
-        if staged:
-            _queue_reuse_alert(row, client)
-        db.session.commit()
-        revocations.push(staged)
+        pair = _reissue_within_grace(row, client, now)
+        if pair is not None:
+            return pair
+        _revoke_reused_family(row, client)
         raise _unauthorized("Refresh token has already been used; its session has been revoked.")
     raise _unauthorized("Refresh token has expired.")
+
+
+def _revoke_reused_family(row: RefreshToken, client: ClientInfo | None) -> None:
+    """Of concurrent reuses of one family only the request whose UPDATE revoked its
+    tokens alerts; the others find them revoked (one alert per revoked family)."""
+    staged = _mark_revoked([row.family_id])
+    if staged:
+        _queue_reuse_alert(row, client)
+    db.session.commit()
+    revocations.push(staged)
+
+
+def _replaced_within_grace(row: RefreshToken) -> bool:
+    """An unused token revoked while its family lives on was replaced by a retry of its
+    parent. Its holder presenting it means two parties held the parent: end the session,
+    or a thief who retried a stolen token within the grace would keep it."""
+    if row.used_at is not None or row.parent_id is None:
+        return False
+    return bool(_live_families(RefreshToken.family_id == row.family_id))
+
+
+def _successor(parent: RefreshToken, client: ClientInfo | None, now: datetime) -> TokenPair:
+    return _mint(Family.of(parent), client, now, parent_id=parent.id)
+
+
+def _reissue_within_grace(
+    parent: RefreshToken, client: ClientInfo | None, now: datetime
+) -> TokenPair | None:
+    """A used token presented again within `REFRESH_TOKEN_REUSE_GRACE_SECONDS` of its use,
+    while the token issued for it is still unused: the response to that refresh was
+    probably lost. Revoke that unused successor (and its access token) and issue a new
+    pair, once per parent. None when this is not such a case: the caller treats it as reuse.
+
+    Two conditional UPDATEs decide it, so concurrent presentations are settled by row
+    locks: claiming the parent's one grace (`reissued_at IS NULL`) and revoking a
+    successor that is still unused (racing the successor's own refresh) each succeed for
+    one transaction only, and the family never has two live branches.
+    """
+    grace = timedelta(seconds=current_app.config["REFRESH_TOKEN_REUSE_GRACE_SECONDS"])
+    if not grace or parent.expires_at <= now or parent.used_at < now - grace:
+        return None
+    claimed = db.session.execute(
+        update(RefreshToken)
+        .where(
+            RefreshToken.id == parent.id,
+            RefreshToken.reissued_at.is_(None),
+            RefreshToken.revoked_at.is_(None),
+        )
+        .values(reissued_at=now)
+    )
+    lost = None
+    if claimed.rowcount == 1:
+        lost = db.session.execute(
+            update(RefreshToken)
+            .where(
+                RefreshToken.parent_id == parent.id,
+                RefreshToken.used_at.is_(None),
+                RefreshToken.revoked_at.is_(None),
+            )
+            .values(revoked_at=now)
+            .returning(RefreshToken.access_token_id, RefreshToken.created_at)
+        ).one_or_none()
+    if lost is None:
+        db.session.rollback()
+        return None
+    pair = _successor(parent, client, now)
+    lost_access_token_id, issued_at = lost
+    staged = []
+    if lost_access_token_id:
+        lifetime = access_token_lifetime(Kind(parent.subject_type))
+        staged = revocations.record_revoked_access_token(
+            Principal(
+                kind=Kind(parent.subject_type),
+                subject_id=parent.subject_id,
+                token_id=lost_access_token_id,
+                expires_at=int(issued_at.timestamp()) + lifetime,
+            )
+        )
+    db.session.commit()
+    revocations.push(staged)
+    return pair
 
 
 def _owner_emails(row: RefreshToken) -> list[str]:
@@ -183,10 +279,10 @@ def _owner_emails(row: RefreshToken) -> list[str]:
     if developer_id is None:
         return []
     try:
-        developer = db.session.get(Developer, uuid.UUID(developer_id))
+        address = alert_address(uuid.UUID(developer_id))
     except ValueError:
         return []
-    return [developer.email] if developer is not None else []
+    return [address] if address else []
 
 
 def _queue_reuse_alert(row: RefreshToken, client: ClientInfo | None) -> None:

@@ -1,9 +1,11 @@
 """CORS for web apps with SDK tokens, and server credentials refused from other origins."""
 
+import re
+import uuid
+
 import pytest
 
 from app.config import load_config
-from app.core.auth import Kind
 from app.core.cors import cross_origin_routes
 from tests.factories import bearer, create_application, create_user, sdk_tokens_for
 from tests.ratelimit.helpers import RATE_LIMIT_HEADERS
@@ -175,21 +177,30 @@ def test_developer_endpoints_are_never_shared(client, sdk_user, method, path):
 
 
 def test_exactly_the_sdk_token_operations_and_refresh_are_shared(app):
-    def allows_sdk(rule, method):
-        view = app.view_functions[rule.endpoint]
-        handler = getattr(getattr(view, "view_class", None), method.lower(), view)
-        return Kind.SDK in getattr(handler, "allowed_kinds", ())
-
     routes = cross_origin_routes(app)
-    sdk_operations = {
-        (rule.rule, method)
+
+    def shared(rule: str, method: str) -> bool:
+        path = re.sub(r"<[^>]+>", str(uuid.uuid4()), rule)
+        return any(
+            re.match(pattern, path) and method in methods for pattern, methods in routes.items()
+        )
+
+    found = {
+        (method, rule.rule)
         for rule in app.url_map.iter_rules()
         for method in rule.methods - {"HEAD", "OPTIONS"}
-        if allows_sdk(rule, method)
+        if shared(rule.rule, method)
     }
 
-    assert routes.pop(r"^/api/v1/auth/refresh\Z") == ["POST"]
-    assert sum(len(methods) for methods in routes.values()) == len(sdk_operations) == 6
+    assert found == {
+        ("GET", "/api/v1/users/<uuid:user_id>"),
+        ("GET", "/api/v1/users/<uuid:user_id>/events/workouts"),
+        ("POST", "/api/v1/users/<uuid:user_id>/events/workouts"),
+        ("DELETE", "/api/v1/users/<uuid:user_id>/events/workouts/<uuid:workout_id>"),
+        ("GET", "/api/v1/users/<uuid:user_id>/timeseries"),
+        ("POST", "/api/v1/users/<uuid:user_id>/timeseries"),
+        ("POST", "/api/v1/auth/refresh"),
+    }
 
 
 def test_without_allowed_origins_nothing_is_shared(make_app):
@@ -254,3 +265,21 @@ def test_an_api_key_from_a_server_or_the_apis_own_pages_works(client, api_key_he
     headers = api_key_headers if origin is None else {**api_key_headers, "Origin": origin}
 
     assert client.get("/api/v1/users", headers=headers).status_code == 200
+
+
+def test_behind_nginx_the_apis_own_origin_is_the_one_the_browser_used(make_app, api_key_headers):
+    proxied = make_app(TRUSTED_PROXY_HOPS=1).test_client()
+    forwarded = {
+        "X-Forwarded-For": "203.0.113.7",
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-Host": "api.example.com",
+        "X-Forwarded-Port": "443",
+    }
+
+    def status_from(origin: str) -> int:
+        headers = {**api_key_headers, **forwarded, "Origin": origin}
+        return proxied.get("/api/v1/users", headers=headers).status_code
+
+    assert status_from("https://api.example.com") == 200
+    assert status_from("http://api.example.com") == 403
+    assert status_from("https://api.example.com.evil.example") == 403

@@ -21,6 +21,7 @@ FAILED_LOGINS = "/api/v1/audit-events?action=developer.login_failed"
 def production_config(**overrides) -> dict:
     return {
         "APP_ENV": "production",
+        "PUBLIC_BASE_URL": "https://wearables.example.com",
         "DATABASE_URL": "sqlite://",
         "SECRET_KEY": STRONG_SECRET,
         "TOKEN_PEPPER": STRONG_PEPPER,
@@ -38,6 +39,8 @@ def production_config(**overrides) -> dict:
         ({"TOKEN_PEPPER": "p" * 31}, "TOKEN_PEPPER is shorter than 32 characters."),
         ({"TOKEN_PEPPER": STRONG_SECRET}, "SECRET_KEY and TOKEN_PEPPER are the same value."),
         ({"REDIS_URL": ""}, "REDIS_URL is empty"),
+        ({"PUBLIC_BASE_URL": ""}, "PUBLIC_BASE_URL is empty"),
+        ({"PUBLIC_BASE_URL": "wearables.example.com"}, "PUBLIC_BASE_URL must be"),
     ],
 )
 def test_production_refuses_to_start_with_weak_secrets(overrides, complaint):
@@ -119,7 +122,7 @@ def production_app(make_app):
     """The production profile on the test database; TRUSTED_PROXY_HOPS left at its default."""
 
     def build(**overrides):
-        return make_app(APP_ENV="production", **overrides)
+        return make_app(APP_ENV="production", PUBLIC_BASE_URL="https://localhost", **overrides)
 
     return build
 

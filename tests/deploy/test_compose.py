@@ -34,6 +34,7 @@ FILLED_IN = {
     "SECRET_KEY": "k" * 48,
     "TOKEN_PEPPER": "p" * 48,
     "POSTGRES_PASSWORD": "compose-test-password",
+    "PUBLIC_BASE_URL": "https://wearables.example.com",
 }
 # How to run each executable of the image so that it loads the app and exits.
 DRY_RUN_FLAGS = {"gunicorn": ["--check-config"], "celery": ["--help"], "flask": ["--help"]}

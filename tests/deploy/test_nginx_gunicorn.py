@@ -153,6 +153,7 @@ def gunicorn_environment(database_url: str, redis_url: str, port: int) -> dict[s
     }
     environment.update(
         APP_ENV="production",
+        PUBLIC_BASE_URL="https://wearables.example.com",
         SECRET_KEY=TEST_SECRET_KEY,
         TOKEN_PEPPER=TEST_PEPPER,
         DATABASE_URL=database_url,

@@ -74,7 +74,9 @@ def test_malformed_or_unknown_tokens_are_inactive(client, api_key_headers, token
 def test_an_expired_token_is_inactive(make_app, admin, api_key):
     app = make_app(ACCESS_TOKEN_EXPIRES_SECONDS=-10)
     client = app.test_client()
-    tokens = login(client, admin["email"], admin["password"]).get_json()
+    response = login(client, admin["email"], admin["password"])
+    assert response.status_code == 200, response.get_json()
+    tokens = response.get_json()
     with app.app_context():
         db.session.execute(update(RefreshToken).values(expires_at=utcnow() - timedelta(seconds=1)))
         db.session.commit()

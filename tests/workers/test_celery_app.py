@@ -39,6 +39,7 @@ def test_beat_schedule_follows_the_settings(broker_url):
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {
         "alerts.sweep": ["alerts.sweep", 45],
+        "account_mail.sweep": ["account_mail.sweep", 45],
         "refresh_tokens.purge": ["refresh_tokens.purge", 600],
         "revocations.push": ["revocations.push", 5],
         "api_keys.flush_last_used": ["api_keys.flush_last_used", 30],

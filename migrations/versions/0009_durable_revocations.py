@@ -1,7 +1,7 @@
 """durable revocations: logged-out access tokens and revocations Redis may lack
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-11-23 20:50:00
 
 """
@@ -9,8 +9,8 @@ Create Date: 2026-11-23 20:50:00
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,55 @@
+"""Password-reset tokens: issued by the mail worker, redeemed once by reset-password."""
+
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select, update
+
+from app.core.db import utcnow
+from app.core.secrets import digest, generate_secret, is_well_formed
+from app.developers.models import Developer, PasswordReset
+from app.extensions import db
+
+RESET_TOKEN_PREFIX = "pwr_"
+
+
+def issue(email: str, requested_at: datetime) -> str | None:
+    """A new reset token for the active developer with this e-mail (None without one),
+    valid PASSWORD_RESET_EXPIRES_MINUTES from the request. The caller commits."""
+    developer = db.session.scalar(
+        select(Developer).where(Developer.email == email, Developer.is_active.is_(True))
+    )
+    if developer is None:
+        return None
+    token = generate_secret(RESET_TOKEN_PREFIX)
+    lifetime = timedelta(minutes=current_app.config["PASSWORD_RESET_EXPIRES_MINUTES"])
+    db.session.add(
+        PasswordReset(
+            developer_id=developer.id,
+            token_digest=digest(token),
+            expires_at=requested_at + lifetime,
+        )
+    )
+    return token
+
+
+def redeem(token: str) -> Developer | None:
+    """Use up a live reset token (exactly once, even under concurrency) and every other
+    reset of the same developer; the developer, or None for a bad token. Not committed."""
+    if not is_well_formed(token, RESET_TOKEN_PREFIX):
+        return None
+    reset = db.session.scalar(
+        select(PasswordReset).where(PasswordReset.token_digest == digest(token))
+    )
+    now = utcnow()
+    if reset is None or reset.used_at is not None or reset.expires_at <= now:
+        return None
+    consumed = db.session.execute(
+        update(PasswordReset)
+        .where(PasswordReset.developer_id == reset.developer_id, PasswordReset.used_at.is_(None))
+        .values(used_at=now)
+    )
+    developer = db.session.get(Developer, reset.developer_id)
+    if consumed.rowcount == 0 or developer is None or not developer.is_active:
+        return None
+    return developer

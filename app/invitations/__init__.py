@@ -1,0 +1,1 @@
+"""Team invitations: a developer invites a colleague by e-mail; the link creates their account."""

@@ -1,0 +1,166 @@
+"""Forgotten password: one mail to a known address, a single-use link, sessions end."""
+
+import logging
+
+import pytest
+from sqlalchemy import func, select
+
+from app.account_mail.models import AccountMail
+from app.extensions import db
+from tests.conftest import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    all_rows_text,
+    login,
+    mailed_link,
+    smtp_settings,
+)
+from tests.factories import session_is_dead
+
+NEW_PASSWORD = "my recovered passphrase"
+ACCEPTED = {
+    "detail": "If that address belongs to a developer, a password-reset link is on its way to it."
+}
+
+
+@pytest.fixture
+def config_overrides(mail_server):
+    return {**smtp_settings(mail_server), "ALERT_EMAIL_TO": "security@example.com"}
+
+
+def forgot(client, email=ADMIN_EMAIL, **options):
+    return client.post("/api/v1/auth/forgot-password", json={"email": email}, **options)
+
+
+def reset(client, token, password=NEW_PASSWORD):
+    return client.post(
+        "/api/v1/auth/reset-password", json={"token": token, "new_password": password}
+    )
+
+
+def test_reset_link_sets_a_new_password_once_and_ends_every_session(
+    app, client, admin, admin_tokens, mail_server, caplog
+):
+    caplog.set_level(logging.DEBUG)
+
+    response = forgot(client, "  Admin@Example.com ")
+
+    assert response.status_code == 202
+    assert response.get_json() == ACCEPTED
+    [message] = mail_server.messages
+    assert message["X-Envelope-To"] == ADMIN_EMAIL
+    assert message["To"] == ADMIN_EMAIL
+    link, token = mailed_link(message)
+    assert link.startswith("http://localhost/dashboard/reset-password#token=pwr_")
+    assert token not in all_rows_text(app)
+
+    assert reset(client, token).status_code == 204
+    assert session_is_dead(client, admin_tokens)
+    assert login(client, ADMIN_EMAIL, ADMIN_PASSWORD).status_code == 401
+    assert login(client, ADMIN_EMAIL, NEW_PASSWORD).status_code == 200
+
+    again = reset(client, token, "yet another passphrase")
+    assert again.status_code == 400
+    assert again.get_json() == {"detail": "This reset link is invalid, expired or already used."}
+
+    rows = all_rows_text(app)
+    for secret in (token, NEW_PASSWORD):
+        assert secret not in rows
+        assert secret not in caplog.text
+
+
+def test_unknown_address_gets_the_same_answer_and_no_mail(app, client, admin, mail_server):
+    response = forgot(client, "nobody@example.com")
+
+    assert response.status_code == 202
+    assert response.get_json() == ACCEPTED
+    assert mail_server.messages == []
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(AccountMail)) == 0
+
+
+def test_deactivated_developer_gets_no_mail(app, client, admin, mail_server):
+    from app.developers.models import Developer
+
+    with app.app_context():
+        db.session.execute(db.update(Developer).values(is_active=False))
+        db.session.commit()
+
+    assert forgot(client).status_code == 202
+    assert mail_server.messages == []
+
+
+def test_a_refused_password_leaves_the_link_usable(client, admin, mail_server):
+    forgot(client)
+    _, token = mailed_link(mail_server.messages[0])
+
+    refused = reset(client, token, "password")
+
+    assert refused.status_code == 422
+    assert refused.get_json()["errors"]["new_password"][0].startswith("min_length:")
+    assert reset(client, token).status_code == 204
+
+
+@pytest.mark.parametrize("token", ["pwr_nonsense", "rt_" + "a" * 38, ""])
+def test_bad_tokens_are_refused(client, admin, token):
+    response = reset(client, token)
+    assert response.status_code in (400, 422)
+    assert "detail" in response.get_json()
+
+
+def test_expired_link_is_refused(make_app, admin, mail_server):
+    client = make_app(**smtp_settings(mail_server), PASSWORD_RESET_EXPIRES_MINUTES=0).test_client()
+    forgot(client)
+    _, token = mailed_link(mail_server.messages[0])
+
+    assert reset(client, token).status_code == 400
+    assert login(client, ADMIN_EMAIL, ADMIN_PASSWORD).status_code == 200
+
+
+def test_requests_are_limited_per_email_known_or_not(make_app, admin, mail_server):
+    client = make_app(
+        **smtp_settings(mail_server), RATELIMIT_PASSWORD_RESETS_PER_EMAIL="2 per hour"
+    ).test_client()
+    for email in (ADMIN_EMAIL, "nobody@example.com"):
+        assert [forgot(client, email).status_code for _ in range(3)] == [202, 202, 429]
+    assert len(mail_server.messages) == 2
+
+
+def test_requests_are_limited_per_ip(make_app, admin, mail_server):
+    client = make_app(
+        **smtp_settings(mail_server), RATELIMIT_PASSWORD_RESETS_PER_IP="3 per hour"
+    ).test_client()
+    statuses = [forgot(client, f"person{n}@example.com").status_code for n in range(4)]
+    assert statuses == [202, 202, 202, 429]
+
+
+def test_links_use_public_base_url(make_app, admin, mail_server):
+    client = make_app(
+        **smtp_settings(mail_server), PUBLIC_BASE_URL="https://wearables.example.com/"
+    ).test_client()
+    forgot(client)
+    link, _ = mailed_link(mail_server.messages[0])
+    assert link.startswith("https://wearables.example.com/dashboard/reset-password#token=pwr_")
+
+
+def test_production_without_smtp_refuses_account_mail(make_app, admin):
+    client = make_app(
+        APP_ENV="production", PUBLIC_BASE_URL="https://localhost", SMTP_HOST=""
+    ).test_client()
+
+    response = forgot(client, base_url="https://localhost")
+
+    assert response.status_code == 503
+    assert response.get_json() == {
+        "detail": "Account e-mail is not configured on this server (SMTP_HOST)."
+    }
+
+
+def test_development_without_smtp_prints_the_mail(make_app, admin, capsys):
+    client = make_app(SMTP_HOST="").test_client()
+
+    assert forgot(client).status_code == 202
+
+    printed = capsys.readouterr().out
+    assert f"account mail to {ADMIN_EMAIL}" in printed
+    assert "/dashboard/reset-password#token=pwr_" in printed
