@@ -111,8 +111,9 @@ SETTINGS: tuple[Setting, ...] = (
         "REDIS_URL",
         "",
         str,
-        "Redis for revocation flags, rate limits and shared state. Empty: in-process "
-        "(one worker only).",
+        "Redis for revocation flags, rate limits and shared state. "
+        "`redis+cluster://host:port[,host:port…]` selects a Redis Cluster. "
+        "Empty: in-process (one worker only).",
     ),
     Setting(
         "CELERY_BROKER_URL",

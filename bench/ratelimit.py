@@ -5,13 +5,16 @@
 Starts a redis-server of its own on a free loopback port (so the command counts are
 this benchmark's alone), builds one minimal Flask app per case with the same limit
 and headers on, and prints per request: mean and p95 time, Redis round trips (commands
-clients sent, from MONITOR) and the commands Redis executed including those inside Lua.
+clients sent, from MONITOR), the commands Redis executed including those inside Lua,
+Redis CPU per script call (`INFO commandstats`) and the bytes Redis keeps for the one caller
+(`MEMORY USAGE`).
 """
 
 import statistics
 import sys
 import time
 import uuid
+from functools import partial
 
 import redis
 from flask import Flask
@@ -57,7 +60,14 @@ def build(case: str, redis_url: str) -> Flask:
     return app
 
 
-def round_trips(redis_url: str, client) -> tuple[float, float]:
+def script_usec_per_call(server: redis.Redis) -> float:
+    """Redis CPU per script call (`EVALSHA`, its inner commands included) since
+    CONFIG RESETSTAT."""
+    row = server.info("commandstats").get("cmdstat_evalsha")
+    return float(row["usec_per_call"]) if row else 0.0
+
+
+def round_trips(redis_url: str, request) -> tuple[float, float]:
     """(commands sent by clients, commands executed) per request, over SAMPLED requests."""
     sentinel = f"bench-end-{uuid.uuid4()}"
     watcher, marker = redis.Redis.from_url(redis_url), redis.Redis.from_url(redis_url)
@@ -65,7 +75,7 @@ def round_trips(redis_url: str, client) -> tuple[float, float]:
     try:
         with watcher.monitor() as monitor:
             for _ in range(SAMPLED):
-                client.get("/")
+                request()
             marker.echo(sentinel)
             while sentinel not in (entry := monitor.next_command())["command"]:
                 executed += 1
@@ -83,6 +93,8 @@ def measure(case: str, redis_url: str, count: int) -> dict:
     client = build(case, redis_url).test_client()
     for _ in range(50):
         client.get("/")
+    server = redis.Redis.from_url(redis_url)
+    server.config_resetstat()
     timings = []
     for _ in range(count):
         start = time.perf_counter()
@@ -90,13 +102,21 @@ def measure(case: str, redis_url: str, count: int) -> dict:
         timings.append(time.perf_counter() - start)
         if response.status_code != 200:
             raise SystemExit(f"{case}: {response.status_code}")
-    sent, executed = round_trips(redis_url, client) if case != "no limiter" else (0.0, 0.0)
+    script_usec = script_usec_per_call(server)
+    # One caller: everything the limiter keeps for it, after count + 50 requests.
+    state = sum(server.memory_usage(key) or 0 for key in server.scan_iter())
+    server.close()
+    sent, executed = (0.0, 0.0)
+    if case != "no limiter":
+        sent, executed = round_trips(redis_url, partial(client.get, "/"))
     return {
         "case": case,
         "mean": statistics.fmean(timings) * 1e6,
         "p95": statistics.quantiles(timings, n=20)[18] * 1e6,
         "sent": sent,
         "executed": executed,
+        "script_usec": script_usec,
+        "bytes": state,
         "headers": sorted(name for name, _ in response.headers if "ratelimit" in name.lower())
         + (["Retry-After"] if "Retry-After" in response.headers else []),
     }
@@ -118,11 +138,15 @@ def main(count: int) -> None:
     finally:
         private_redis.stop()
     print(f"{count} requests per case, Flask test client, Redis on loopback\n")
-    print(f"{'case':38} {'mean µs':>8} {'p95 µs':>8} {'round trips':>12} {'cmds run':>9}  headers")
+    print(
+        f"{'case':38} {'mean µs':>8} {'p95 µs':>8} {'round trips':>12} {'cmds run':>9} "
+        f"{'script µs/call':>14} {'bytes/caller':>12}  headers"
+    )
     for row in rows:
         print(
             f"{row['case']:38} {row['mean']:8.0f} {row['p95']:8.0f} {row['sent']:12.1f} "
-            f"{row['executed']:9.1f}  {', '.join(row['headers']) or '-'}"
+            f"{row['executed']:9.1f} {row['script_usec']:14.1f} {row['bytes']:12}  "
+            f"{', '.join(row['headers']) or '-'}"
         )
 
 

@@ -22,7 +22,7 @@ KEY_ID_PREFIX = "key_"
 KEY_ID_RANDOM_LENGTH = 16
 KEY_ID_SHAPE = re.compile(rf"{KEY_ID_PREFIX}[0-9A-Za-z]{{{KEY_ID_RANDOM_LENGTH}}}")
 DISPLAY_PREFIX_LENGTH = 12
-LAST_USED = "owa:api_keys:last_used"
+LAST_USED = "owa:{api_keys}:last_used"
 
 
 def _secret_for(environment: str) -> str:

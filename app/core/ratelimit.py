@@ -7,11 +7,13 @@ applications), a developer token against the developer, and anything without val
 credentials (login, refresh, SDK token minting, rejected credentials) against the client
 IP. Login and minting add failure-only limits on top.
 
-The moving window keeps a timestamp per admitted request, so no 60-second span ever
+The moving window counts admissions in buckets of 1/240 of the window (0.25 s of a
+minute) and counts the bucket its far edge falls in whole, so no 60-second span ever
 admits more than the limit (a fixed window admits up to twice the limit across a
-boundary). `SingleTripRedisStorage` admits the request and reads the window back for
-the headers in one Lua script: one Redis round trip per limited request, where stock
-flask-limiter makes one for the hit and another for the headers.
+boundary), a caller's state stays under 1.5 KB whatever the limit, and a refusal comes
+at most one bucket early. `SingleTripRedisStorage` admits the request and reads the
+window back for the headers in one Lua script: one Redis round trip per limited
+request, where stock flask-limiter makes one for the hit and another for the headers.
 
 Credentials that cannot be checked right now (the database is down: the request is
 answered 503) count per credential at the per-IP rate, not against the
@@ -27,18 +29,22 @@ import math
 import time
 from collections.abc import Callable
 from functools import partial
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar, cast
 
 from flask import Flask, Response, current_app, g, has_app_context, request
 from flask_limiter import Limiter, RequestLimit
 from flask_limiter.util import get_remote_address
 from limits import parse
-from limits.storage import RedisStorage
+from limits.storage import RedisClusterStorage, RedisStorage
+from redis.commands.core import Script
 
 from app.core.auth import Kind, load_principal, optional_principal, read_credential
 from app.core.errors import ApiError
 from app.core.secrets import digest
 
+SUBJECT_TAGS = {Kind.API_KEY: "key", Kind.SDK: "sdk", Kind.DEVELOPER: "dev"}
+"""Callers' limiter keys carry the hash tag `{<tag>:<id>}` of every per-subject key
+(`owa:{key:<id>}:…`), so one call can touch them all on a Redis Cluster."""
 CALLER_LIMIT_SETTINGS = {
     Kind.API_KEY: "RATELIMIT_API_KEY",
     Kind.SDK: "RATELIMIT_SDK_USER",
@@ -62,81 +68,129 @@ UNLIMITED_BLUEPRINTS = frozenset({"health", "api-docs", "dashboard"})
 POLICY_NAME = "default"
 UNROUTED = "unrouted"
 STORAGE_SCHEME = "owa+"
+WINDOW_SLOTS = 241
+"""Counters per limit window: 240 buckets of 1/240 of the window (0.25 s of a minute),
+plus the one the window's far edge is in, which counts whole until it has fully left."""
 
-# One round trip: admit `cost` entries when the window has room (cost 0 only reads),
-# then report the oldest entry still inside the window and how many there are.
-# Entries are Redis server time, newest first, trimmed to `limit`, so every worker
-# and every host agrees on the clock.
+# One round trip, bounded state. The window is cut into WINDOW_SLOTS - 1 buckets; the
+# key holds a header (newest bucket, total) and one (bucket mod 2^16, count) pair per
+# non-empty counted bucket, oldest first. Expired pairs leave from the front, so every
+# call does constant work and the oldest counted bucket (for the headers) is the first.
 ACQUIRE_AND_READ_WINDOW = """
 local limit = tonumber(ARGV[1])
 local expiry = tonumber(ARGV[2])
 local cost = tonumber(ARGV[3])
+local slots = tonumber(ARGV[4])
+local width = expiry / (slots - 1)
 local clock = redis.call('TIME')
-local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
-local window_start = now - expiry
-local admitted = 0
-if cost > 0 and cost <= limit then
-    local blocking = redis.call('LINDEX', KEYS[1], limit - cost)
-    if not blocking or tonumber(blocking) < window_start then
-        local stamp = string.format('%.6f', now)
-        for _ = 1, cost do
-            redis.call('LPUSH', KEYS[1], stamp)
+local current = math.floor((tonumber(clock[1]) + tonumber(clock[2]) / 1000000) / width)
+local state = redis.call('GET', KEYS[1])
+local total, pairs = 0, ''
+if state then
+    local newest
+    newest, total = struct.unpack('>dI4', state)
+    if current < newest then
+        current = newest
+    end
+    local position = 13
+    if current - newest >= slots then
+        position = #state + 1
+    end
+    while position < #state do
+        local bucket, count = struct.unpack('>I2I4', state, position)
+        if (current - bucket) % 65536 < slots then
+            break
         end
-        redis.call('LTRIM', KEYS[1], 0, limit - 1)
-        redis.call('EXPIRE', KEYS[1], expiry)
-        admitted = 1
+        total = total - count
+        position = position + 6
     end
+    if position >= #state then
+        total = 0
+    end
+    pairs = string.sub(state, position)
 end
-local low, high, oldest_index = 0, redis.call('LLEN', KEYS[1]) - 1, -1
-while low <= high do
-    local middle = math.floor((low + high) / 2)
-    if tonumber(redis.call('LINDEX', KEYS[1], middle)) >= window_start then
-        oldest_index = middle
-        low = middle + 1
+local admitted = 0
+if cost > 0 and cost <= limit and total + cost <= limit then
+    local tag = current % 65536
+    local size = #pairs
+    if size > 0 and struct.unpack('>I2', pairs, size - 5) == tag then
+        local count = struct.unpack('>I4', pairs, size - 3)
+        pairs = string.sub(pairs, 1, size - 4) .. struct.pack('>I4', count + cost)
     else
-        high = middle - 1
+        pairs = pairs .. struct.pack('>I2I4', tag, cost)
     end
+    total = total + cost
+    admitted = 1
+    redis.call('SET', KEYS[1], struct.pack('>dI4', current, total) .. pairs,
+        'PX', ARGV[5])
 end
-local oldest = now
-if oldest_index >= 0 then
-    oldest = tonumber(redis.call('LINDEX', KEYS[1], oldest_index))
+local oldest_end = 0
+if total > 0 then
+    oldest_end = current - (current - struct.unpack('>I2', pairs, 1)) % 65536 + 1
 end
-return {admitted, string.format('%.6f', oldest), oldest_index + 1}
+return {admitted, oldest_end, total}
 """
 
 
-class SingleTripRedisStorage(RedisStorage):
-    """`limits` Redis storage whose admission also returns the window for the headers.
+class SingleTripWindow:
+    """The moving window of a `limits` Redis storage whose admission also returns the
+    window for the headers.
 
     flask-limiter asks the strategy for the window right after the hit; this storage
     answers that from what the admission script returned for the same request.
     """
 
-    STORAGE_SCHEME = [f"{STORAGE_SCHEME}redis", f"{STORAGE_SCHEME}rediss"]
+    acquire_and_read: Script
+    prefixed_key: Callable[[str], str]
 
-    def __init__(self, uri: str, **options: Any) -> None:
-        super().__init__(uri.removeprefix(STORAGE_SCHEME), **options)
-        self.acquire_and_read = self.get_connection().register_script(
-            ACQUIRE_AND_READ_WINDOW.encode()
+    def register_window_script(self, connection: Any) -> None:
+        # `limits` types its connections as a protocol that omits `register_script`.
+        self.acquire_and_read = cast(
+            Script, connection.register_script(ACQUIRE_AND_READ_WINDOW.encode())
         )
 
     def _run(self, key: str, limit: int, expiry: int, cost: int) -> tuple[bool, float, int]:
         key = self.prefixed_key(key)
-        admitted, oldest, count = self.acquire_and_read([key], [limit, expiry, cost])
-        window = (float(oldest), int(count))
+        bucket_seconds = expiry / (WINDOW_SLOTS - 1)
+        state_ttl_ms = math.ceil((expiry + bucket_seconds) * 1000)
+        admitted, oldest_bucket_end, count = self.acquire_and_read(
+            [key], [limit, expiry, cost, WINDOW_SLOTS, state_ttl_ms]
+        )
+        # The window frees when its oldest counted bucket has wholly left it; an empty
+        # window resets a full window from now.
+        oldest = oldest_bucket_end * bucket_seconds if count else time.time()
         if has_app_context():
-            g.setdefault("rate_limit_windows", {})[key] = window
-        return bool(admitted), *window
+            g.setdefault("rate_limit_windows", {})[key] = (oldest, int(count))
+        return bool(admitted), oldest, int(count)
 
     def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
         return self._run(key, limit, expiry, amount)[0]
 
     def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
         known = g.get("rate_limit_windows", {}) if has_app_context() else {}
-        window = known.get(self.prefixed_key(key))
+        window: tuple[float, int] | None = known.get(self.prefixed_key(key))
         if window is None:
-            _, *window = self._run(key, limit, expiry, 0)
-        return tuple(window)
+            _, oldest, count = self._run(key, limit, expiry, 0)
+            window = (oldest, count)
+        return window
+
+
+class SingleTripRedisStorage(SingleTripWindow, RedisStorage):
+    STORAGE_SCHEME = [f"{STORAGE_SCHEME}redis", f"{STORAGE_SCHEME}rediss"]
+
+    def __init__(self, uri: str, **options: Any) -> None:
+        super().__init__(uri.removeprefix(STORAGE_SCHEME), **options)
+        self.register_window_script(self.get_connection())
+
+
+class SingleTripRedisClusterStorage(SingleTripWindow, RedisClusterStorage):
+    """The same on a Redis Cluster: each call touches one key, in its caller's slot."""
+
+    STORAGE_SCHEME = [f"{STORAGE_SCHEME}redis+cluster"]
+
+    def __init__(self, uri: str, **options: Any) -> None:
+        super().__init__(uri.removeprefix(STORAGE_SCHEME), **options)
+        self.register_window_script(self.get_connection())
 
 
 class OpenWearablesLimiter(Limiter):
@@ -181,11 +235,11 @@ def _unchecked_credential() -> str | None:
 def caller_key() -> str:
     principal = optional_principal()
     if principal is not None:
-        return f"{principal.kind.value}:{principal.subject_id}"
+        return f"{{{SUBJECT_TAGS[principal.kind]}:{principal.subject_id}}}"
     unchecked = _unchecked_credential()
     if unchecked is not None:
-        return f"unchecked:{digest(unchecked)}"
-    return f"ip:{client_ip()}"
+        return f"{{unchecked:{digest(unchecked)}}}"
+    return f"{{ip:{client_ip()}}}"
 
 
 def caller_limit() -> str:
@@ -394,7 +448,10 @@ def add_rate_limit_headers(limiter: Limiter, response: Response) -> Response:
     amount = request_limit.limit.amount
     window_seconds = request_limit.limit.get_expiry()
     remaining = max(int(remaining), 0)
-    seconds_to_reset = max(math.ceil(reset_at - time.time()), 0)
+    # The window frees when its oldest bucket has wholly left it: up to one bucket
+    # (1/240 of the window) later than a window after the oldest admission. A wait is
+    # never announced as longer than the window itself.
+    seconds_to_reset = min(max(math.ceil(reset_at - time.time()), 0), window_seconds)
     if response.status_code == 429:
         seconds_to_reset = max(seconds_to_reset, 1)
         response.headers["Retry-After"] = str(seconds_to_reset)

@@ -24,10 +24,11 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
 from enum import IntEnum
-from typing import Protocol
+from typing import Protocol, cast
 
 import redis
 from flask import Flask, current_app
+from redis.cluster import RedisCluster
 
 from app.core.outages import OutageLog, outage_log
 
@@ -110,10 +111,13 @@ class RevocationSource(Protocol):
 
 
 class RedisRevocations:
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: "redis.Redis | RedisCluster") -> None:
         self.client = client
-        self.check_script = client.register_script(CHECK_REVOKED)
-        self.add_script = client.register_script(ADD_REVOCATION)
+        # RedisCluster runs scripts whose keys share a slot; redis-py types the method on
+        # Redis only.
+        scripting = cast(redis.Redis, client)
+        self.check_script = scripting.register_script(CHECK_REVOKED)
+        self.add_script = scripting.register_script(ADD_REVOCATION)
         self.untrusted = True
         """Set by a Redis error or a new connection: push before trusting Redis."""
 
@@ -163,7 +167,7 @@ class MemoryRevocations:
         self.flags.setdefault(subject, {}).update(revocations)
 
 
-def init_revocations(app: Flask, client: redis.Redis | None) -> None:
+def init_revocations(app: Flask, client: "redis.Redis | RedisCluster | None") -> None:
     app.extensions["owa_revocations"] = (
         RedisRevocations(client) if client is not None else MemoryRevocations()
     )

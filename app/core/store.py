@@ -2,21 +2,25 @@
 
 Revocation flags (`app.core.revocation`) and other state that every gunicorn worker must
 agree on live here. The in-memory variant only exists for the embedded single-process
-default (`make run`).
+default (`make run`). `REDIS_URL=redis+cluster://host:port[,host:port…]` selects a Redis
+Cluster: the client discovers the other nodes from those it is given.
 """
 
 import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import cast
+from typing import Any, cast
 
 import redis
 from flask import Flask, current_app
 from redis.backoff import NoBackoff
+from redis.cluster import ClusterNode, RedisCluster
 from redis.retry import Retry
 
 from app.core.revocation import init_revocations
+
+CLUSTER_SCHEME = "redis+cluster://"
 
 Uses = dict[str, tuple[float, str | None]]
 """member → (latest time as epoch seconds, detail recorded with it)."""
@@ -68,9 +72,10 @@ class RedisStore:
     """`touch` keeps the latest time per member in a sorted set (`ZADD GT`) and the detail
     in a hash, pipelined into one round trip. `draining` moves both aside atomically, so
     uses recorded while a flush runs wait for the next one, and a failed flush is merged
-    back into the next."""
+    back into the next. On a Redis Cluster the `name` must carry a hash tag (`{…}`) so
+    that it and the keys derived from it share one slot."""
 
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: "redis.Redis | RedisCluster") -> None:
         self.client = client
 
     def touch(self, name: str, member: str, when: float, detail: str | None) -> None:
@@ -87,7 +92,7 @@ class RedisStore:
         move.delete(name)
         move.hgetall(f"{name}:detail")
         move.delete(f"{name}:detail")
-        new_details: dict[bytes, bytes] = move.execute()[2]
+        new_details = _field_values(move.execute()[2])
         if new_details:
             self.client.hset(aside_details, mapping=new_details)
         # The synchronous client answers with values; its annotations also allow awaitables.
@@ -110,6 +115,36 @@ class RedisStore:
         return bool(self.client.ping())
 
 
+def _field_values(reply: dict[bytes, bytes] | list[bytes]) -> dict[bytes, bytes]:
+    """HGETALL's reply: redis-py leaves it a flat list inside a Redis Cluster transaction."""
+    if isinstance(reply, list):
+        return dict(zip(reply[::2], reply[1::2], strict=True))
+    return reply
+
+
+def is_cluster_url(url: str) -> bool:
+    return url.startswith(CLUSTER_SCHEME)
+
+
+def cluster_client(url: str, **options: Any) -> RedisCluster:
+    """A Redis Cluster client from `redis+cluster://[user:password@]host:port[,host:port…]`."""
+    credentials, _, locations = url.removeprefix(CLUSTER_SCHEME).rpartition("@")
+    username, _, password = credentials.partition(":")
+    nodes = []
+    for location in locations.split("/", 1)[0].split(","):
+        host, _, port = location.rpartition(":")
+        nodes.append(ClusterNode(host, int(port)))  # type: ignore[no-untyped-call]
+    return RedisCluster(
+        startup_nodes=nodes, username=username or None, password=password or None, **options
+    )
+
+
+def redis_client(url: str, **options: Any) -> "redis.Redis | RedisCluster":
+    if is_cluster_url(url):
+        return cluster_client(url, **options)
+    return redis.Redis.from_url(url, **options)
+
+
 def init_store(app: Flask) -> None:
     url = app.config["REDIS_URL"]
     if not url:
@@ -118,11 +153,16 @@ def init_store(app: Flask) -> None:
         return
 
     def on_connect(connection: redis.connection.AbstractConnection) -> None:
-        app.extensions["owa_revocations"].note_new_connection(connection)
+        revocations = app.extensions.get("owa_revocations")
+        if revocations is None:
+            # The cluster client connects while it is built; revocations start untrusted.
+            connection.on_connect()  # type: ignore[no-untyped-call]
+        else:
+            revocations.note_new_connection(connection)
 
     # One immediate retry (a pooled connection broken by a Redis restart reconnects);
     # no sleeping between attempts while Redis is down.
-    client = redis.Redis.from_url(
+    client = redis_client(
         url,
         socket_timeout=2,
         socket_connect_timeout=2,

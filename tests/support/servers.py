@@ -5,6 +5,7 @@ private redis-server whose commands a test may count and which it may stop."""
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -155,3 +156,83 @@ class PrivateRedis:
             watcher.close()
             marker.close()
         return sent, scripted
+
+
+class RedisClusterServers:
+    """A Redis Cluster of our own: three masters on free loopback ports, no replicas,
+    in a temporary directory; `stop` ends exactly those three processes."""
+
+    MASTERS = 3
+    BUS_PORT_OFFSET = 10000
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.ports = [self._free_port_with_free_bus_port() for _ in range(self.MASTERS)]
+        self.processes: list[subprocess.Popen] = []
+
+    def _free_port_with_free_bus_port(self) -> int:
+        """Each node also listens on its port + 10000 (the cluster bus), below 65536."""
+        while True:
+            port = free_port()
+            if port + self.BUS_PORT_OFFSET > 65535:
+                continue
+            with socket.socket() as bus:
+                try:
+                    bus.bind(("127.0.0.1", port + self.BUS_PORT_OFFSET))
+                except OSError:
+                    continue
+            return port
+
+    @property
+    def url(self) -> str:
+        return "redis+cluster://" + ",".join(f"127.0.0.1:{port}" for port in self.ports)
+
+    def start(self) -> None:
+        for port in self.ports:
+            self.processes.append(
+                subprocess.Popen(
+                    [
+                        "redis-server",
+                        *("--port", str(port), "--bind", "127.0.0.1"),
+                        *("--cluster-enabled", "yes", "--cluster-node-timeout", "5000"),
+                        *("--cluster-config-file", f"nodes-{port}.conf"),
+                        *("--dir", str(self.directory), "--save", "", "--appendonly", "no"),
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+        for port in self.ports:
+            self._wait_for(port, "PONG", "ping")
+        subprocess.run(
+            [
+                "redis-cli",
+                "--cluster",
+                "create",
+                *(f"127.0.0.1:{port}" for port in self.ports),
+                *("--cluster-replicas", "0", "--cluster-yes"),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
+        for port in self.ports:
+            self._wait_for(port, "cluster_state:ok", "cluster", "info")
+
+    def _wait_for(self, port: int, answer: str, *command: str) -> None:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            reply = subprocess.run(
+                ["redis-cli", "-p", str(port), *command], capture_output=True, text=True
+            )
+            if answer in reply.stdout:
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"redis-server on port {port} never answered {answer}")
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            process.wait(timeout=20)
+        self.processes = []
