@@ -226,6 +226,8 @@ def main() -> int:
             "TOKEN_PEPPER": secrets.token_urlsafe(48),
             "ADMIN_EMAIL": "",
             "ADMIN_PASSWORD": "",
+            # Production requires it for invitation and reset links, which this run sends none of.
+            "PUBLIC_BASE_URL": "https://127.0.0.1",
             "LOG_LEVEL": "WARNING",
         }
         seeded = seed(config)
