@@ -113,18 +113,12 @@ class OpenWearables(_Closeable):
             rate_limit_retries=rate_limit_retries,
             max_retry_after=max_retry_after,
         )
-        pair = _first_pair(
-            transport, "/api/v1/auth/login", data={"username": email, "password": password}
-        )
-        session = TokenSession(
+        session = _start_session(
             transport,
-            access_token=pair.access_token,
-            refresh_token=pair.refresh_token,
-            expires_in=pair.expires_in,
-            on_tokens=on_tokens,
+            "/api/v1/auth/login",
+            on_tokens,
+            data={"username": email, "password": password},
         )
-        if on_tokens is not None:
-            on_tokens(pair)
         client = cls.__new__(cls)
         client._attach(transport, session)
         return client
@@ -217,20 +211,12 @@ class SdkSession(_Closeable):
             rate_limit_retries=rate_limit_retries,
             max_retry_after=max_retry_after,
         )
-        pair = _first_pair(
+        session = _start_session(
             transport,
             f"/api/v1/users/{segment(user_id)}/token",
+            on_tokens,
             json={"app_id": app_id, "app_secret": app_secret},
         )
-        session = TokenSession(
-            transport,
-            access_token=pair.access_token,
-            refresh_token=pair.refresh_token,
-            expires_in=pair.expires_in,
-            on_tokens=on_tokens,
-        )
-        if on_tokens is not None:
-            on_tokens(pair)
         instance = cls.__new__(cls)
         instance._attach(user_id, transport, session)
         return instance
@@ -258,16 +244,28 @@ class SdkSession(_Closeable):
         return self._users.get(self.user_id)
 
 
-def _first_pair(
+def _start_session(
     transport: Transport,
     path: str,
+    on_tokens: TokensCallback | None,
     *,
     json: dict[str, str] | None = None,
     data: dict[str, str] | None = None,
-) -> TokenPair:
-    """The pair that starts a session; the transport is closed when there is none."""
+) -> TokenSession:
+    """Post for the pair that starts a session and hand it to `on_tokens`; the transport
+    is closed when there is none."""
     try:
-        return TokenPair.from_json(transport.json("POST", path, None, json=json, data=data))
+        pair = TokenPair.from_json(transport.json("POST", path, None, json=json, data=data))
     except BaseException:
         transport.close()
         raise
+    session = TokenSession(
+        transport,
+        access_token=pair.access_token,
+        refresh_token=pair.refresh_token,
+        expires_in=pair.expires_in,
+        on_tokens=on_tokens,
+    )
+    if on_tokens is not None:
+        on_tokens(pair)
+    return session
