@@ -235,7 +235,7 @@ class ResetPassword(MethodView):
 @team_blp.route("")
 class Developers(MethodView):
     @requires(Kind.DEVELOPER)
-    @blp.doc(operationId="listDevelopers")
+    @team_blp.doc(operationId="listDevelopers")
     @team_blp.arguments(PageQuerySchema, location="query")
     @team_blp.response(200, TeamPageSchema)
     def get(self, query: dict[str, int]) -> Any:
@@ -246,7 +246,7 @@ class Developers(MethodView):
 @team_blp.route("/<uuid:developer_id>")
 class DeveloperById(MethodView):
     @requires(Kind.DEVELOPER)
-    @blp.doc(operationId="removeDeveloper")
+    @team_blp.doc(operationId="removeDeveloper")
     @team_blp.response(204)
     @team_blp.alt_response(404, response="NOT_FOUND")
     @team_blp.alt_response(409, response="CONFLICT")
