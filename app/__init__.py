@@ -32,6 +32,7 @@ from app import (
     users,
 )
 from app.config import load_config
+from app.core.admission import init_admission
 from app.core.cors import init_cors
 from app.core.deployment import init_deployment
 from app.core.errors import register_error_handlers
@@ -81,6 +82,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     jwt.init_app(app)
     init_store(app)
     init_rate_limits(app)
+    init_admission(app)
     api.init_app(app)
 
     celery_init_app(app)

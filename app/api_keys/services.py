@@ -1,6 +1,6 @@
 import re
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import cast
 
 from sqlalchemy import Table, bindparam, or_, select, update
@@ -9,20 +9,25 @@ from app.alerts import services as alerts
 from app.api_keys.models import ApiKey
 from app.audit import services as audit
 from app.core.actor import Actor
-from app.core.auth import Kind, Principal
+from app.core.admission import API_KEY_USES, recorded_key_uses
+from app.core.auth import ApiKeyRecord, Principal, api_key_subject
 from app.core.client import ClientInfo
 from app.core.db import utcnow
-from app.core.errors import ApiError, unauthorized
+from app.core.errors import ApiError
+from app.core.revocation import CACHE_SECONDS, REVOKED_FIELD
 from app.core.secrets import digest, generate_secret, random_base62
-from app.core.store import get_store
+from app.core.store import MemoryStore, Uses, get_store
 from app.developers import services as developers
 from app.extensions import db
+from app.refresh_tokens import revocations
+from app.refresh_tokens.models import UnpushedRevocation
 
 KEY_ID_PREFIX = "key_"
 KEY_ID_RANDOM_LENGTH = 16
 KEY_ID_SHAPE = re.compile(rf"{KEY_ID_PREFIX}[0-9A-Za-z]{{{KEY_ID_RANDOM_LENGTH}}}")
 DISPLAY_PREFIX_LENGTH = 12
-LAST_USED = "owa:{api_keys}:last_used"
+TOMBSTONE_MARGIN_SECONDS = 60
+"""A tombstone outlives any record cached before it (CACHE_SECONDS) by this much."""
 
 
 def _secret_for(environment: str) -> str:
@@ -93,8 +98,10 @@ def rename_key(key_id: str, name: str, principal: Principal, client: ClientInfo)
 
 
 def rotate_key(key_id: str, principal: Principal, client: ClientInfo) -> tuple[ApiKey, str]:
-    """Same id and name, a new secret; the old secret stops matching any row at commit."""
+    """Same id and name, a new secret; the old secret stops matching any row at commit
+    and is refused by every worker at once (its cached record gets a tombstone)."""
     api_key = get_key(key_id)
+    staged = _tombstone(api_key)
     secret = _secret_for(api_key.environment)
     api_key.key_digest = digest(secret)
     api_key.prefix = secret[:DISPLAY_PREFIX_LENGTH]
@@ -102,6 +109,7 @@ def rotate_key(key_id: str, principal: Principal, client: ClientInfo) -> tuple[A
     _audit("api_key.rotated", principal, client, api_key)
     _queue_rotation_alert(api_key, principal, client)
     db.session.commit()
+    revocations.push(staged)
     return api_key, secret
 
 
@@ -133,26 +141,34 @@ def _queue_rotation_alert(api_key: ApiKey, principal: Principal, client: ClientI
 
 def delete_key(key_id: str, principal: Principal, client: ClientInfo) -> None:
     api_key = get_key(key_id)
+    staged = _tombstone(api_key)
     _audit("api_key.deleted", principal, client, api_key)
     db.session.delete(api_key)
     db.session.commit()
+    revocations.push(staged)
 
 
-def authenticate_key(secret: str) -> Principal:
-    """One indexed lookup by digest; the caller has already checked shape and checksum."""
+def load_record(key_digest: str) -> ApiKeyRecord | None:
+    """The usable key holding this digest, for the Redis cache (one indexed query)."""
     row = db.session.execute(
-        select(ApiKey.id, ApiKey.expires_at).where(ApiKey.key_digest == digest(secret))
+        select(ApiKey.id, ApiKey.environment, ApiKey.expires_at).where(
+            ApiKey.key_digest == key_digest
+        )
     ).first()
     if row is None:
-        raise unauthorized("Invalid API key")
-    if row.expires_at is not None and row.expires_at <= utcnow():
-        raise unauthorized("API key expired")
-    return Principal(kind=Kind.API_KEY, subject_id=row.id)
+        return None
+    expires_at = row.expires_at.timestamp() if row.expires_at is not None else None
+    return ApiKeyRecord(key_id=row.id, environment=row.environment, expires_at=expires_at)
 
 
-def record_use(key_id: str, ip: str | None) -> None:
-    """Remember the latest use in the shared store; `flush_last_used` writes it later."""
-    get_store().touch(LAST_USED, key_id, utcnow().timestamp(), ip)
+def _tombstone(api_key: ApiKey) -> list[UnpushedRevocation]:
+    """Stage, in the current transaction, the end of the key's current secret in Redis
+    (its cached record may otherwise keep accepting it)."""
+    return revocations.record_flag(
+        api_key_subject(api_key.key_digest),
+        REVOKED_FIELD,
+        utcnow() + timedelta(seconds=CACHE_SECONDS + TOMBSTONE_MARGIN_SECONDS),
+    )
 
 
 def flush_last_used() -> int:
@@ -160,25 +176,38 @@ def flush_last_used() -> int:
 
     Returns how many keys had uses to write.
     """
-    with get_store().draining(LAST_USED) as uses:
-        if not uses:
-            return 0
-        table = cast(Table, ApiKey.__table__)
-        db.session.execute(
-            update(table)
-            .where(
-                table.c.id == bindparam("key_id"),
-                or_(table.c.last_used_at.is_(None), table.c.last_used_at < bindparam("used_at")),
-            )
-            .values(last_used_at=bindparam("used_at"), last_used_ip=bindparam("ip")),
-            [
-                {
-                    "key_id": key_id,
-                    "used_at": datetime.fromtimestamp(when, tz=UTC),
-                    "ip": ip,
-                }
-                for key_id, (when, ip) in uses.items()
-            ],
+    store = get_store()
+    if isinstance(store, MemoryStore):
+        with store.draining(API_KEY_USES) as uses:
+            return _write_last_used(uses)
+    keys = db.session.execute(select(ApiKey.id, ApiKey.key_digest, ApiKey.last_used_at)).all()
+    db.session.commit()
+    recorded = recorded_key_uses({row.id: api_key_subject(row.key_digest) for row in keys})
+    written = {row.id: row.last_used_at for row in keys}
+    return _write_last_used(
+        {
+            key_id: (when, ip)
+            for key_id, (when, ip) in recorded.items()
+            if written[key_id] is None or written[key_id].timestamp() < when
+        }
+    )
+
+
+def _write_last_used(uses: Uses) -> int:
+    if not uses:
+        return 0
+    table = cast(Table, ApiKey.__table__)
+    db.session.execute(
+        update(table)
+        .where(
+            table.c.id == bindparam("key_id"),
+            or_(table.c.last_used_at.is_(None), table.c.last_used_at < bindparam("used_at")),
         )
-        db.session.commit()
-        return len(uses)
+        .values(last_used_at=bindparam("used_at"), last_used_ip=bindparam("ip")),
+        [
+            {"key_id": key_id, "used_at": datetime.fromtimestamp(when, tz=UTC), "ip": ip}
+            for key_id, (when, ip) in uses.items()
+        ],
+    )
+    db.session.commit()
+    return len(uses)

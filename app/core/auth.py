@@ -1,10 +1,16 @@
 """Who is calling: an API key, a developer access token or an SDK token.
 
-Hot path: read the header → recognise the credential by shape (no I/O) → either one
-indexed lookup by digest (API keys, resolved by the api_keys feature) or a JWT
-signature check plus one revocation round trip (`app.core.revocation`) → the handler.
+Hot path: read the header → `identify` the credential without I/O (an API key's shape
+and checksum, then its digest; a JWT's signature and claims) → one Redis call
+(`app.core.admission`) answers whether the key exists or the token is revoked, admits
+the request against the caller's limit and records an API key's last use → the handler.
+
+`authenticate` is the same check without that call, for requests the admission does not
+cover (limits switched off for the route) and while Redis is unreachable: API keys are
+then looked up in PostgreSQL, JWT revocations read from it.
 """
 
+import time
 from collections.abc import Callable
 from copy import deepcopy
 from dataclasses import dataclass
@@ -23,7 +29,7 @@ from app.core import revocation
 from app.core.errors import ApiError, database_unavailable_error, unauthorized
 from app.core.origins import refuse_server_credentials_from_browsers
 from app.core.outages import database_outage, is_database_unavailable
-from app.core.secrets import is_well_formed
+from app.core.secrets import digest, is_well_formed
 
 API_KEY_PREFIXES = ("ow_live_", "ow_test_")
 API_KEY_HEADER = "X-Open-Wearables-API-Key"
@@ -57,14 +63,53 @@ class Principal:
     issued_at: int | None = None
 
 
-ApiKeyResolver = Callable[[str], Principal]
+@dataclass(frozen=True)
+class ApiKeyRecord:
+    """What authenticating an API key needs, as cached in Redis by its digest."""
+
+    key_id: str
+    environment: str
+    expires_at: float | None
+    """Epoch seconds; None: never."""
+
+
+ApiKeyLoader = Callable[[str], ApiKeyRecord | None]
+"""digest → the usable key holding it (None: unknown, rotated, deleted or revoked)."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A credential checked as far as it can be without I/O."""
+
+    kind: Kind
+    subject: str
+    """The hash tag of every Redis key about this subject: `key:<digest>` for an API key
+    (its id is only known from its record), `dev:<id>` or `sdk:<id>` for a JWT."""
+    principal: Principal | None = None
+    """JWTs: who is calling, if not revoked. API keys: None until the record is read."""
+    revocation_fields: tuple[str, ...] = ()
+
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def set_api_key_resolver(app: Flask, resolver: ApiKeyResolver) -> None:
+def set_api_key_loader(app: Flask, loader: ApiKeyLoader) -> None:
     """The api_keys feature plugs its digest lookup in here (core never imports features)."""
-    app.extensions["owa_api_key_resolver"] = resolver
+    app.extensions["owa_api_key_loader"] = loader
+
+
+def load_api_key(digest_of_secret: str) -> ApiKeyRecord | None:
+    loader: ApiKeyLoader = current_app.extensions["owa_api_key_loader"]
+    return loader(digest_of_secret)
+
+
+def api_key_subject(digest_of_secret: str) -> str:
+    return f"key:{digest_of_secret}"
+
+
+def digest_of_subject(subject: str) -> str:
+    return subject.removeprefix("key:")
 
 
 def read_credential() -> str | None:
@@ -78,13 +123,13 @@ def read_credential() -> str | None:
     return api_key.strip() if api_key else None
 
 
-def _resolve_api_key(credential: str) -> Principal:
-    if not any(is_well_formed(credential, prefix) for prefix in API_KEY_PREFIXES):
+def api_key_principal(record: ApiKeyRecord | None) -> Principal:
+    """The caller holding this key record, or 401 for no record or an expired one."""
+    if record is None:
         raise unauthorized("Invalid API key")
-    resolver: ApiKeyResolver | None = current_app.extensions.get("owa_api_key_resolver")
-    if resolver is None:
-        raise unauthorized("Invalid API key")
-    return resolver(credential)
+    if record.expires_at is not None and record.expires_at <= time.time():
+        raise unauthorized("API key expired")
+    return Principal(kind=Kind.API_KEY, subject_id=record.key_id)
 
 
 def issue_access_token(
@@ -102,7 +147,8 @@ def issue_access_token(
     return token
 
 
-def decode_access_token(token: str) -> Principal:
+def verify_access_token(token: str) -> Principal:
+    """Signature, expiry and claims: everything but revocation (no I/O)."""
     try:
         claims = decode_token(token)
     except pyjwt.ExpiredSignatureError as error:
@@ -113,9 +159,6 @@ def decode_access_token(token: str) -> Principal:
         raise unauthorized("Invalid token.")
     if claims["type"] not in (Kind.DEVELOPER, Kind.SDK):
         raise unauthorized("Invalid token type.")
-    subject = revocation.subject_of(claims["type"], claims["sub"])
-    if revocation.is_revoked(subject, claims["jti"], claims["sid"]):
-        raise unauthorized("Token has been revoked.")
     return Principal(
         kind=Kind(claims["type"]),
         subject_id=claims["sub"],
@@ -127,11 +170,48 @@ def decode_access_token(token: str) -> Principal:
     )
 
 
-def authenticate(credential: str) -> Principal:
+def token_revocation_fields(principal: Principal) -> tuple[str, ...]:
+    return (
+        revocation.token_field(principal.token_id or ""),
+        revocation.session_field(principal.session_id or ""),
+    )
+
+
+def identify(credential: str) -> Claim:
+    """The credential's kind and subject, or 401, without I/O."""
     if credential.startswith(API_KEY_PREFIXES):
         refuse_server_credentials_from_browsers()
-        return _resolve_api_key(credential)
-    return decode_access_token(credential)
+        if not any(is_well_formed(credential, prefix) for prefix in API_KEY_PREFIXES):
+            raise unauthorized("Invalid API key")
+        return Claim(Kind.API_KEY, api_key_subject(digest(credential)))
+    principal = verify_access_token(credential)
+    return Claim(
+        principal.kind,
+        revocation.subject_of(principal.kind.value, principal.subject_id),
+        principal,
+        token_revocation_fields(principal),
+    )
+
+
+def token_not_revoked(principal: Principal) -> Principal:
+    """`principal`, or 401 when its token or session was revoked."""
+    subject = revocation.subject_of(principal.kind.value, principal.subject_id)
+    if revocation.is_revoked(subject, principal.token_id or "", principal.session_id or ""):
+        raise unauthorized("Token has been revoked.")
+    return principal
+
+
+def authenticate(credential: str) -> Principal:
+    """The whole check without the admission's Redis call (see the module docstring)."""
+    claim = identify(credential)
+    if claim.principal is not None:
+        return token_not_revoked(claim.principal)
+    return api_key_principal(load_api_key(digest_of_subject(claim.subject)))
+
+
+def decode_access_token(token: str) -> Principal:
+    """A JWT that is valid and not revoked, checked on its own (refresh, revoke, introspect)."""
+    return token_not_revoked(verify_access_token(token))
 
 
 def load_principal() -> Principal | None:

@@ -1,33 +1,32 @@
-"""Rate limits keyed by who is calling, on flask-limiter's moving window.
+"""Rate limits keyed by who is calling, on a bounded moving window.
 
 Every request except the probes, the API docs, the dashboard's pages and CORS preflights
 counts against one caller limit (unknown paths and wrong methods too): an API key against
-its key id, an SDK token against its end user (shared by all that user's tokens and
+its key, an SDK token against its end user (shared by all that user's tokens and
 applications), a developer token against the developer, and anything without valid
 credentials (login, refresh, SDK token minting, rejected credentials) against the client
-IP. Login and minting add failure-only limits on top.
+IP. That limit is admitted by `app.core.admission` in the same Redis call that checks
+the credential. Login, minting and password resets add failure-only limits on top,
+run by flask-limiter (`limiter`, owned here).
 
 The moving window counts admissions in buckets of 1/240 of the window (0.25 s of a
 minute) and counts the bucket its far edge falls in whole, so no 60-second span ever
 admits more than the limit (a fixed window admits up to twice the limit across a
 boundary), a caller's state stays under 1.5 KB whatever the limit, and a refusal comes
-at most one bucket early. `SingleTripRedisStorage` admits the request and reads the
-window back for the headers in one Lua script: one Redis round trip per limited
-request, where stock flask-limiter makes one for the hit and another for the headers.
-
-Credentials that cannot be checked right now (the database is down: the request is
-answered 503) count per credential at the per-IP rate, not against the
-client IP other callers share. The key function never raises for them: any exception
-there makes flask-limiter abandon Redis for in-memory counters.
+at most one bucket early. `SingleTripRedisStorage` runs the same window for
+flask-limiter's limits, admitting and reading the window back for the headers in one
+Lua script.
 
 When Redis is unreachable flask-limiter switches each process to in-memory counters,
-logs a warning, and probes Redis again with exponential backoff (1 s to 32 s).
+logs a warning, and probes Redis again with exponential backoff (1 s to 32 s); the
+admission does the same for the caller limits.
 """
 
 import ipaddress
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, ParamSpec, TypeVar, cast
 
@@ -38,20 +37,13 @@ from limits import parse
 from limits.storage import RedisClusterStorage, RedisStorage
 from redis.commands.core import Script
 
-from app.core.auth import Kind, load_principal, optional_principal, read_credential
-from app.core.errors import ApiError
+from app.core.auth import optional_principal
 from app.core.secrets import digest
 
-SUBJECT_TAGS = {Kind.API_KEY: "key", Kind.SDK: "sdk", Kind.DEVELOPER: "dev"}
-"""Callers' limiter keys carry the hash tag `{<tag>:<id>}` of every per-subject key
-(`owa:{key:<id>}:…`), so one call can touch them all on a Redis Cluster."""
-CALLER_LIMIT_SETTINGS = {
-    Kind.API_KEY: "RATELIMIT_API_KEY",
-    Kind.SDK: "RATELIMIT_SDK_USER",
-    Kind.DEVELOPER: "RATELIMIT_DEVELOPER",
-}
 LIMIT_SETTINGS = (
-    *CALLER_LIMIT_SETTINGS.values(),
+    "RATELIMIT_API_KEY",
+    "RATELIMIT_SDK_USER",
+    "RATELIMIT_DEVELOPER",
     "RATELIMIT_PER_IP",
     "RATELIMIT_FAILED_LOGINS_PER_IP",
     "RATELIMIT_FAILED_LOGINS_PER_EMAIL",
@@ -76,60 +68,81 @@ plus the one the window's far edge is in, which counts whole until it has fully 
 # key holds a header (newest bucket, total) and one (bucket mod 2^16, count) pair per
 # non-empty counted bucket, oldest first. Expired pairs leave from the front, so every
 # call does constant work and the oldest counted bucket (for the headers) is the first.
-ACQUIRE_AND_READ_WINDOW = """
-local limit = tonumber(ARGV[1])
-local expiry = tonumber(ARGV[2])
-local cost = tonumber(ARGV[3])
-local slots = tonumber(ARGV[4])
-local width = expiry / (slots - 1)
-local clock = redis.call('TIME')
-local current = math.floor((tonumber(clock[1]) + tonumber(clock[2]) / 1000000) / width)
-local state = redis.call('GET', KEYS[1])
-local total, pairs = 0, ''
-if state then
-    local newest
-    newest, total = struct.unpack('>dI4', state)
-    if current < newest then
-        current = newest
-    end
-    local position = 13
-    if current - newest >= slots then
-        position = #state + 1
-    end
-    while position < #state do
-        local bucket, count = struct.unpack('>I2I4', state, position)
-        if (current - bucket) % 65536 < slots then
-            break
+# `acquire` is shared with the admission script (`app.core.admission`).
+WINDOW_FUNCTION = """
+local function acquire(key, limit, expiry, cost, slots, ttl_ms, clock)
+    local width = expiry / (slots - 1)
+    local current = math.floor((tonumber(clock[1]) + tonumber(clock[2]) / 1000000) / width)
+    local state = redis.call('GET', key)
+    local total, pairs = 0, ''
+    if state then
+        local newest
+        newest, total = struct.unpack('>dI4', state)
+        if current < newest then
+            current = newest
         end
-        total = total - count
-        position = position + 6
+        local position = 13
+        if current - newest >= slots then
+            position = #state + 1
+        end
+        while position < #state do
+            local bucket, count = struct.unpack('>I2I4', state, position)
+            if (current - bucket) % 65536 < slots then
+                break
+            end
+            total = total - count
+            position = position + 6
+        end
+        if position >= #state then
+            total = 0
+        end
+        pairs = string.sub(state, position)
     end
-    if position >= #state then
-        total = 0
+    local admitted = 0
+    if cost > 0 and cost <= limit and total + cost <= limit then
+        local tag = current % 65536
+        local size = #pairs
+        if size > 0 and struct.unpack('>I2', pairs, size - 5) == tag then
+            local count = struct.unpack('>I4', pairs, size - 3)
+            pairs = string.sub(pairs, 1, size - 4) .. struct.pack('>I4', count + cost)
+        else
+            pairs = pairs .. struct.pack('>I2I4', tag, cost)
+        end
+        total = total + cost
+        admitted = 1
+        redis.call('SET', key, struct.pack('>dI4', current, total) .. pairs, 'PX', ttl_ms)
     end
-    pairs = string.sub(state, position)
-end
-local admitted = 0
-if cost > 0 and cost <= limit and total + cost <= limit then
-    local tag = current % 65536
-    local size = #pairs
-    if size > 0 and struct.unpack('>I2', pairs, size - 5) == tag then
-        local count = struct.unpack('>I4', pairs, size - 3)
-        pairs = string.sub(pairs, 1, size - 4) .. struct.pack('>I4', count + cost)
-    else
-        pairs = pairs .. struct.pack('>I2I4', tag, cost)
+    local oldest_end = 0
+    if total > 0 then
+        oldest_end = current - (current - struct.unpack('>I2', pairs, 1)) % 65536 + 1
     end
-    total = total + cost
-    admitted = 1
-    redis.call('SET', KEYS[1], struct.pack('>dI4', current, total) .. pairs,
-        'PX', ARGV[5])
+    return admitted, oldest_end, total
 end
-local oldest_end = 0
-if total > 0 then
-    oldest_end = current - (current - struct.unpack('>I2', pairs, 1)) % 65536 + 1
-end
+"""
+
+ACQUIRE_AND_READ_WINDOW = (
+    WINDOW_FUNCTION
+    + """
+local admitted, oldest_end, total = acquire(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]),
+    tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5], redis.call('TIME'))
 return {admitted, oldest_end, total}
 """
+)
+
+
+def window_state_ttl_ms(expiry: int) -> int:
+    """A window's key outlives its last admission by the window and one bucket."""
+    return math.ceil((expiry + expiry / (WINDOW_SLOTS - 1)) * 1000)
+
+
+def bucket_seconds(expiry: int) -> float:
+    return expiry / (WINDOW_SLOTS - 1)
+
+
+def window_reset_at(oldest_bucket_end: int, count: int, expiry: int) -> float:
+    """When the window frees: when its oldest counted bucket has wholly left it; an
+    empty window resets a full window from now."""
+    return oldest_bucket_end * bucket_seconds(expiry) if count else time.time()
 
 
 class SingleTripWindow:
@@ -151,14 +164,10 @@ class SingleTripWindow:
 
     def _run(self, key: str, limit: int, expiry: int, cost: int) -> tuple[bool, float, int]:
         key = self.prefixed_key(key)
-        bucket_seconds = expiry / (WINDOW_SLOTS - 1)
-        state_ttl_ms = math.ceil((expiry + bucket_seconds) * 1000)
         admitted, oldest_bucket_end, count = self.acquire_and_read(
-            [key], [limit, expiry, cost, WINDOW_SLOTS, state_ttl_ms]
+            [key], [limit, expiry, cost, WINDOW_SLOTS, window_state_ttl_ms(expiry)]
         )
-        # The window frees when its oldest counted bucket has wholly left it; an empty
-        # window resets a full window from now.
-        oldest = oldest_bucket_end * bucket_seconds if count else time.time()
+        oldest = window_reset_at(oldest_bucket_end, count, expiry)
         if has_app_context():
             g.setdefault("rate_limit_windows", {})[key] = (oldest, int(count))
         return bool(admitted), oldest, int(count)
@@ -222,35 +231,15 @@ def client_ip() -> str:
     return address
 
 
-def _unchecked_credential() -> str | None:
-    """The credential whose check failed for want of a dependency (503), else None."""
-    try:
-        load_principal()
-    except ApiError as error:
-        if error.status == 503:
-            return read_credential()
-    return None
-
-
-def caller_key() -> str:
-    principal = optional_principal()
-    if principal is not None:
-        return f"{{{SUBJECT_TAGS[principal.kind]}:{principal.subject_id}}}"
-    unchecked = _unchecked_credential()
-    if unchecked is not None:
-        return f"{{unchecked:{digest(unchecked)}}}"
-    return f"{{ip:{client_ip()}}}"
-
-
-def caller_limit() -> str:
-    principal = optional_principal()
-    setting = "RATELIMIT_PER_IP" if principal is None else CALLER_LIMIT_SETTINGS[principal.kind]
-    limit: str = current_app.config[setting]
-    return limit
-
-
 def is_unlimited() -> bool:
-    return request.blueprint in UNLIMITED_BLUEPRINTS
+    """Probes, the API docs, the dashboard's pages and static files (as flask-limiter
+    exempts `static` endpoints)."""
+    endpoint = request.endpoint or ""
+    return (
+        request.blueprint in UNLIMITED_BLUEPRINTS
+        or endpoint == "static"
+        or endpoint.endswith(".static")
+    )
 
 
 def is_preflight() -> bool:
@@ -305,8 +294,7 @@ def _setting(name: str) -> Callable[[], str]:
 
 def new_limiter() -> OpenWearablesLimiter:
     return OpenWearablesLimiter(
-        caller_key,
-        application_limits=[caller_limit],
+        client_ip,
         request_identifier=request_identity,
         strategy="moving-window",
         headers_enabled=False,
@@ -417,37 +405,54 @@ def init_rate_limits(app: Flask) -> None:
 
 
 def attach_rate_limit_headers(app: Flask, limiter: Limiter) -> None:
-    """Call after `limiter.init_app(app)`: the hooks must run after the limiter's."""
-    app.before_request(partial(remember_caller_limit, limiter))
     app.after_request(partial(add_rate_limit_headers, limiter))
 
 
-def remember_caller_limit(limiter: Limiter) -> None:
-    """Runs right after flask-limiter's own check, before limits decorated on the view
-    replace `current_limits`; the caller limit is what the headers report."""
-    g.caller_rate_limit = next((lim for lim in limiter.current_limits if lim.shared), None)
+@dataclass(frozen=True)
+class CallerWindow:
+    """The caller limit's state after this request, as the headers report it."""
+
+    amount: int
+    seconds: int
+    description: str
+    admitted: bool
+    reset_at: float
+    remaining: int
 
 
-def _governing_limit(limiter: Limiter) -> RequestLimit | None:
-    """The breached limit on a 429, else the caller limit (the one clients budget by)."""
-    breached = next((lim for lim in limiter.current_limits if lim.breached), None)
-    return breached or g.get("caller_rate_limit") or limiter.current_limit
+def _breached_window(limiter: Limiter) -> CallerWindow | None:
+    """A per-route limit flask-limiter refused the request with, if any."""
+    breached: RequestLimit | None = next(
+        (lim for lim in limiter.current_limits if lim.breached), None
+    )
+    if breached is None:
+        return None
+    try:
+        reset_at, remaining = breached.window
+    except Exception:
+        current_app.logger.warning("Rate limit window unavailable; headers left out.")
+        return None
+    return CallerWindow(
+        amount=breached.limit.amount,
+        seconds=breached.limit.get_expiry(),
+        description=str(breached.limit),
+        admitted=False,
+        reset_at=reset_at,
+        remaining=max(int(remaining), 0),
+    )
 
 
 def add_rate_limit_headers(limiter: Limiter, response: Response) -> Response:
     """X-RateLimit-*, the IETF draft `RateLimit`/`RateLimit-Policy`, and on 429 only,
-    `Retry-After` (stock flask-limiter sends that on every response)."""
-    request_limit = _governing_limit(limiter)
-    if request_limit is None:
+    `Retry-After`: for the limit that refused the request, else the caller limit (the
+    one clients budget by)."""
+    window: CallerWindow | None = g.get("caller_window")
+    if response.status_code == 429:
+        window = _breached_window(limiter) or window
+    if window is None:
         return response
-    try:
-        reset_at, remaining = request_limit.window
-    except Exception:
-        current_app.logger.warning("Rate limit window unavailable; headers left out.")
-        return response
-    amount = request_limit.limit.amount
-    window_seconds = request_limit.limit.get_expiry()
-    remaining = max(int(remaining), 0)
+    reset_at, remaining = window.reset_at, window.remaining
+    amount, window_seconds = window.amount, window.seconds
     # The window frees when its oldest bucket has wholly left it: up to one bucket
     # (1/240 of the window) later than a window after the oldest admission. A wait is
     # never announced as longer than the window itself.

@@ -35,8 +35,12 @@ from app.core.outages import OutageLog, outage_log
 log = logging.getLogger(__name__)
 
 LOADED_FIELD = "loaded"
+REVOKED_FIELD = "revoked"
+"""An API key's tombstone: its secret was rotated away, deleted or revoked."""
 CACHE_SECONDS = 3600
 """How long a loaded subject is trusted before it is read from PostgreSQL again."""
+UNKNOWN_KEY_CACHE_SECONDS = 60
+"""How long a well-formed API key that matches no key is remembered as unknown."""
 
 # One round trip per authenticated JWT request; every key is under the subject's hash
 # tag. Returns -1 when the subject is not loaded, 1 when a field is live, else 0.
@@ -54,13 +58,15 @@ return 0
 
 # Add one revocation whether or not the subject is loaded: a load that read
 # PostgreSQL before this revocation committed merges into the hash and keeps it.
-# Expired fields go on the way.
+# Expired revocations go on the way (an API key's record fields are not revocations).
 ADD_REVOCATION = """
 local now = tonumber(redis.call('TIME')[1])
 local fields = redis.call('HGETALL', KEYS[1])
 for index = 1, #fields, 2 do
-    if fields[index] ~= ARGV[3] and tonumber(fields[index + 1]) <= now then
-        redis.call('HDEL', KEYS[1], fields[index])
+    local name = fields[index]
+    local revocation = string.sub(name, 1, 4)
+    if (revocation == 'jti:' or revocation == 'sid:') and tonumber(fields[index + 1]) <= now then
+        redis.call('HDEL', KEYS[1], name)
     end
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
@@ -147,6 +153,15 @@ class RedisRevocations:
         pipe.expire(key, CACHE_SECONDS, nx=not complete)
         pipe.execute()
 
+    def fill_api_key(self, subject: str, fields: Mapping[str, str | int], seconds: int) -> None:
+        """Write an API key's record (or, without `id`, its absence) and mark it loaded.
+        A tombstone already there stays: a fill never un-revokes."""
+        key = cache_key(subject)
+        pipe = self.client.pipeline(transaction=True)
+        pipe.hset(key, mapping={**fields, LOADED_FIELD: 1})
+        pipe.expire(key, seconds)
+        pipe.execute()
+
 
 class MemoryRevocations:
     """The embedded single-process default: nothing to lose, nothing to load."""
@@ -201,31 +216,66 @@ def _note_outage(error: redis.RedisError) -> None:
     _outage().failed(error)
 
 
+def redis_revocations() -> RedisRevocations | None:
+    """The Redis cache, for the admission's single call; None for the embedded default."""
+    cache = _cache()
+    return cache if isinstance(cache, RedisRevocations) else None
+
+
+def ensure_trusted() -> None:
+    """Push what Redis may lack if it failed or reconnected since the last push.
+    Raises RedisError while it is down (and Redis stays untrusted)."""
+    cache = _cache()
+    # Pushing may itself open a new connection (and mark Redis untrusted again).
+    for _ in range(3):
+        if not cache.untrusted:
+            return
+        cache.untrusted = False
+        try:
+            _source().push_unpushed(cache.add)
+        except redis.RedisError:
+            cache.untrusted = True
+            raise
+
+
+def note_outage(error: redis.RedisError) -> None:
+    """Redis failed: push before trusting it again."""
+    _note_outage(error)
+
+
+def load_subject(subject: str, fields: Iterable[str]) -> bool:
+    """Copy a subject Redis lost from PostgreSQL; whether one of `fields` is revoked."""
+    cache, source = _cache(), _source()
+    cache.load(subject, source.live_revocations(subject), complete=True)
+    # A revocation that committed after that read and was flagged before Redis lost
+    # its data again would be missing under a fresh `loaded`: read once more, merge.
+    revocations = source.live_revocations(subject)
+    cache.load(subject, revocations, complete=False)
+    return _revoked_in(revocations, fields)
+
+
+def revoked_in_database(subject: str, fields: Iterable[str]) -> bool:
+    return _revoked_in(_source().live_revocations(subject), fields)
+
+
 def is_revoked(subject: str, token_id: str, session_id: str) -> bool:
     """One Redis call when Redis is healthy and the subject is loaded; PostgreSQL when
     Redis is down, and to load the subject when Redis lost it."""
     fields = (token_field(token_id), session_field(session_id))
-    cache, source = _cache(), _source()
+    cache = _cache()
     try:
         for _ in range(2):
-            if cache.untrusted:
-                cache.untrusted = False
-                source.push_unpushed(cache.add)
+            ensure_trusted()
             status = cache.status(subject, fields)
             _outage().recovered()
             if not cache.untrusted:
                 break
         if status is not Status.NOT_LOADED:
             return status is Status.REVOKED
-        cache.load(subject, source.live_revocations(subject), complete=True)
-        # A revocation that committed after that read and was flagged before Redis lost
-        # its data again would be missing under a fresh `loaded`: read once more, merge.
-        revocations = source.live_revocations(subject)
-        cache.load(subject, revocations, complete=False)
-        return _revoked_in(revocations, fields)
+        return load_subject(subject, fields)
     except redis.RedisError as error:
         _note_outage(error)
-        return _revoked_in(source.live_revocations(subject), fields)
+        return revoked_in_database(subject, fields)
 
 
 def add_revocation(subject: str, field: str, expires_at: float) -> bool:

@@ -69,40 +69,8 @@ class MemoryStore:
 
 
 class RedisStore:
-    """`touch` keeps the latest time per member in a sorted set (`ZADD GT`) and the detail
-    in a hash, pipelined into one round trip. `draining` moves both aside atomically, so
-    uses recorded while a flush runs wait for the next one, and a failed flush is merged
-    back into the next. On a Redis Cluster the `name` must carry a hash tag (`{…}`) so
-    that it and the keys derived from it share one slot."""
-
     def __init__(self, client: "redis.Redis | RedisCluster") -> None:
         self.client = client
-
-    def touch(self, name: str, member: str, when: float, detail: str | None) -> None:
-        pipe = self.client.pipeline(transaction=False)
-        pipe.zadd(name, {member: when}, gt=True)
-        pipe.hset(f"{name}:detail", member, detail or "")
-        pipe.execute()
-
-    @contextmanager
-    def draining(self, name: str) -> Iterator[Uses]:
-        aside, aside_details = f"{name}:draining", f"{name}:draining:detail"
-        move = self.client.pipeline(transaction=True)
-        move.zunionstore(aside, [aside, name], aggregate="MAX")
-        move.delete(name)
-        move.hgetall(f"{name}:detail")
-        move.delete(f"{name}:detail")
-        new_details = _field_values(move.execute()[2])
-        if new_details:
-            self.client.hset(aside_details, mapping=new_details)
-        # The synchronous client answers with values; its annotations also allow awaitables.
-        entries = cast(list[tuple[bytes, float]], self.client.zrange(aside, 0, -1, withscores=True))
-        details = cast(dict[bytes, bytes], self.client.hgetall(aside_details))
-        yield {
-            member.decode(): (score, details.get(member, b"").decode() or None)
-            for member, score in entries
-        }
-        self.client.delete(aside, aside_details)
 
     def flag(self, key: str, ttl_seconds: int) -> None:
         self.client.set(key, b"1", ex=max(ttl_seconds, 1))
@@ -113,13 +81,6 @@ class RedisStore:
 
     def ping(self) -> bool:
         return bool(self.client.ping())
-
-
-def _field_values(reply: dict[bytes, bytes] | list[bytes]) -> dict[bytes, bytes]:
-    """HGETALL's reply: redis-py leaves it a flat list inside a Redis Cluster transaction."""
-    if isinstance(reply, list):
-        return dict(zip(reply[::2], reply[1::2], strict=True))
-    return reply
 
 
 def is_cluster_url(url: str) -> bool:

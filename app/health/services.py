@@ -1,8 +1,10 @@
 import contextlib
 
+from flask import current_app
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.core.admission import rate_limits_on_fallback
 from app.core.ratelimit import limiter
 from app.core.store import RedisStore, get_store
 from app.extensions import db
@@ -31,7 +33,11 @@ def readiness() -> dict[str, str]:
         checks["redis"] = "in-process"
     if checks["redis"] == "in-process":
         checks["rate_limits"] = "in-process"
-    elif checks["redis"] == "unavailable" or limiter.using_fallback:
+    elif (
+        checks["redis"] == "unavailable"
+        or limiter.using_fallback
+        or rate_limits_on_fallback(current_app)
+    ):
         checks["rate_limits"] = "in-memory fallback"
     else:
         checks["rate_limits"] = "redis"

@@ -46,6 +46,12 @@ def _record(subject: str, field: str, expires_at: datetime) -> UnpushedRevocatio
     return row
 
 
+def record_flag(subject: str, field: str, expires_at: datetime) -> list[UnpushedRevocation]:
+    """Stage any other Redis flag (an API key's tombstone) in the current transaction;
+    `push` it after the commit."""
+    return [_record(subject, field, expires_at)]
+
+
 def record_revoked_families(family_ids: Iterable[object]) -> list[UnpushedRevocation]:
     """Stage the Redis flags of families being revoked in the current transaction."""
     owners = db.session.execute(

@@ -4,6 +4,7 @@ counters). The fault suite (tests/faults) stops and restarts a real cluster."""
 
 import redis
 
+from app.core.admission import rate_limits_on_fallback
 from app.core.ratelimit import limiter
 from app.core.secrets import generate_secret
 from tests.support.auth import bearer
@@ -47,13 +48,14 @@ def test_a_database_error_resolving_an_api_key_keeps_the_limits_in_redis(
     for response in with_key:
         assert_retryable_503(response)
     assert not limiter.using_fallback
+    assert not rate_limits_on_fallback(client.application)
     # Counted per credential in Redis, not against the IP that other callers share.
     assert [r.headers["X-RateLimit-Remaining"] for r in with_key] == ["119", "118", "117"]
     assert anonymous.status_code == 401
     assert anonymous.headers["X-RateLimit-Remaining"] == "119"
     server = redis.Redis.from_url(redis_url)
     try:
-        stored = [key.decode() for key in server.scan_iter("LIMITS*")]
+        stored = [key.decode() for key in server.scan_iter("owa:*:window:*")]
     finally:
         server.close()
     assert any("unchecked:" in key for key in stored)

@@ -1,0 +1,399 @@
+"""Admission: one Redis call per request decides what the request needs from shared state.
+
+Before any view runs, `admit_request` sends one `EVALSHA` that, for the caller's
+subject (an API key's digest, a developer, an end user), reads whether the credential is
+usable (an API key's record: id, expiry, tombstone; a JWT's `jti`/`sid` revocation
+flags), admits the request against the caller's moving-window limit and returns the
+numbers for the rate-limit headers, and records an API key's last use. Every key the
+script touches carries the subject's hash tag (`owa:{key:<digest>}:…`), so the call runs
+on one node of a Redis Cluster too. No SQL authenticates a request.
+
+A second call happens only off the steady state: the subject is not in Redis (first use,
+Redis restarted, flushed or evicted it, the cached record expired) and is filled from
+PostgreSQL first; the credential is refused (the request then counts against the client
+IP); or Redis just reconnected (what it may have missed is pushed, then re-checked).
+
+API-key records are filled by the api_keys feature's loader with one query, written
+with a tombstone when a secret stops being valid (rotation, deletion), and remembered
+as unknown for UNKNOWN_KEY_CACHE_SECONDS when no key has that digest. A fill that read
+a key before its rotation committed cannot resurrect it: a tombstone already there
+stays (fills merge, never delete), and the fill reads PostgreSQL again after writing and
+adds the tombstone itself if the key has gone meanwhile (`app.core.revocation`).
+
+flask-limiter still runs the per-route limits (failed logins, mints, password resets);
+it cannot carry the caller's limit here, because its hit is a storage call of its own
+made after the key function, with no way to carry the credential check or to leave the
+window untouched when the credential turns out to be revoked. The settings
+(`RATELIMIT_*`) and the fallback are the same: while Redis is unreachable the caller
+limits count in per-process memory with `limits`' moving window, credentials are checked
+against PostgreSQL, and Redis is tried again after 1, 2, 4 … 32 seconds.
+"""
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+from typing import cast
+
+import redis
+import sqlalchemy.exc
+from flask import Flask, current_app, g, request
+from limits import RateLimitItem, parse
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+from redis.cluster import RedisCluster
+
+from app.core import revocation
+from app.core.auth import (
+    ApiKeyRecord,
+    Claim,
+    Kind,
+    Principal,
+    authenticate,
+    digest_of_subject,
+    identify,
+    load_api_key,
+    read_credential,
+)
+from app.core.errors import ApiError, database_unavailable_error, unauthorized
+from app.core.outages import OutageLog, database_outage, is_database_unavailable
+from app.core.ratelimit import (
+    WINDOW_FUNCTION,
+    WINDOW_SLOTS,
+    CallerWindow,
+    client_ip,
+    is_preflight,
+    is_unlimited,
+    window_reset_at,
+    window_state_ttl_ms,
+)
+from app.core.secrets import digest
+from app.core.store import MemoryStore, get_store
+
+log = logging.getLogger(__name__)
+
+API_KEY_USES = "owa:{api_keys}:last_used"
+"""The embedded default's record of API-key uses (Redis keeps them in each key's record)."""
+USED_AT_FIELD, USED_IP_FIELD = "used_at", "used_ip"
+CALLER_LIMIT_SETTINGS = {
+    Kind.API_KEY: "RATELIMIT_API_KEY",
+    Kind.SDK: "RATELIMIT_SDK_USER",
+    Kind.DEVELOPER: "RATELIMIT_DEVELOPER",
+    None: "RATELIMIT_PER_IP",
+}
+"""The caller limit per credential kind; None: no valid credentials (per client IP)."""
+LONGEST_BACKOFF_SECONDS = 32
+
+# KEYS[1]: the caller's window. KEYS[2]: the subject's hash (`app.core.revocation`).
+# ARGV[1..4]: limit, window seconds, slots, window TTL in ms; ARGV[5]: cost (0 reads the
+# window without counting); ARGV[6]: 'token', 'key' or 'anonymous'; tokens: ARGV[7],
+# ARGV[8] the `jti` and `sid` fields; keys: ARGV[7] the client IP.
+# Returns {status} when the credential cannot pass (-1 not loaded, 1 revoked, 2 unknown
+# key, 3 expired key), else {0, admitted, oldest bucket end, count[, key id]}.
+ADMIT = (
+    WINDOW_FUNCTION
+    + """
+local clock = redis.call('TIME')
+local kind = ARGV[6]
+local key_id
+if kind == 'token' then
+    local values = redis.call('HMGET', KEYS[2], 'loaded', ARGV[7], ARGV[8])
+    if not values[1] then
+        return {-1}
+    end
+    local now = tonumber(clock[1])
+    if (values[2] and tonumber(values[2]) > now) or (values[3] and tonumber(values[3]) > now) then
+        return {1}
+    end
+elseif kind == 'key' then
+    local values = redis.call('HMGET', KEYS[2], 'loaded', 'revoked', 'id', 'expires',
+        'used_at', 'used_ip')
+    if not values[1] then
+        return {-1}
+    end
+    local now = tonumber(clock[1])
+    if values[2] and tonumber(values[2]) > now then
+        return {1}
+    end
+    if not values[3] then
+        return {2}
+    end
+    if values[4] and tonumber(values[4]) <= now then
+        return {3}
+    end
+    key_id = values[3]
+    if values[5] ~= clock[1] or values[6] ~= ARGV[7] then
+        redis.call('HSET', KEYS[2], 'used_at', clock[1], 'used_ip', ARGV[7])
+    end
+end
+local admitted, oldest_end, total = acquire(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]),
+    tonumber(ARGV[5]), tonumber(ARGV[3]), ARGV[4], clock)
+return {0, admitted, oldest_end, total, key_id}
+"""
+)
+NOT_LOADED, CLEAR, REVOKED, UNKNOWN_KEY, EXPIRED_KEY = -1, 0, 1, 2, 3
+REFUSALS = {
+    REVOKED: "Token has been revoked.",
+    UNKNOWN_KEY: "Invalid API key",
+    EXPIRED_KEY: "API key expired",
+}
+
+
+@dataclass(frozen=True)
+class CallerLimit:
+    item: RateLimitItem
+    amount: int
+    seconds: int
+    arguments: tuple[int, int, int, int]
+    """The script's ARGV[1..4] for this limit."""
+    key_suffix: str
+
+    @classmethod
+    def parse(cls, text: str) -> "CallerLimit":
+        item = parse(text)
+        seconds = item.get_expiry()
+        return cls(
+            item,
+            item.amount,
+            seconds,
+            (item.amount, seconds, WINDOW_SLOTS, window_state_ttl_ms(seconds)),
+            f":window:{item.amount}/{seconds}",
+        )
+
+    def window(self, admitted: bool, oldest_bucket_end: int, count: int) -> CallerWindow:
+        return CallerWindow(
+            amount=self.amount,
+            seconds=self.seconds,
+            description=str(self.item),
+            admitted=admitted,
+            reset_at=window_reset_at(oldest_bucket_end, count, self.seconds) + self.seconds,
+            remaining=max(self.amount - count, 0),
+        )
+
+
+Resolved = Principal | ApiError | None
+
+
+class Admission:
+    """Per app: the caller limits, the Redis script and the per-process fallback."""
+
+    def __init__(self, app: Flask, client: "redis.Redis | RedisCluster | None") -> None:
+        self.limits = {
+            kind: CallerLimit.parse(app.config[setting])
+            for kind, setting in CALLER_LIMIT_SETTINGS.items()
+        }
+        # RedisCluster runs scripts whose keys share a slot; redis-py types the method
+        # on Redis only.
+        self.script = cast(redis.Redis, client).register_script(ADMIT) if client else None
+        self.client = client
+        self.memory = MovingWindowRateLimiter(MemoryStorage())
+        self.retry_at = 0.0
+        self.backoff = 0
+        self.outage = OutageLog(
+            "Redis",
+            "requests limited per process and authenticated against PostgreSQL, "
+            "API keys without last-use marks",
+            log,
+        )
+
+    @property
+    def using_fallback(self) -> bool:
+        """This process counts in memory because Redis stopped answering."""
+        return self.backoff > 0
+
+    def admit(self) -> None:
+        credential: str | None = None
+        claim: Claim | None = None
+        resolved: Resolved = None
+        try:
+            credential = read_credential()
+            claim = identify(credential) if credential else None
+        except ApiError as error:
+            resolved = error
+        if self.script is not None and time.monotonic() >= self.retry_at:
+            try:
+                resolved, window = self._through_redis(claim, resolved, credential)
+            except redis.RedisError as error:
+                self._failed(error)
+                resolved, window = self._in_memory(claim, resolved, credential)
+            else:
+                if self.backoff:
+                    self.backoff = 0
+                    self.outage.recovered()
+        else:
+            resolved, window = self._in_memory(claim, resolved, credential)
+        g.resolved_caller = resolved
+        g.caller_window = window
+        if not window.admitted:
+            raise ApiError(429, f"Rate limit exceeded: {window.description}")
+
+    def _failed(self, error: redis.RedisError) -> None:
+        revocation.note_outage(error)
+        self.outage.failed(error)
+        self.backoff = min(max(self.backoff * 2, 1), LONGEST_BACKOFF_SECONDS)
+        self.retry_at = time.monotonic() + self.backoff
+
+    # Redis: one call in the steady state.
+
+    def _call(self, claim: Claim | None, tag: str, cost: int = 1) -> list[int | bytes]:
+        assert self.script is not None
+        limit = self.limits[claim.kind if claim else None]
+        keys = [f"owa:{{{tag}}}{limit.key_suffix}", revocation.cache_key(tag)]
+        if claim is None:
+            arguments: tuple[str | int, ...] = ("anonymous",)
+        elif claim.kind is Kind.API_KEY:
+            arguments = ("key", request.remote_addr or "")
+        else:
+            arguments = ("token", *claim.revocation_fields)
+        reply: list[int | bytes] = self.script(keys, [*limit.arguments, cost, *arguments])
+        return reply
+
+    def _window(self, claim: Claim | None, reply: list[int | bytes]) -> CallerWindow:
+        limit = self.limits[claim.kind if claim else None]
+        return limit.window(bool(reply[1]), int(reply[2]), int(reply[3]))
+
+    def _through_redis(
+        self, claim: Claim | None, resolved: Resolved, credential: str | None
+    ) -> tuple[Resolved, CallerWindow]:
+        revocation.ensure_trusted()
+        if claim is None:
+            reply = self._call(None, f"ip:{client_ip()}")
+            # A new connection opened for this call: push what Redis may lack now, so
+            # the next caller's check can trust it.
+            revocation.ensure_trusted()
+            return resolved, self._window(None, reply)
+        reply = self._call(claim, claim.subject)
+        if reply[0] == NOT_LOADED:
+            try:
+                self._fill(claim)
+            except sqlalchemy.exc.SQLAlchemyError as error:
+                return self._database_unavailable(error, credential)
+            reply = self._call(claim, claim.subject)
+        cache = revocation.redis_revocations()
+        if cache is not None and cache.untrusted:
+            # Redis reconnected during the call: it may have restarted without the
+            # revocations made meanwhile. Push them, then read again without counting.
+            revocation.ensure_trusted()
+            recheck = self._call(claim, claim.subject, cost=0)
+            if recheck[0] != CLEAR:
+                reply = recheck
+        status = int(reply[0])
+        if status != CLEAR:
+            # A rotated or deleted key's secret is simply no longer a key.
+            refused_key = claim.kind is Kind.API_KEY and status == REVOKED
+            refusal = unauthorized("Invalid API key" if refused_key else REFUSALS[status])
+            return refusal, self._window(None, self._call(None, f"ip:{client_ip()}"))
+        if claim.principal is not None:
+            return claim.principal, self._window(claim, reply)
+        principal = Principal(kind=Kind.API_KEY, subject_id=cast(bytes, reply[4]).decode())
+        return principal, self._window(claim, reply)
+
+    def _fill(self, claim: Claim) -> None:
+        """Copy the subject from PostgreSQL into Redis (it was missing there)."""
+        if claim.principal is not None:
+            revocation.load_subject(claim.subject, claim.revocation_fields)
+            return
+        cache = revocation.redis_revocations()
+        assert cache is not None
+        key_digest = digest_of_subject(claim.subject)
+        record = load_api_key(key_digest)
+        if record is None:
+            cache.fill_api_key(claim.subject, {}, revocation.UNKNOWN_KEY_CACHE_SECONDS)
+            return
+        cache.fill_api_key(claim.subject, record_fields(record), revocation.CACHE_SECONDS)
+        # The key may have been rotated or deleted since it was read, and its tombstone
+        # written before this fill, then lost with Redis's data: read again.
+        if load_api_key(key_digest) is None:
+            cache.add(
+                claim.subject, revocation.REVOKED_FIELD, time.time() + revocation.CACHE_SECONDS
+            )
+
+    def _database_unavailable(
+        self, error: sqlalchemy.exc.SQLAlchemyError, credential: str | None
+    ) -> tuple[Resolved, CallerWindow]:
+        """503 for a credential that cannot be checked now, counted per credential at
+        the per-IP rate rather than against the client IP other callers share."""
+        if not is_database_unavailable(error):
+            raise error
+        database_outage().failed(error)
+        tag = f"unchecked:{digest(credential or '')}"
+        return database_unavailable_error(), self._window(None, self._call(None, tag))
+
+    # Memory: the embedded default, and every process while Redis is unreachable.
+
+    def _in_memory(
+        self, claim: Claim | None, resolved: Resolved, credential: str | None
+    ) -> tuple[Resolved, CallerWindow]:
+        tag = f"ip:{client_ip()}"
+        if claim is not None and credential is not None:
+            try:
+                resolved = authenticate(credential)
+                tag = claim.subject
+            except ApiError as error:
+                resolved = error
+            except sqlalchemy.exc.SQLAlchemyError as error:
+                if not is_database_unavailable(error):
+                    raise
+                database_outage().failed(error)
+                resolved = database_unavailable_error()
+                tag = f"unchecked:{digest(credential)}"
+        if isinstance(resolved, Principal) and resolved.kind is Kind.API_KEY:
+            self._note_use_in_memory(resolved)
+        limit = self.limits[resolved.kind if isinstance(resolved, Principal) else None]
+        admitted = self.memory.hit(limit.item, tag)
+        reset_at, remaining = self.memory.get_window_stats(limit.item, tag)
+        return resolved, CallerWindow(
+            amount=limit.amount,
+            seconds=limit.seconds,
+            description=str(limit.item),
+            admitted=admitted,
+            reset_at=reset_at,
+            remaining=remaining,
+        )
+
+    def _note_use_in_memory(self, principal: Principal) -> None:
+        store = get_store()
+        if isinstance(store, MemoryStore):
+            store.touch(API_KEY_USES, principal.subject_id, time.time(), request.remote_addr)
+
+
+def record_fields(record: ApiKeyRecord) -> dict[str, str | int]:
+    fields: dict[str, str | int] = {"id": record.key_id, "environment": record.environment}
+    if record.expires_at is not None:
+        fields["expires"] = math.floor(record.expires_at)
+    return fields
+
+
+def recorded_key_uses(subjects: dict[str, str]) -> dict[str, tuple[float, str | None]]:
+    """key id → (latest use, client IP) as recorded in each key's Redis record;
+    `subjects`: key id → its subject (`key:<digest>`)."""
+    cache = revocation.redis_revocations()
+    if cache is None or not subjects:
+        return {}
+    pipe = cache.client.pipeline(transaction=False)
+    for subject in subjects.values():
+        pipe.hmget(revocation.cache_key(subject), [USED_AT_FIELD, USED_IP_FIELD])
+    uses = {}
+    for key_id, (used_at, used_ip) in zip(subjects, pipe.execute(), strict=True):
+        if used_at is not None:
+            uses[key_id] = (float(used_at), used_ip.decode() if used_ip else None)
+    return uses
+
+
+def admit_request() -> None:
+    if is_unlimited() or is_preflight():
+        return
+    admission: Admission = current_app.extensions["owa_admission"]
+    admission.admit()
+
+
+def rate_limits_on_fallback(app: Flask) -> bool:
+    admission: Admission = app.extensions["owa_admission"]
+    return admission.using_fallback
+
+
+def init_admission(app: Flask) -> None:
+    cache = app.extensions["owa_revocations"]
+    client = cache.client if isinstance(cache, revocation.RedisRevocations) else None
+    app.extensions["owa_admission"] = Admission(app, client)
+    app.before_request(admit_request)
