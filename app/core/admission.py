@@ -255,19 +255,18 @@ class Admission:
     def _through_redis(
         self, claim: Claim | None, resolved: Resolved, credential: str | None
     ) -> tuple[Resolved, CallerWindow]:
-        revocation.ensure_trusted()
         if claim is None:
-            reply = self._call(None, f"ip:{client_ip()}")
-            # A new connection opened for this call: push what Redis may lack now, so
-            # the next caller's check can trust it.
-            revocation.ensure_trusted()
-            return resolved, self._window(None, reply)
+            return resolved, self._window(None, self._call(None, f"ip:{client_ip()}"))
+        try:
+            return self._check_and_admit(claim)
+        except sqlalchemy.exc.SQLAlchemyError as error:
+            return self._database_unavailable(error, credential)
+
+    def _check_and_admit(self, claim: Claim) -> tuple[Resolved, CallerWindow]:
+        revocation.ensure_trusted()
         reply = self._call(claim, claim.subject)
         if reply[0] == NOT_LOADED:
-            try:
-                self._fill(claim)
-            except sqlalchemy.exc.SQLAlchemyError as error:
-                return self._database_unavailable(error, credential)
+            self._fill(claim)
             reply = self._call(claim, claim.subject)
         cache = revocation.redis_revocations()
         if cache is not None and cache.untrusted:
