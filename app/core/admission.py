@@ -189,6 +189,7 @@ class Admission:
         self.memory = MovingWindowRateLimiter(MemoryStorage())
         self.retry_at = 0.0
         self.backoff = 0
+        self.last_error: redis.RedisError | None = None
         self.outage = OutageLog(
             "Redis",
             "requests limited per process and authenticated against PostgreSQL, "
@@ -218,9 +219,11 @@ class Admission:
                 resolved, window = self._in_memory(claim, resolved, credential)
             else:
                 if self.backoff:
-                    self.backoff = 0
+                    self.backoff, self.last_error = 0, None
                     self.outage.recovered()
         else:
+            if self.last_error is not None:
+                self.outage.failed(self.last_error)  # counted for the summary line
             resolved, window = self._in_memory(claim, resolved, credential)
         g.resolved_caller = resolved
         g.caller_window = window
@@ -230,6 +233,7 @@ class Admission:
     def _failed(self, error: redis.RedisError) -> None:
         revocation.note_outage(error)
         self.outage.failed(error)
+        self.last_error = error
         self.backoff = min(max(self.backoff * 2, 1), LONGEST_BACKOFF_SECONDS)
         self.retry_at = time.monotonic() + self.backoff
 

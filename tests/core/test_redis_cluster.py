@@ -3,6 +3,9 @@
 import pytest
 
 from app.api_keys import services as api_keys
+from app.core.auth import api_key_subject
+from app.core.revocation import cache_key
+from app.core.secrets import digest
 from app.core.store import cluster_client
 from tests.ratelimit.helpers import RATE_LIMIT_HEADERS
 from tests.support.auth import bearer, forge_token, login
@@ -56,16 +59,17 @@ def test_api_key_requests_are_limited_and_recorded_on_the_cluster(cluster_app, a
     assert flushed == 1
     (listed_key,) = [k for k in listed if k["id"] == created["id"]]
     assert listed_key["last_used_at"] is not None
-    limiter_keys = [
+    with cluster_app.app_context():
+        subject = api_key_subject(digest(created["key"]))
+    window_keys = [
         key
-        for keys in _keys_by_node(
-            cluster_app, f"LIMITS:LIMITER/owa/{{key:{created['id']}}}/*"
-        ).values()
+        for keys in _keys_by_node(cluster_app, f"owa:{{{subject}}}:window:*").values()
         for key in keys
     ]
-    assert len(limiter_keys) == 1
+    assert len(window_keys) == 1
+    # The window and the key's record (status, last use) are one call on one node.
     slot = cluster_client(cluster_app.config["REDIS_URL"]).keyslot
-    assert slot(limiter_keys[0]) == slot(f"owa:{{key:{created['id']}}}:anything")
+    assert slot(window_keys[0]) == slot(cache_key(subject))
 
 
 @pytest.mark.slow
@@ -98,7 +102,7 @@ def test_limits_on_the_cluster_are_exact_per_subject_across_nodes(make_app, redi
         assert 1 <= int(responses[-1].headers["Retry-After"]) <= 60
 
     nodes_holding_limits = [
-        node for node, keys in _keys_by_node(app, "LIMITS:LIMITER/owa/{dev:*").items() if keys
+        node for node, keys in _keys_by_node(app, "owa:{dev:*}:window:*").items() if keys
     ]
     assert len(nodes_holding_limits) > 1
     app.extensions["owa_store"].client.flushall(target_nodes="primaries")

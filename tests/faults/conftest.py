@@ -15,10 +15,10 @@ from app.core.client import ClientInfo
 from app.developers import services as developers
 from app.users import services as users
 from tests.faults.outage_load import LOAD_SERVER_SETTINGS
-from tests.support.postgres import PostgresCluster
 from tests.faults.servers import RedisServer
 from tests.support.apps import close_app
 from tests.support.environment import ADMIN_EMAIL, ADMIN_PASSWORD, app_config, server_settings
+from tests.support.postgres import PostgresCluster
 from tests.support.servers import gunicorn
 
 

@@ -85,7 +85,7 @@ def _limits_in_redis(server: RedisServer, base: str, key: str) -> bool:
         while time.monotonic() < deadline:
             client.flushall()
             requests.get(base + "/api/v1/users", headers=bearer(key), timeout=15)
-            if any(True for _ in client.scan_iter("LIMITS*{key:*")):
+            if any(True for _ in client.scan_iter("owa:{key:*}:window:*")):
                 return True
             time.sleep(0.5)
     finally:
