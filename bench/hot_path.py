@@ -1,33 +1,55 @@
-"""Time the authenticated hot path in-process, side by side in one run.
+"""Cost of authentication + rate limit + headers in-process, side by side in one run.
 
     .venv/bin/python -m bench.hot_path [requests-per-case]
 
 Needs PostgreSQL on 127.0.0.1 (`bash .ci/services`); creates and drops its own
 database and starts its own redis-server, and raises the app's limits so its own
-requests are never refused. Prints per credential kind: mean and p95 per request, the
-ratio to an unauthenticated request, the Redis commands clients sent and the SQL
-statements per request (counted), and the Redis CPU per script call (`INFO commandstats`),
-next to one Redis `PING` round trip, the floor of any request that asks Redis.
+requests are never refused. Prints, in one run:
+
+- the floor: one Redis `PING` round trip through redis-py;
+- stock flask-limiter's limit + headers (moving window), over the same minimal app
+  without a limiter;
+- per credential kind, `GET /api/v1/users/{id}` with everything on, minus the same
+  handler with the caller injected and no admission, limiter or headers: the cost of
+  auth + limit + headers, and its ratio to the floor (for a JWT, the floor plus the
+  signature check timed alone);
+- Redis commands clients sent and SQL statements per request (counted), Redis CPU per
+  call (`INFO commandstats`), and the bytes Redis keeps per subject at limit 1000 with
+  every bucket of the window occupied (`MEMORY USAGE`, the worst case).
 """
 
 import secrets
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from functools import partial
 
 import redis
+from flask import Flask, g, request
 from flask_migrate import upgrade
 from sqlalchemy import event
 
 from app import create_app
-from app.core.secrets import generate_secret
+from app.core.admission import admit_request
+from app.core.auth import Kind, Principal, verify_access_token
+from app.core.ratelimit import add_rate_limit_headers, limiter
 from app.extensions import db
+from bench.ratelimit import measure as measure_minimal_app
 from bench.ratelimit import round_trips, script_usec_per_call
 from tests.support.databases import temporary_database
 from tests.support.servers import PrivateRedis
 
 UNLIMITED = "1000000 per minute"
+CALLER_LIMITS = (
+    "RATELIMIT_API_KEY",
+    "RATELIMIT_SDK_USER",
+    "RATELIMIT_DEVELOPER",
+    "RATELIMIT_PER_IP",
+)
+WORST_CASE_WINDOW_SECONDS = 15
+"""The window filled to its 240 buckets for the bytes column: a 15-second window has
+the same buckets as a minute's and fills in 15 s."""
 
 
 def timed(client, path: str, headers: dict, expected: int) -> float:
@@ -39,58 +61,72 @@ def timed(client, path: str, headers: dict, expected: int) -> float:
     return elapsed
 
 
-def main(per_case: int) -> None:
-    redis_server = PrivateRedis()
-    redis_server.start()
-    try:
-        with temporary_database("owa_bench") as database_url:
-            on_database(per_case, database_url, redis_server.url)
-    finally:
-        redis_server.stop()
+def mean_of(samples: list[float]) -> float:
+    # The trimmed mean: a stray garbage collection or scheduler hiccup moves nothing.
+    ordered = sorted(samples)
+    cut = len(ordered) // 20
+    return statistics.fmean(ordered[cut : len(ordered) - cut])
 
 
-def on_database(per_case: int, database_url: str, redis_url: str) -> None:
-    app = create_app(
-        {
-            "APP_ENV": "testing",
-            "DATABASE_URL": database_url,
-            "REDIS_URL": redis_url,
-            "SECRET_KEY": secrets.token_urlsafe(48),
-            "TOKEN_PEPPER": secrets.token_urlsafe(48),
-            **dict.fromkeys(
-                (
-                    "RATELIMIT_API_KEY",
-                    "RATELIMIT_SDK_USER",
-                    "RATELIMIT_DEVELOPER",
-                    "RATELIMIT_PER_IP",
-                ),
-                UNLIMITED,
-            ),
-        }
-    )
-    try:
-        with app.app_context():
-            upgrade()
-        run(app, per_case, redis_url)
-    finally:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
+def config(database_url: str, redis_url: str, **overrides: str) -> dict:
+    return {
+        "APP_ENV": "testing",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "TOKEN_PEPPER": "bench-pepper-" + "x" * 40,
+        **dict.fromkeys(CALLER_LIMITS, UNLIMITED),
+        **overrides,
+    }
+
+
+def without_admission(app: Flask, callers: dict[str, Principal]) -> Flask:
+    """The same app with the caller injected: no credential check, no caller limit, no
+    per-route limit, no headers; the handler and everything else unchanged."""
+    before = app.before_request_funcs[None]
+    before[:] = [
+        f for f in before if f is not admit_request and getattr(f, "__self__", None) is not limiter
+    ]
+    after = app.after_request_funcs[None]
+    after[:] = [
+        f
+        for f in after
+        if getattr(f, "__self__", None) is not limiter
+        and getattr(f, "func", None) is not add_rate_limit_headers
+    ]
+
+    def inject() -> None:
+        g.resolved_caller = callers.get(request.headers.get("Authorization", ""))
+
+    before.insert(0, inject)
+    return app
 
 
 def ping_floor(redis_url: str, count: int) -> float:
     client = redis.Redis.from_url(redis_url)
     try:
         client.ping()
-        start = time.perf_counter()
+        samples = []
         for _ in range(count):
+            start = time.perf_counter()
             client.ping()
-        return (time.perf_counter() - start) / count
+            samples.append(time.perf_counter() - start)
+        return mean_of(samples)
     finally:
         client.close()
 
 
-def statements_per_request(app, client, path: str, headers: dict, count: int = 50) -> float:
+def signature_check(app: Flask, token: str, count: int) -> float:
+    with app.app_context():
+        samples = []
+        for _ in range(count):
+            start = time.perf_counter()
+            verify_access_token(token)
+            samples.append(time.perf_counter() - start)
+    return mean_of(samples)
+
+
+def statements_per_request(app: Flask, request: Callable[[], object], count: int = 50) -> float:
     with app.app_context():
         engine = db.engine
     statements: list[str] = []
@@ -101,73 +137,158 @@ def statements_per_request(app, client, path: str, headers: dict, count: int = 5
     event.listen(engine, "before_cursor_execute", record)
     try:
         for _ in range(count):
-            client.get(path, headers=headers)
+            request()
     finally:
         event.remove(engine, "before_cursor_execute", record)
     return len(statements) / count
 
 
-def redis_script_usec(redis_url: str, client, path: str, headers: dict) -> float:
+def redis_usec_per_call(redis_url: str, request: Callable[[], object]) -> float:
     server = redis.Redis.from_url(redis_url)
     try:
         server.config_resetstat()
         for _ in range(500):
-            client.get(path, headers=headers)
+            request()
         return script_usec_per_call(server)
     finally:
         server.close()
 
 
-def run(app, per_case: int, redis_url: str) -> None:
+def worst_case_bytes(database_url: str, redis_url: str, credentials: dict, user_path: str) -> dict:
+    """MEMORY USAGE of everything one subject keeps, at limit 1000 with all 240 buckets
+    of its window occupied (one request every window/300 for a whole window)."""
+    limit = f"1000 per {WORST_CASE_WINDOW_SECONDS} seconds"
+    app = create_app(
+        config(database_url, redis_url, RATELIMIT_API_KEY=limit, RATELIMIT_DEVELOPER=limit)
+    )
+    client = app.test_client()
+    server = redis.Redis.from_url(redis_url)
+    sizes = {}
+    try:
+        for label in ("API key", "developer JWT"):
+            headers = credentials[label]
+            deadline = time.monotonic() + WORST_CASE_WINDOW_SECONDS + 1
+            while time.monotonic() < deadline:
+                client.get(user_path, headers=headers)
+                time.sleep(WORST_CASE_WINDOW_SECONDS / 300)
+            tag = "key:" if label == "API key" else "dev:"
+            keys = [
+                k
+                for k in server.scan_iter(f"owa:{{{tag}*")
+                if b":window:1000/" in k or k.endswith(b":revoked")
+            ]
+            sizes[label] = sum(server.memory_usage(key) or 0 for key in keys)
+    finally:
+        server.close()
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+    return sizes
+
+
+def main(per_case: int) -> None:
+    redis_server = PrivateRedis()
+    redis_server.start()
+    try:
+        with temporary_database("owa_bench") as database_url:
+            minimal = {
+                case: measure_minimal_app(case, redis_server.url, per_case)
+                for case in ("no limiter", "stock flask-limiter (moving window)")
+            }
+            run(per_case, database_url, redis_server.url, minimal)
+    finally:
+        redis_server.stop()
+
+
+def run(per_case: int, database_url: str, redis_url: str, minimal: dict) -> None:
     from app.developers import services as developers
 
-    client = app.test_client()
+    app = create_app(config(database_url, redis_url))
     with app.app_context():
-        developers.create_developer("bench@example.com", "bench password")
+        upgrade()
+        developers.create_developer("bench@example.com", "bench password 1234")
+    client = app.test_client()
     token = client.post(
-        "/api/v1/auth/login", data={"username": "bench@example.com", "password": "bench password"}
+        "/api/v1/auth/login",
+        data={"username": "bench@example.com", "password": "bench password 1234"},
     ).get_json()["access_token"]
     developer = {"Authorization": f"Bearer {token}"}
     key = client.post("/api/v1/api-keys", json={"name": "bench"}, headers=developer).get_json()
     user = client.post("/api/v1/users", json={}, headers=developer).get_json()
+    sdk = client.post(f"/api/v1/users/{user['id']}/token", headers=developer).get_json()
     user_path = f"/api/v1/users/{user['id']}"
-    cases = {
-        "no credentials (GET /healthz)": ("/healthz", {}, 200),
-        "developer JWT (GET /users/{id})": (user_path, developer, 200),
-        "API key (GET /users/{id})": (user_path, {"Authorization": f"Bearer {key['key']}"}, 200),
-        "malformed API key (401, per-IP limit)": (
-            user_path,
-            {"Authorization": f"Bearer {generate_secret('ow_live_')[:-1]}!"},
-            401,
-        ),
+    credentials = {
+        "API key": {"Authorization": f"Bearer {key['key']}"},
+        "developer JWT": developer,
+        "SDK token": {"Authorization": f"Bearer {sdk['access_token']}"},
     }
-    samples: dict[str, list[float]] = {label: [] for label in cases}
+    with app.app_context():
+        callers = {
+            credentials["API key"]["Authorization"]: Principal(Kind.API_KEY, key["id"]),
+            developer["Authorization"]: verify_access_token(token),
+            credentials["SDK token"]["Authorization"]: verify_access_token(sdk["access_token"]),
+        }
+    injected_app = without_admission(create_app(config(database_url, redis_url)), callers)
+    injected = injected_app.test_client()
+
+    samples: dict[str, dict[str, list[float]]] = {
+        label: {"full": [], "injected": []} for label in credentials
+    }
     for _ in range(50):
-        for path, headers, expected in cases.values():
-            timed(client, path, headers, expected)
+        for headers in credentials.values():
+            timed(client, user_path, headers, 200)
+            timed(injected, user_path, headers, 200)
     for _ in range(per_case):
-        for label, (path, headers, expected) in cases.items():
-            samples[label].append(timed(client, path, headers, expected))
+        for label, headers in credentials.items():
+            samples[label]["full"].append(timed(client, user_path, headers, 200))
+            samples[label]["injected"].append(timed(injected, user_path, headers, 200))
 
     floor = ping_floor(redis_url, per_case)
-    baseline = statistics.mean(samples["no credentials (GET /healthz)"])
-    print(f"one Redis PING round trip (the floor): {floor * 1e6:.0f} µs\n")
+    signature = signature_check(app, token, per_case)
+    stock = minimal["stock flask-limiter (moving window)"]["mean"] - minimal["no limiter"]["mean"]
+    print(f"{per_case} requests per case; Flask test client; Redis and PostgreSQL on loopback\n")
+    print(f"one Redis PING round trip (the floor):             {floor * 1e6:6.0f} µs")
+    print(f"JWT signature check alone (HS256):                 {signature * 1e6:6.0f} µs")
     print(
-        f"{'case':40} {'mean µs':>8} {'p95 µs':>8} {'x baseline':>11} {'Redis cmds':>10} "
-        f"{'SQL':>5} {'script µs/call':>14}"
+        f"stock flask-limiter limit + headers (moving window): {stock:4.0f} µs "
+        f"({minimal['stock flask-limiter (moving window)']['sent']:.0f} Redis round trips)\n"
     )
-    for label, values in samples.items():
-        path, headers, _ = cases[label]
-        mean = statistics.mean(values)
-        p95 = statistics.quantiles(values, n=20)[-1]
-        sent, _ = round_trips(redis_url, partial(client.get, path, headers=headers))
-        sql = statements_per_request(app, client, path, headers)
-        usec = redis_script_usec(redis_url, client, path, headers)
-        usec_column = f"{usec:14.1f}" if sent else f"{'-':>14}"
-        print(
-            f"{label:40} {mean * 1e6:8.0f} {p95 * 1e6:8.0f} {mean / baseline:11.2f} "
-            f"{sent:10.1f} {sql:5.1f} {usec_column}"
+    print(
+        f"{'GET /users/{id} with':16} {'full µs':>8} {'injected µs':>12} "
+        f"{'auth+limit+headers µs':>22} {'÷ floor':>8} {'Redis cmds':>10} {'SQL':>5} "
+        f"{'Redis µs/call':>13}"
+    )
+    for label, headers in credentials.items():
+        full = mean_of(samples[label]["full"])
+        without = mean_of(samples[label]["injected"])
+        cost = full - without
+        budget = floor + (signature if label != "API key" else 0)
+        request = partial(client.get, user_path, headers=headers)
+        sent, _ = round_trips(redis_url, request)
+        sql = statements_per_request(app, request)
+        sql_injected = statements_per_request(
+            injected_app, partial(injected.get, user_path, headers=headers)
         )
+        usec = redis_usec_per_call(redis_url, request)
+        print(
+            f"{label:16} {full * 1e6:8.0f} {without * 1e6:12.0f} {cost * 1e6:22.0f} "
+            f"{cost / budget:8.2f} {sent:10.1f} {sql - sql_injected:5.1f} {usec:13.1f}"
+        )
+    print(
+        "\n÷ floor: auth+limit+headers over one PING (for JWTs, over one PING plus the "
+        "signature check). SQL: statements beyond the handler's own."
+    )
+    sizes = worst_case_bytes(database_url, redis_url, credentials, user_path)
+    print(
+        "Redis memory per subject at limit 1000, all 240 buckets occupied: "
+        + ", ".join(f"{label} {size} B" for label, size in sizes.items())
+    )
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    with injected_app.app_context():
+        db.session.remove()
+        db.engine.dispose()
 
 
 if __name__ == "__main__":

@@ -239,11 +239,14 @@ class Admission:
 
     # Redis: one call in the steady state.
 
-    def _call(self, claim: Claim | None, tag: str, cost: int = 1) -> list[int | bytes]:
+    def _call(
+        self, claim: Claim | None, tag: str, cost: int = 1, check: bool = True
+    ) -> list[int | bytes]:
+        """`check=False`: admit against the claim's limit without reading its status."""
         assert self.script is not None
         limit = self.limits[claim.kind if claim else None]
         keys = [f"owa:{{{tag}}}{limit.key_suffix}", revocation.cache_key(tag)]
-        if claim is None:
+        if claim is None or not check:
             arguments: tuple[str | int, ...] = ("anonymous",)
         elif claim.kind is Kind.API_KEY:
             arguments = ("key", request.remote_addr or "")
@@ -270,8 +273,11 @@ class Admission:
         revocation.ensure_trusted()
         reply = self._call(claim, claim.subject)
         if reply[0] == NOT_LOADED:
-            self._fill(claim)
+            decided = self._fill(claim)
             reply = self._call(claim, claim.subject)
+            if reply[0] == NOT_LOADED:
+                # Evicted again at once (a Redis full and evicting): PostgreSQL decided.
+                reply = decided if decided[0] != CLEAR else self._admit_unchecked(claim, decided)
         cache = revocation.redis_revocations()
         if cache is not None and cache.untrusted:
             # Redis reconnected during the call: it may have restarted without the
@@ -291,25 +297,34 @@ class Admission:
         principal = Principal(kind=Kind.API_KEY, subject_id=cast(bytes, reply[4]).decode())
         return principal, self._window(claim, reply)
 
-    def _fill(self, claim: Claim) -> None:
-        """Copy the subject from PostgreSQL into Redis (it was missing there)."""
+    def _admit_unchecked(self, claim: Claim, decided: list[int | bytes]) -> list[int | bytes]:
+        """Admit against the claim's window once PostgreSQL has cleared the credential."""
+        reply = self._call(claim, claim.subject, check=False)
+        return [*reply[:4], *decided[1:]]
+
+    def _fill(self, claim: Claim) -> list[int | bytes]:
+        """Copy the subject from PostgreSQL into Redis (it was missing there); returns
+        what PostgreSQL decided, shaped like the script's reply: {status[, key id]}."""
         if claim.principal is not None:
-            revocation.load_subject(claim.subject, claim.revocation_fields)
-            return
+            revoked = revocation.load_subject(claim.subject, claim.revocation_fields)
+            return [REVOKED if revoked else CLEAR]
         cache = revocation.redis_revocations()
         assert cache is not None
         key_digest = digest_of_subject(claim.subject)
         record = load_api_key(key_digest)
         if record is None:
             cache.fill_api_key(claim.subject, {}, revocation.UNKNOWN_KEY_CACHE_SECONDS)
-            return
+            return [UNKNOWN_KEY]
         cache.fill_api_key(claim.subject, record_fields(record), revocation.CACHE_SECONDS)
         # The key may have been rotated or deleted since it was read, and its tombstone
         # written before this fill, then lost with Redis's data: read again.
         if load_api_key(key_digest) is None:
-            cache.add(
-                claim.subject, revocation.REVOKED_FIELD, time.time() + revocation.CACHE_SECONDS
-            )
+            until = time.time() + revocation.CACHE_SECONDS
+            cache.add(claim.subject, revocation.REVOKED_FIELD, until)
+            return [REVOKED]
+        if record.expires_at is not None and record.expires_at <= time.time():
+            return [EXPIRED_KEY]
+        return [CLEAR, record.key_id.encode()]
 
     def _database_unavailable(
         self, error: sqlalchemy.exc.SQLAlchemyError, credential: str | None
