@@ -59,6 +59,7 @@ R = TypeVar("R")
 UNLIMITED_BLUEPRINTS = frozenset({"health", "api-docs", "dashboard"})
 POLICY_NAME = "default"
 UNROUTED = "unrouted"
+ROUTE_LIMITED = "owa_route_limited"
 STORAGE_SCHEME = "owa+"
 WINDOW_SLOTS = 241
 """Counters per limit window: 240 buckets of 1/240 of the window (0.25 s of a minute),
@@ -306,8 +307,6 @@ def new_limiter() -> OpenWearablesLimiter:
 
 limiter = new_limiter()
 """The process's one limiter; `init_rate_limits` binds it to each app."""
-limiter.request_filter(is_unlimited)
-limiter.request_filter(is_preflight)
 
 
 KeyFunc = Callable[[], str]
@@ -319,9 +318,25 @@ def _limit(
 ) -> Callable[P, R]:
     """A limit only failed attempts count against (every attempt when `failed` is None).
     Limits that share a scope (and setting) share one counter."""
-    return limiter.limit(_setting(setting), key_func=key_func, scope=scope, deduct_when=failed)(
+    limited = limiter.limit(_setting(setting), key_func=key_func, scope=scope, deduct_when=failed)(
         view
     )
+    # functools.wraps copies __dict__ outwards, so every decorator around this one
+    # carries the mark to the method the route dispatches to.
+    vars(limited)[ROUTE_LIMITED] = True
+    return limited
+
+
+def has_no_route_limits() -> bool:
+    """flask-limiter only runs for views with limits of their own (the caller limit is
+    the admission's): skipping it elsewhere saves its per-request bookkeeping."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    view_class = getattr(view, "view_class", None)
+    target = getattr(view_class, request.method.lower(), None) if view_class else view
+    return not getattr(target, ROUTE_LIMITED, False)
+
+
+limiter.request_filter(has_no_route_limits)
 
 
 def _per_subject_and_ip(
