@@ -61,6 +61,7 @@ from app.core.ratelimit import (
     WINDOW_FUNCTION,
     WINDOW_SLOTS,
     CallerWindow,
+    bucket_seconds,
     client_ip,
     is_preflight,
     is_unlimited,
@@ -85,23 +86,23 @@ CALLER_LIMIT_SETTINGS = {
 LONGEST_BACKOFF_SECONDS = 32
 
 # KEYS[1]: the caller's window. KEYS[2]: the subject's hash (`app.core.revocation`).
-# ARGV[1..4]: limit, window seconds, slots, window TTL in ms; ARGV[5]: cost (0 reads the
-# window without counting); ARGV[6]: 'token', 'key' or 'anonymous'; tokens: ARGV[7],
-# ARGV[8] the `jti` and `sid` fields; keys: ARGV[7] the client IP.
+# ARGV[1..3]: limit, slots, window TTL in ms; ARGV[4]: the current bucket; ARGV[5]: cost
+# (0 reads the window without counting); ARGV[6]: now, in epoch seconds; ARGV[7]:
+# 'token', 'key' or 'anonymous'; tokens: ARGV[8], ARGV[9] the `jti` and `sid` fields;
+# keys: ARGV[8] the client IP.
 # Returns {status} when the credential cannot pass (-1 not loaded, 1 revoked, 2 unknown
 # key, 3 expired key), else {0, admitted, oldest bucket end, count[, key id]}.
 ADMIT = (
     WINDOW_FUNCTION
     + """
-local clock = redis.call('TIME')
-local kind = ARGV[6]
+local kind = ARGV[7]
 local key_id
 if kind == 'token' then
-    local values = redis.call('HMGET', KEYS[2], 'loaded', ARGV[7], ARGV[8])
+    local values = redis.call('HMGET', KEYS[2], 'loaded', ARGV[8], ARGV[9])
     if not values[1] then
         return {-1}
     end
-    local now = tonumber(clock[1])
+    local now = tonumber(ARGV[6])
     if (values[2] and tonumber(values[2]) > now) or (values[3] and tonumber(values[3]) > now) then
         return {1}
     end
@@ -111,7 +112,7 @@ elseif kind == 'key' then
     if not values[1] then
         return {-1}
     end
-    local now = tonumber(clock[1])
+    local now = tonumber(ARGV[6])
     if values[2] and tonumber(values[2]) > now then
         return {1}
     end
@@ -122,12 +123,12 @@ elseif kind == 'key' then
         return {3}
     end
     key_id = values[3]
-    if values[5] ~= clock[1] or values[6] ~= ARGV[7] then
-        redis.call('HSET', KEYS[2], 'used_at', clock[1], 'used_ip', ARGV[7])
+    if values[5] ~= ARGV[6] or values[6] ~= ARGV[8] then
+        redis.call('HSET', KEYS[2], 'used_at', ARGV[6], 'used_ip', ARGV[8])
     end
 end
-local admitted, oldest_end, total = acquire(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]),
-    tonumber(ARGV[5]), tonumber(ARGV[3]), ARGV[4], clock)
+local admitted, oldest_end, total = acquire(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[5]),
+    tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4]))
 return {0, admitted, oldest_end, total, key_id}
 """
 )
@@ -144,8 +145,9 @@ class CallerLimit:
     item: RateLimitItem
     amount: int
     seconds: int
-    arguments: tuple[int, int, int, int]
-    """The script's ARGV[1..4] for this limit."""
+    arguments: tuple[int, int, int]
+    """The script's ARGV[1..3] for this limit."""
+    bucket_seconds: float
     key_suffix: str
 
     @classmethod
@@ -156,7 +158,8 @@ class CallerLimit:
             item,
             item.amount,
             seconds,
-            (item.amount, seconds, WINDOW_SLOTS, window_state_ttl_ms(seconds)),
+            (item.amount, WINDOW_SLOTS, window_state_ttl_ms(seconds)),
+            bucket_seconds(seconds),
             f":window:{item.amount}/{seconds}",
         )
 
@@ -252,7 +255,11 @@ class Admission:
             arguments = ("key", request.remote_addr or "")
         else:
             arguments = ("token", *claim.revocation_fields)
-        reply: list[int | bytes] = self.script(keys, [*limit.arguments, cost, *arguments])
+        now = time.time()
+        current = int(now // limit.bucket_seconds)
+        reply: list[int | bytes] = self.script(
+            keys, [*limit.arguments, current, cost, int(now), *arguments]
+        )
         return reply
 
     def _window(self, claim: Claim | None, reply: list[int | bytes]) -> CallerWindow:
