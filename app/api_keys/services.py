@@ -1,7 +1,7 @@
 import re
 import uuid
 from datetime import UTC, datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, or_, select, update
 
@@ -23,6 +23,7 @@ KEY_ID_RANDOM_LENGTH = 16
 KEY_ID_SHAPE = re.compile(rf"{KEY_ID_PREFIX}[0-9A-Za-z]{{{KEY_ID_RANDOM_LENGTH}}}")
 DISPLAY_PREFIX_LENGTH = 12
 LAST_USED = "owa:{api_keys}:last_used"
+REVOKED_REASON_LENGTH = 200
 
 
 def _secret_for(environment: str) -> str:
@@ -68,6 +69,11 @@ def list_keys() -> list[ApiKey]:
     return list(db.session.scalars(select(ApiKey).order_by(ApiKey.created_at.desc())))
 
 
+def find_by_digest(key_digest: str) -> ApiKey | None:
+    key: ApiKey | None = db.session.scalar(select(ApiKey).where(ApiKey.key_digest == key_digest))
+    return key
+
+
 def get_key(key_id: str) -> ApiKey:
     # Any text can arrive in the path; only an id of our own shape is worth a lookup.
     api_key = db.session.get(ApiKey, key_id) if KEY_ID_SHAPE.fullmatch(key_id) else None
@@ -99,6 +105,9 @@ def rotate_key(key_id: str, principal: Principal, client: ClientInfo) -> tuple[A
     api_key.key_digest = digest(secret)
     api_key.prefix = secret[:DISPLAY_PREFIX_LENGTH]
     api_key.rotated_at = utcnow()
+    # A new secret is how a revoked (leaked) key is brought back into service.
+    api_key.revoked_at = None
+    api_key.revoked_reason = None
     _audit("api_key.rotated", principal, client, api_key)
     _queue_rotation_alert(api_key, principal, client)
     db.session.commit()
@@ -131,6 +140,30 @@ def _queue_rotation_alert(api_key: ApiKey, principal: Principal, client: ClientI
     )
 
 
+def revoke_key(
+    api_key: ApiKey, reason: str, actor: Actor, client: ClientInfo, details: dict[str, Any]
+) -> bool:
+    """Refuse the key from now on (401 "API key revoked") until it is rotated.
+
+    The one place a key is revoked: the change, and its audit event, join the caller's
+    transaction and take effect at its commit. A key already revoked keeps its first
+    revocation. Returns whether this call revoked it. `details` go to the audit event
+    (never a secret)."""
+    if api_key.revoked_at is not None:
+        return False
+    api_key.revoked_at = utcnow()
+    api_key.revoked_reason = reason[:REVOKED_REASON_LENGTH]
+    audit.record(
+        "api_key.revoked",
+        actor,
+        client,
+        "api_key",
+        api_key.id,
+        {"name": api_key.name, "prefix": api_key.prefix, "reason": reason, **details},
+    )
+    return True
+
+
 def delete_key(key_id: str, principal: Principal, client: ClientInfo) -> None:
     api_key = get_key(key_id)
     _audit("api_key.deleted", principal, client, api_key)
@@ -141,10 +174,14 @@ def delete_key(key_id: str, principal: Principal, client: ClientInfo) -> None:
 def authenticate_key(secret: str) -> Principal:
     """One indexed lookup by digest; the caller has already checked shape and checksum."""
     row = db.session.execute(
-        select(ApiKey.id, ApiKey.expires_at).where(ApiKey.key_digest == digest(secret))
+        select(ApiKey.id, ApiKey.expires_at, ApiKey.revoked_at).where(
+            ApiKey.key_digest == digest(secret)
+        )
     ).first()
     if row is None:
         raise unauthorized("Invalid API key")
+    if row.revoked_at is not None:
+        raise unauthorized("API key revoked")
     if row.expires_at is not None and row.expires_at <= utcnow():
         raise unauthorized("API key expired")
     return Principal(kind=Kind.API_KEY, subject_id=row.id)
