@@ -15,6 +15,7 @@ DEVELOPMENT_PEPPER = "dev-only-pepper-change-me"
 APP_ENVIRONMENTS = ("development", "testing", "production")
 SWAGGER_UI_ASSETS_URL = "/docs/swagger-ui/"
 JWT_ALGORITHMS = ("HS256", "ES256", "EdDSA")
+SECRET_SCANNING_ACTIONS = ("revoke", "alert")
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off", ""})
 # Literal hosts only: flask-cors would treat `[`, `*`, `?`… as a regular expression.
@@ -461,6 +462,21 @@ SETTINGS: tuple[Setting, ...] = (
         int,
         "Lifetime of a password-reset link.",
     ),
+    Setting(
+        "SECRET_SCANNING_PUBLIC_KEYS_FILE",
+        "",
+        str,
+        "JSON file of GitHub's secret-scanning public keys, as "
+        "`https://api.github.com/meta/public_keys/secret_scanning` serves them; re-read on "
+        "every report. When set, `POST /api/v1/secret-scanning/reports` exists (404 otherwise).",
+    ),
+    Setting(
+        "SECRET_SCANNING_ACTION",
+        "revoke",
+        str,
+        "What a leaked API key reported by GitHub gets: `revoke` (refused until rotated, "
+        "and an alert) or `alert` (an alert only).",
+    ),
 )
 
 SETTING_NAMES = frozenset(setting.name for setting in SETTINGS)
@@ -483,6 +499,13 @@ def _check_alert_settings(config: Mapping[str, Any]) -> None:
         raise ValueError("ALERT_WEBHOOK_URL must be an http:// or https:// URL.")
     if config["ALERT_DELIVERY_LEASE_SECONDS"] <= 2 * config["ALERT_SEND_TIMEOUT_SECONDS"]:
         raise ValueError("ALERT_DELIVERY_LEASE_SECONDS must exceed 2 x ALERT_SEND_TIMEOUT_SECONDS.")
+
+
+def _check_secret_scanning_settings(config: Mapping[str, Any]) -> None:
+    if config["SECRET_SCANNING_ACTION"] not in SECRET_SCANNING_ACTIONS:
+        raise ValueError(
+            f"SECRET_SCANNING_ACTION must be one of {', '.join(SECRET_SCANNING_ACTIONS)}."
+        )
 
 
 def _check_signing_settings(config: Mapping[str, Any]) -> None:
@@ -516,6 +539,7 @@ def load_config(
 
     _check_alert_settings(config)
     _check_signing_settings(config)
+    _check_secret_scanning_settings(config)
     config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(config["DATABASE_URL"])
     config["TESTING"] = config["APP_ENV"] == "testing" or config.get("TESTING", False)
     config["JWT_SECRET_KEY"] = config["SECRET_KEY"]

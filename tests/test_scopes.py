@@ -34,6 +34,8 @@ PUBLIC = {
     ("auth.ForgotPassword", "POST"),
     ("auth.ResetPassword", "POST"),
     ("invitations.AcceptInvitation", "POST"),
+    # GitHub's ECDSA signature over the body is the proof (only with a keys file).
+    ("secret-scanning.LeakReports", "POST"),
 }
 # Checks its own credentials: app credentials, or an admin's developer token.
 TOKEN_MINT = ("sdk_tokens.SdkToken", "POST")

@@ -24,3 +24,6 @@ class ApiKey(CreatedAt, Model):
     rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_used_ip: Mapped[str | None] = mapped_column(String(45))
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """Set by `services.revoke_key` (a leak report); rotating the key clears it."""
+    revoked_reason: Mapped[str | None] = mapped_column(String(200))

@@ -43,6 +43,19 @@ class ApiKeySchema(ma.Schema):
     expires_at = UTCDateTimeField(allow_none=True, required=True)
     rotated_at = UTCDateTimeField(allow_none=True, required=True)
     created_by = ma.fields.UUID(allow_none=True, required=True)
+    revoked_at = UTCDateTimeField(
+        allow_none=True,
+        required=True,
+        metadata={
+            "description": "When the key was revoked (e.g. found leaked); a revoked key "
+            "gets 401 until it is rotated. Null while the key works."
+        },
+    )
+    revoked_reason = ma.fields.String(
+        allow_none=True,
+        required=True,
+        metadata={"description": "Why the key was revoked; null while the key works."},
+    )
 
 
 class ApiKeyWithSecretSchema(ApiKeySchema):

@@ -1,7 +1,7 @@
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, or_, select, update
 
@@ -17,10 +17,12 @@ from app.core.errors import ApiError
 from app.core.revocation import CACHE_SECONDS, REVOKED_FIELD
 from app.core.secrets import digest, generate_secret, random_base62
 from app.core.store import MemoryStore, Uses, get_store
+from app.core.tasks import enqueue_after_commit
 from app.developers import services as developers
 from app.extensions import db
 from app.refresh_tokens import revocations
 from app.refresh_tokens.models import UnpushedRevocation
+from app.refresh_tokens.tasks import PUSH_REVOCATIONS
 
 KEY_ID_PREFIX = "key_"
 KEY_ID_RANDOM_LENGTH = 16
@@ -28,6 +30,7 @@ KEY_ID_SHAPE = re.compile(rf"{KEY_ID_PREFIX}[0-9A-Za-z]{{{KEY_ID_RANDOM_LENGTH}}
 DISPLAY_PREFIX_LENGTH = 12
 TOMBSTONE_MARGIN_SECONDS = 60
 """A tombstone outlives any record cached before it (CACHE_SECONDS) by this much."""
+REVOKED_REASON_LENGTH = 200
 
 
 def _secret_for(environment: str) -> str:
@@ -73,6 +76,11 @@ def list_keys() -> list[ApiKey]:
     return list(db.session.scalars(select(ApiKey).order_by(ApiKey.created_at.desc())))
 
 
+def find_by_digest(key_digest: str) -> ApiKey | None:
+    key: ApiKey | None = db.session.scalar(select(ApiKey).where(ApiKey.key_digest == key_digest))
+    return key
+
+
 def get_key(key_id: str) -> ApiKey:
     # Any text can arrive in the path; only an id of our own shape is worth a lookup.
     api_key = db.session.get(ApiKey, key_id) if KEY_ID_SHAPE.fullmatch(key_id) else None
@@ -106,6 +114,9 @@ def rotate_key(key_id: str, principal: Principal, client: ClientInfo) -> tuple[A
     api_key.key_digest = digest(secret)
     api_key.prefix = secret[:DISPLAY_PREFIX_LENGTH]
     api_key.rotated_at = utcnow()
+    # A new secret is how a revoked (leaked) key is brought back into service.
+    api_key.revoked_at = None
+    api_key.revoked_reason = None
     _audit("api_key.rotated", principal, client, api_key)
     _queue_rotation_alert(api_key, principal, client)
     db.session.commit()
@@ -139,6 +150,34 @@ def _queue_rotation_alert(api_key: ApiKey, principal: Principal, client: ClientI
     )
 
 
+def revoke_key(
+    api_key: ApiKey, reason: str, actor: Actor, client: ClientInfo, details: dict[str, Any]
+) -> bool:
+    """Refuse the key from now on (401 "Invalid API key") until it is rotated.
+
+    The one place a key is revoked: the change, and its audit event, join the caller's
+    transaction and take effect at its commit. A key already revoked keeps its first
+    revocation. Returns whether this call revoked it. `details` go to the audit event
+    (never a secret)."""
+    if api_key.revoked_at is not None:
+        return False
+    # The tombstone of its cached record commits with the revocation; the push task
+    # puts it in Redis once the caller's transaction has committed.
+    _tombstone(api_key)
+    enqueue_after_commit(PUSH_REVOCATIONS)
+    api_key.revoked_at = utcnow()
+    api_key.revoked_reason = reason[:REVOKED_REASON_LENGTH]
+    audit.record(
+        "api_key.revoked",
+        actor,
+        client,
+        "api_key",
+        api_key.id,
+        {"name": api_key.name, "prefix": api_key.prefix, "reason": reason, **details},
+    )
+    return True
+
+
 def delete_key(key_id: str, principal: Principal, client: ClientInfo) -> None:
     api_key = get_key(key_id)
     staged = _tombstone(api_key)
@@ -151,11 +190,11 @@ def delete_key(key_id: str, principal: Principal, client: ClientInfo) -> None:
 def load_record(key_digest: str) -> ApiKeyRecord | None:
     """The usable key holding this digest, for the Redis cache (one indexed query)."""
     row = db.session.execute(
-        select(ApiKey.id, ApiKey.environment, ApiKey.expires_at).where(
+        select(ApiKey.id, ApiKey.environment, ApiKey.expires_at, ApiKey.revoked_at).where(
             ApiKey.key_digest == key_digest
         )
     ).first()
-    if row is None:
+    if row is None or row.revoked_at is not None:
         return None
     expires_at = row.expires_at.timestamp() if row.expires_at is not None else None
     return ApiKeyRecord(key_id=row.id, environment=row.environment, expires_at=expires_at)
