@@ -48,7 +48,7 @@ def test_a_reported_key_is_revoked_alerted_audited_and_labelled(
     ]
     refused = client.get(USERS, headers=api_key_headers)
     assert refused.status_code == 401
-    assert refused.get_json() == {"detail": "API key revoked"}
+    assert refused.get_json() == {"detail": "Invalid API key"}
     shown = client.get(f"/api/v1/api-keys/{api_key['id']}", headers=admin_headers).get_json()
     assert shown["revoked_at"] is not None
     assert "GitHub secret scanning" in shown["revoked_reason"]
