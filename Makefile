@@ -70,6 +70,8 @@ bench: install
 	bash .ci/services
 	$(BIN)/python -m bench.hot_path
 	$(BIN)/python -m bench.ratelimit
+	command -v wrk >/dev/null || apt-get install -y -qq wrk || echo "bench.throughput needs wrk"
+	$(BIN)/python -m bench.throughput
 
 ## Rate limits under load: Locust against gunicorn, PostgreSQL and Redis on loopback (~4 min).
 loadtest:

@@ -24,6 +24,7 @@ import sys
 import time
 from collections.abc import Callable
 from functools import partial
+from typing import NamedTuple
 
 import redis
 from flask import Flask, g, request
@@ -207,10 +208,17 @@ def main(per_case: int) -> None:
         redis_server.stop()
 
 
-def run(per_case: int, database_url: str, redis_url: str, minimal: dict) -> None:
+class Seeded(NamedTuple):
+    user_path: str
+    key_id: str
+    credentials: dict[str, dict[str, str]]
+    """label → the Authorization header of one credential of that kind."""
+
+
+def seed(app: Flask) -> Seeded:
+    """Migrate, then one developer, API key, end user and SDK token, through the API."""
     from app.developers import services as developers
 
-    app = create_app(config(database_url, redis_url))
     with app.app_context():
         upgrade()
         developers.create_developer("bench@example.com", "bench password 1234")
@@ -223,17 +231,29 @@ def run(per_case: int, database_url: str, redis_url: str, minimal: dict) -> None
     key = client.post("/api/v1/api-keys", json={"name": "bench"}, headers=developer).get_json()
     user = client.post("/api/v1/users", json={}, headers=developer).get_json()
     sdk = client.post(f"/api/v1/users/{user['id']}/token", headers=developer).get_json()
-    user_path = f"/api/v1/users/{user['id']}"
-    credentials = {
-        "API key": {"Authorization": f"Bearer {key['key']}"},
-        "developer JWT": developer,
-        "SDK token": {"Authorization": f"Bearer {sdk['access_token']}"},
-    }
+    return Seeded(
+        f"/api/v1/users/{user['id']}",
+        key["id"],
+        {
+            "API key": {"Authorization": f"Bearer {key['key']}"},
+            "developer JWT": developer,
+            "SDK token": {"Authorization": f"Bearer {sdk['access_token']}"},
+        },
+    )
+
+
+def run(per_case: int, database_url: str, redis_url: str, minimal: dict) -> None:
+    app = create_app(config(database_url, redis_url))
+    client = app.test_client()
+    user_path, key_id, credentials = seed(app)
+    developer = credentials["developer JWT"]
+    token = developer["Authorization"].removeprefix("Bearer ")
+    sdk_token = credentials["SDK token"]["Authorization"].removeprefix("Bearer ")
     with app.app_context():
         callers = {
-            credentials["API key"]["Authorization"]: Principal(Kind.API_KEY, key["id"]),
+            credentials["API key"]["Authorization"]: Principal(Kind.API_KEY, key_id),
             developer["Authorization"]: verify_access_token(token),
-            credentials["SDK token"]["Authorization"]: verify_access_token(sdk["access_token"]),
+            credentials["SDK token"]["Authorization"]: verify_access_token(sdk_token),
         }
     injected_app = without_admission(create_app(config(database_url, redis_url)), callers)
     injected = injected_app.test_client()

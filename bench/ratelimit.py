@@ -21,7 +21,9 @@ from flask import Flask
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
-from app.core.ratelimit import OpenWearablesLimiter, attach_rate_limit_headers, storage_uri
+from app.core.admission import CALLER_LIMIT_SETTINGS, init_admission
+from app.core.ratelimit import add_rate_limit_headers, limiter
+from app.core.revocation import init_revocations
 from tests.support.servers import PrivateRedis
 
 LIMIT = "1000000 per minute"
@@ -38,15 +40,11 @@ def build(case: str, redis_url: str) -> Flask:
     if case == "no limiter":
         return app
     if case == "ours (moving window)":
-        limiter = OpenWearablesLimiter(
-            get_remote_address,
-            application_limits=[LIMIT],
-            strategy="moving-window",
-            headers_enabled=False,
-            storage_uri=storage_uri(redis_url),
-        )
-        limiter.init_app(app)
-        attach_rate_limit_headers(app, limiter)
+        # The admission as the app wires it, for callers without credentials (per IP).
+        app.config.update(dict.fromkeys(CALLER_LIMIT_SETTINGS.values(), LIMIT))
+        init_revocations(app, redis.Redis.from_url(redis_url))
+        init_admission(app)
+        app.after_request(partial(add_rate_limit_headers, limiter))
         return app
     strategy = case.split("(")[1].rstrip(")").replace(" ", "-")
     Limiter(

@@ -1,0 +1,148 @@
+"""Requests per second through gunicorn: authenticated ÷ the same handler with auth off.
+
+    .venv/bin/python -m bench.throughput [seconds-per-case]
+
+Needs `wrk` (Debian package `wrk`) and PostgreSQL on 127.0.0.1; starts its own
+redis-server, database and gunicorn (2 workers) per worker class, with the limits raised
+so nothing is refused. For each worker class it serves the app twice: as is, and as
+`bench/auth_off_app.py` (the caller injected: no credential check, no Redis call, no
+rate-limit headers). wrk keeps 8 connections open; the access log's worker pids show how
+they spread over the two workers (gthread keeps a connection on the worker that accepted
+it; sync closes it after each response, so every request is balanced anew).
+"""
+
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from contextlib import contextmanager
+from pathlib import Path
+
+from app import create_app
+from app.extensions import db
+from bench.hot_path import CALLER_LIMITS, UNLIMITED, seed
+from tests.support.databases import temporary_database
+from tests.support.environment import process_environment
+from tests.support.ports import free_port
+from tests.support.servers import PrivateRedis, serving
+
+VENV_BIN = Path(sys.executable).parent
+CONNECTIONS = 8
+WORKER_CLASSES = {
+    "sync": [],
+    "gthread (4 threads)": ["--threads", "4"],
+}
+
+
+@contextmanager
+def served(module: str, worker_options: list[str], settings: dict[str, str], log_dir: Path):
+    port = free_port()
+    access_log = log_dir / f"access-{port}.log"
+    command = [
+        str(VENV_BIN / "gunicorn"),
+        "--workers", "2",
+        *worker_options,
+        "--bind", f"127.0.0.1:{port}",
+        "--access-logfile", str(access_log),
+        "--access-logformat", "%(p)s",
+        "--error-logfile", str(log_dir / "error.log"),
+        module,
+    ]  # fmt: skip
+    env = process_environment(settings)
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
+    with serving(command, env, port) as base:
+        yield base, access_log
+
+
+def wrk(base: str, path: str, headers: dict[str, str], seconds: int) -> float:
+    command = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s"]
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    output = subprocess.run(
+        [*command, base + path], check=True, capture_output=True, text=True
+    ).stdout
+    if "Non-2xx" in output:
+        raise SystemExit(f"{path}: wrk saw non-2xx answers\n{output}")
+    line = next(line for line in output.splitlines() if line.startswith("Requests/sec:"))
+    return float(line.split()[1])
+
+
+def spread(access_log: Path) -> str:
+    """Share of requests per worker since the log was last read, e.g. `51/49`."""
+    counts = Counter(access_log.read_text().split())
+    access_log.write_text("")
+    total = sum(counts.values()) or 1
+    return "/".join(f"{100 * n // total}" for n in sorted(counts.values(), reverse=True))
+
+
+def main(seconds: int) -> None:
+    if shutil.which("wrk") is None:
+        raise SystemExit("bench.throughput needs wrk: apt-get install wrk")
+    redis_server = PrivateRedis()
+    redis_server.start()
+    log_dir = Path(tempfile.mkdtemp(prefix="owa-throughput-"))
+    try:
+        with temporary_database("owa_throughput") as database_url:
+            settings = {
+                "APP_ENV": "testing",
+                "DATABASE_URL": database_url,
+                "REDIS_URL": redis_server.url,
+                "SECRET_KEY": secrets.token_urlsafe(48),
+                "TOKEN_PEPPER": "bench-pepper-" + "x" * 40,
+                "LOG_LEVEL": "WARNING",
+                **dict.fromkeys(CALLER_LIMITS, UNLIMITED),
+            }
+            app = create_app(dict(settings))
+            try:
+                seeded = seed(app)
+            finally:
+                with app.app_context():
+                    db.session.remove()
+                    db.engine.dispose()
+            measure(settings, seeded, log_dir, seconds)
+    finally:
+        redis_server.stop()
+        shutil.rmtree(log_dir, ignore_errors=True)
+
+
+def measure(settings: dict[str, str], seeded, log_dir: Path, seconds: int) -> None:
+    key_header = seeded.credentials["API key"]
+    auth_off = {
+        **settings,
+        "BENCH_AUTHORIZATION": key_header["Authorization"],
+        "BENCH_KEY_ID": seeded.key_id,
+    }
+    print(
+        f"gunicorn, 2 workers; wrk, {CONNECTIONS} connections, {seconds} s per case; "
+        f"{os.cpu_count()} cores shared by wrk, gunicorn, Redis and PostgreSQL\n"
+    )
+    print(
+        f"{'worker class':20} {'/healthz':>9} {'auth off':>9} {'API key':>9} "
+        f"{'dev JWT':>9} {'SDK':>9}   {'÷ auth off (key, JWT, SDK)':>27}  worker split"
+    )
+    for worker_class, options in WORKER_CLASSES.items():
+        with served("bench.auth_off_app:app", options, auth_off, log_dir) as (base, log):
+            wrk(base, seeded.user_path, key_header, 1)
+            spread(log)
+            off = wrk(base, seeded.user_path, key_header, seconds)
+            split = spread(log)
+        with served("wsgi:app", options, settings, log_dir) as (base, log):
+            healthz = wrk(base, "/healthz", {}, seconds)
+            rates = {}
+            for label, headers in seeded.credentials.items():
+                wrk(base, seeded.user_path, headers, 1)
+                rates[label] = wrk(base, seeded.user_path, headers, seconds)
+            split += " | " + spread(log)
+        ratios = ", ".join(f"{rate / off:.2f}" for rate in rates.values())
+        print(
+            f"{worker_class:20} {healthz:9.0f} {off:9.0f} {rates['API key']:9.0f} "
+            f"{rates['developer JWT']:9.0f} {rates['SDK token']:9.0f}   {ratios:>27}  {split}"
+        )
+    print("\nrequests per second; worker split: % of requests per worker (auth off | auth on)")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 6)
