@@ -3,7 +3,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, or_, select, update
+from sqlalchemy import Table, and_, bindparam, or_, select, update
 
 from app.alerts import services as alerts
 from app.api_keys.models import ApiKey
@@ -219,17 +219,29 @@ def flush_last_used() -> int:
     if isinstance(store, MemoryStore):
         with store.draining(API_KEY_USES) as uses:
             return _write_last_used(uses)
-    keys = db.session.execute(select(ApiKey.id, ApiKey.key_digest, ApiKey.last_used_at)).all()
+    keys = db.session.execute(
+        select(ApiKey.id, ApiKey.key_digest, ApiKey.last_used_at, ApiKey.last_used_ip)
+    ).all()
     db.session.commit()
     recorded = recorded_key_uses({row.id: api_key_subject(row.key_digest) for row in keys})
-    written = {row.id: row.last_used_at for row in keys}
+    written = {row.id: (row.last_used_at, row.last_used_ip) for row in keys}
     return _write_last_used(
         {
             key_id: (when, ip)
             for key_id, (when, ip) in recorded.items()
-            if written[key_id] is None or written[key_id].timestamp() < when
+            if _is_newer(when, ip, *written[key_id])
         }
     )
+
+
+def _is_newer(
+    when: float, ip: str | None, written_at: datetime | None, written_ip: str | None
+) -> bool:
+    """Uses are recorded to the second: a later second, or another client in the same
+    second (the last one wins), is news."""
+    if written_at is None:
+        return True
+    return written_at.timestamp() < when or (written_at.timestamp() == when and written_ip != ip)
 
 
 def _write_last_used(uses: Uses) -> int:
@@ -240,7 +252,14 @@ def _write_last_used(uses: Uses) -> int:
         update(table)
         .where(
             table.c.id == bindparam("key_id"),
-            or_(table.c.last_used_at.is_(None), table.c.last_used_at < bindparam("used_at")),
+            or_(
+                table.c.last_used_at.is_(None),
+                table.c.last_used_at < bindparam("used_at"),
+                and_(
+                    table.c.last_used_at == bindparam("used_at"),
+                    table.c.last_used_ip.is_distinct_from(bindparam("ip")),
+                ),
+            ),
         )
         .values(last_used_at=bindparam("used_at"), last_used_ip=bindparam("ip")),
         [

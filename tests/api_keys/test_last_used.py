@@ -113,3 +113,14 @@ def test_memory_store_keeps_the_latest_use_and_survives_a_failed_drain():
         assert uses == {"k": (10.0, "a")}
     with store.draining("uses") as uses:
         assert uses == {}
+
+
+def test_another_client_in_the_same_second_is_written_too(app, api_key):
+    _record_use_at(app, api_key, 1_900_000_000, "192.0.2.1")
+    with app.app_context():
+        assert services.flush_last_used() == 1
+    _record_use_at(app, api_key, 1_900_000_000, "192.0.2.2")
+    with app.app_context():
+        assert services.flush_last_used() == 1
+        assert services.flush_last_used() == 0
+        assert services.get_key(api_key["id"]).last_used_ip == "192.0.2.2"

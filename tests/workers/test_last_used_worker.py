@@ -61,7 +61,7 @@ def test_many_uses_cost_at_most_one_write_per_flush_and_the_latest_wins(
     # The uses go to a Redis database no other app of this test run reads (the
     # broker's), so only this worker can flush them.
     recorder = make_app(REDIS_URL=broker_url, CELERY_BROKER_URL=broker_url)
-    start_worker(
+    worker = start_worker(
         beat=True,
         LAST_USED_FLUSH_SECONDS=1,
         REDIS_URL=broker_url,
@@ -84,7 +84,10 @@ def test_many_uses_cost_at_most_one_write_per_flush_and_the_latest_wins(
             db.session.remove()
             return row.last_used_ip == "192.0.2.99" and row
 
-    wait_for(flushed_last_use, what="the last use in the database")
+    try:
+        wait_for(flushed_last_use, what="the last use in the database")
+    except AssertionError as error:
+        raise AssertionError(f"{error}; the worker logged:\n{worker.log}") from None
     row = flushed_last_use()
     assert before_last <= row.last_used_at <= after_last
 
