@@ -62,11 +62,7 @@ def test_one_redis_round_trip_per_limited_request(make_app, admin, private_redis
     assert anonymous == ["evalsha"]
     # The same script reads the key's record and marks its last use (once a second).
     assert api_key == ["evalsha"]
-    assert (
-        {"get", "hmget", "set"}
-        <= set(key_scripted)
-        <= {"get", "hmget", "hset", "set"}
-    )
+    assert {"get", "hmget", "set"} <= set(key_scripted) <= {"get", "hmget", "hset", "set"}
     assert response.headers["X-RateLimit-Remaining"] == "997"
 
 
