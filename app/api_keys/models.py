@@ -27,3 +27,6 @@ class ApiKey(CreatedAt, Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     """Set by `services.revoke_key` (a leak report); rotating the key clears it."""
     revoked_reason: Mapped[str | None] = mapped_column(String(200))
+    previous_key_digest: Mapped[str | None] = mapped_column(String(64), index=True)
+    """The secret a rotation with a grace period replaced, valid until the time below."""
+    previous_key_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -7,6 +7,7 @@ from app.api_keys.models import ApiKey
 from app.api_keys.schemas import (
     ApiKeyCreateSchema,
     ApiKeyRenameSchema,
+    ApiKeyRotateSchema,
     ApiKeySchema,
     ApiKeyWithSecretSchema,
 )
@@ -81,9 +82,13 @@ class ApiKeyById(MethodView):
 class RotateApiKey(MethodView):
     @requires(Kind.DEVELOPER)
     @blp.doc(operationId="rotateApiKey")
+    @blp.arguments(ApiKeyRotateSchema, required=False)
     @blp.response(200, ApiKeyWithSecretSchema)
     @blp.alt_response(404, response="NOT_FOUND")
-    def post(self, key_id: str) -> ShownOnce:
-        """A new secret for the same key id and name; the old secret is invalid at once."""
-        api_key, secret = services.rotate_key(key_id, current_principal(), client_info())
+    def post(self, fields: dict[str, Any], key_id: str) -> ShownOnce:
+        """A new secret for the same key id and name; the old secret is invalid at once,
+        or after `grace_seconds` when given (a second rotation or a deletion ends it)."""
+        api_key, secret = services.rotate_key(
+            key_id, current_principal(), client_info(), fields.get("grace_seconds", 0)
+        )
         return ShownOnce(api_key, key=secret)

@@ -26,6 +26,21 @@ class ApiKeyRenameSchema(ma.Schema):
     name = ma.fields.String(required=True, validate=NAME)
 
 
+GRACE_LIMIT_SECONDS = 86_400
+
+
+class ApiKeyRotateSchema(ma.Schema):
+    grace_seconds = ma.fields.Integer(
+        load_default=0,
+        strict=True,
+        validate=ma.validate.Range(min=0, max=GRACE_LIMIT_SECONDS),
+        metadata={
+            "description": "Keep the previous secret working this many seconds (0, the "
+            "default: it stops at once; at most 86400)."
+        },
+    )
+
+
 class ApiKeySchema(ma.Schema):
     id = ma.fields.String(metadata={"example": "key_abc123def456"}, required=True)
     name = ma.fields.String(required=True)
@@ -43,6 +58,14 @@ class ApiKeySchema(ma.Schema):
     expires_at = UTCDateTimeField(allow_none=True, required=True)
     rotated_at = UTCDateTimeField(allow_none=True, required=True)
     created_by = ma.fields.UUID(allow_none=True, required=True)
+    previous_key_expires_at = UTCDateTimeField(
+        allow_none=True,
+        required=True,
+        metadata={
+            "description": "When the secret replaced by the last rotation stops working "
+            "(a rotation with `grace_seconds`); null when it stopped at once."
+        },
+    )
     revoked_at = UTCDateTimeField(
         allow_none=True,
         required=True,

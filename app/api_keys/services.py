@@ -14,7 +14,7 @@ from app.core.auth import ApiKeyRecord, Principal, api_key_subject
 from app.core.client import ClientInfo
 from app.core.db import utcnow
 from app.core.errors import ApiError
-from app.core.revocation import CACHE_SECONDS, REVOKED_FIELD
+from app.core.revocation import CACHE_SECONDS, EXPIRES_FIELD, REVOKED_FIELD
 from app.core.secrets import digest, generate_secret, random_base62
 from app.core.store import MemoryStore, Uses, get_store
 from app.core.tasks import enqueue_after_commit
@@ -44,7 +44,16 @@ def _audit(action: str, principal: Principal, client: ClientInfo, api_key: ApiKe
         client,
         "api_key",
         api_key.id,
-        {"name": api_key.name, "prefix": api_key.prefix, "environment": api_key.environment},
+        {
+            "name": api_key.name,
+            "prefix": api_key.prefix,
+            "environment": api_key.environment,
+            **(
+                {"previous_key_expires_at": api_key.previous_key_expires_at.isoformat()}
+                if api_key.previous_key_expires_at is not None
+                else {}
+            ),
+        },
     )
 
 
@@ -105,15 +114,29 @@ def rename_key(key_id: str, name: str, principal: Principal, client: ClientInfo)
     return api_key
 
 
-def rotate_key(key_id: str, principal: Principal, client: ClientInfo) -> tuple[ApiKey, str]:
-    """Same id and name, a new secret; the old secret stops matching any row at commit
-    and is refused by every worker at once (its cached record gets a tombstone)."""
+def rotate_key(
+    key_id: str, principal: Principal, client: ClientInfo, grace_seconds: int = 0
+) -> tuple[ApiKey, str]:
+    """Same id and name, a new secret. Without a grace period the old secret stops
+    working at commit, on every worker (its cached record gets a tombstone); with one it
+    keeps working until then (its cached record gets that expiry). A grace still running
+    from an earlier rotation ends at once."""
     api_key = get_key(key_id)
-    staged = _tombstone(api_key)
+    staged = _end_grace(api_key)
+    now = utcnow()
+    if grace_seconds > 0:
+        grace_end = now + timedelta(seconds=grace_seconds)
+        api_key.previous_key_digest = api_key.key_digest
+        api_key.previous_key_expires_at = grace_end
+        staged += revocations.record_flag(
+            api_key_subject(api_key.key_digest), EXPIRES_FIELD, grace_end
+        )
+    else:
+        staged += _tombstone(api_key.key_digest)
     secret = _secret_for(api_key.environment)
     api_key.key_digest = digest(secret)
     api_key.prefix = secret[:DISPLAY_PREFIX_LENGTH]
-    api_key.rotated_at = utcnow()
+    api_key.rotated_at = now
     # A new secret is how a revoked (leaked) key is brought back into service.
     api_key.revoked_at = None
     api_key.revoked_reason = None
@@ -122,6 +145,14 @@ def rotate_key(key_id: str, principal: Principal, client: ClientInfo) -> tuple[A
     db.session.commit()
     revocations.push(staged)
     return api_key, secret
+
+
+def _end_grace(api_key: ApiKey) -> list[UnpushedRevocation]:
+    """End a rotation's grace period now: the previous secret gets a tombstone."""
+    previous = api_key.previous_key_digest
+    api_key.previous_key_digest = None
+    api_key.previous_key_expires_at = None
+    return _tombstone(previous) if previous else []
 
 
 def owner_email(api_key: ApiKey) -> str | None:
@@ -134,11 +165,17 @@ def _queue_rotation_alert(api_key: ApiKey, principal: Principal, client: ClientI
     rotation's own transaction."""
     actor = developers.named_actor(principal)
     recipient = owner_email(api_key) or actor.name
+    grace_end = api_key.previous_key_expires_at
+    stopped = (
+        f"its previous secret keeps working until {grace_end.isoformat()} (grace period)"
+        if grace_end is not None
+        else "its previous secret stopped working at that moment"
+    )
     alerts.queue_alert(
         event="api_key.rotated",
         subject=f"API key rotated: {api_key.name}",
         summary=(
-            "An API key was rotated: its previous secret stopped working at that moment. "
+            f"An API key was rotated: {stopped}. "
             "If you did not expect this, check the audit trail and your servers' "
             "configuration."
         ),
@@ -163,7 +200,8 @@ def revoke_key(
         return False
     # The tombstone of its cached record commits with the revocation; the push task
     # puts it in Redis once the caller's transaction has committed.
-    _tombstone(api_key)
+    _tombstone(api_key.key_digest)
+    _end_grace(api_key)
     enqueue_after_commit(PUSH_REVOCATIONS)
     api_key.revoked_at = utcnow()
     api_key.revoked_reason = reason[:REVOKED_REASON_LENGTH]
@@ -180,7 +218,7 @@ def revoke_key(
 
 def delete_key(key_id: str, principal: Principal, client: ClientInfo) -> None:
     api_key = get_key(key_id)
-    staged = _tombstone(api_key)
+    staged = _tombstone(api_key.key_digest) + _end_grace(api_key)
     _audit("api_key.deleted", principal, client, api_key)
     db.session.delete(api_key)
     db.session.commit()
@@ -188,23 +226,42 @@ def delete_key(key_id: str, principal: Principal, client: ClientInfo) -> None:
 
 
 def load_record(key_digest: str) -> ApiKeyRecord | None:
-    """The usable key holding this digest, for the Redis cache (one indexed query)."""
+    """The usable key holding this digest, as its current secret or as the previous one
+    during a rotation's grace period, for the Redis cache (one indexed query)."""
     row = db.session.execute(
-        select(ApiKey.id, ApiKey.environment, ApiKey.expires_at, ApiKey.revoked_at).where(
-            ApiKey.key_digest == key_digest
+        select(
+            ApiKey.id,
+            ApiKey.environment,
+            ApiKey.expires_at,
+            ApiKey.revoked_at,
+            ApiKey.key_digest,
+            ApiKey.previous_key_expires_at,
+        ).where(
+            or_(
+                ApiKey.key_digest == key_digest,
+                and_(
+                    ApiKey.previous_key_digest == key_digest,
+                    ApiKey.previous_key_expires_at > utcnow(),
+                ),
+            )
         )
     ).first()
     if row is None or row.revoked_at is not None:
         return None
-    expires_at = row.expires_at.timestamp() if row.expires_at is not None else None
-    return ApiKeyRecord(key_id=row.id, environment=row.environment, expires_at=expires_at)
+    ends = [row.expires_at]
+    if row.key_digest != key_digest:
+        ends.append(row.previous_key_expires_at)
+    known = [end.timestamp() for end in ends if end is not None]
+    return ApiKeyRecord(
+        key_id=row.id, environment=row.environment, expires_at=min(known) if known else None
+    )
 
 
-def _tombstone(api_key: ApiKey) -> list[UnpushedRevocation]:
-    """Stage, in the current transaction, the end of the key's current secret in Redis
-    (its cached record may otherwise keep accepting it)."""
+def _tombstone(key_digest: str) -> list[UnpushedRevocation]:
+    """Stage, in the current transaction, the end of this secret in Redis (its cached
+    record may otherwise keep accepting it)."""
     return revocations.record_flag(
-        api_key_subject(api_key.key_digest),
+        api_key_subject(key_digest),
         REVOKED_FIELD,
         utcnow() + timedelta(seconds=CACHE_SECONDS + TOMBSTONE_MARGIN_SECONDS),
     )

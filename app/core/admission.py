@@ -325,10 +325,15 @@ class Admission:
         cache.fill_api_key(claim.subject, record_fields(record), revocation.CACHE_SECONDS)
         # The key may have been rotated or deleted since it was read, and its tombstone
         # written before this fill, then lost with Redis's data: read again.
-        if load_api_key(key_digest) is None:
+        again = load_api_key(key_digest)
+        if again is None:
             until = time.time() + revocation.CACHE_SECONDS
             cache.add(claim.subject, revocation.REVOKED_FIELD, until)
             return [REVOKED]
+        if again != record:
+            # Changed meanwhile (a rotation gave this secret a grace period's end).
+            cache.fill_api_key(claim.subject, record_fields(again), revocation.CACHE_SECONDS)
+            record = again
         if record.expires_at is not None and record.expires_at <= time.time():
             return [EXPIRED_KEY]
         return [CLEAR, record.key_id.encode()]

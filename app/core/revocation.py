@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 LOADED_FIELD = "loaded"
 REVOKED_FIELD = "revoked"
 """An API key's tombstone: its secret was rotated away, deleted or revoked."""
+EXPIRES_FIELD = "expires"
+"""An API key record's expiry (epoch seconds), also pushed alone when a rotation's grace
+period starts: a fill never removes it, so a stale fill cannot lift it."""
 CACHE_SECONDS = 3600
 """How long a loaded subject is trusted before it is read from PostgreSQL again."""
 UNKNOWN_KEY_CACHE_SECONDS = 60

@@ -101,7 +101,8 @@ def test_bad_options_are_422(client, admin_headers, body):
 def test_unknown_id_is_404(client, admin_headers, method, key_id):
     path = f"{KEYS}/{key_id}" + ("/rotate" if method == "post" else "")
 
-    response = getattr(client, method)(path, headers=admin_headers, json={"name": "n"})
+    body = {"grace_seconds": 0} if method == "post" else {"name": "n"}
+    response = getattr(client, method)(path, headers=admin_headers, json=body)
 
     assert response.status_code == 404
     assert response.get_json() == {"detail": "API key not found."}
