@@ -30,6 +30,7 @@ from app import (
     secret_scanning,
     signing_keys,
     tokens,
+    usage,
     users,
 )
 from app.config import load_config
@@ -61,6 +62,7 @@ FEATURES: tuple[Feature, ...] = (
     data,
     applications,
     audit,
+    usage,
     signing_keys,
     tokens,
     invitations,

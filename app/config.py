@@ -248,6 +248,27 @@ SETTINGS: tuple[Setting, ...] = (
         "in-process timer when no broker is set).",
     ),
     Setting(
+        "USAGE_FLUSH_SECONDS",
+        5.0,
+        float,
+        "How often each API process sends its in-memory usage counts to Redis (one "
+        "pipeline, after a response is sent or from an idle timer); also the delay before "
+        "a finished minute is rolled up.",
+    ),
+    Setting(
+        "USAGE_ROLLUP_SECONDS",
+        60,
+        int,
+        "How often `usage.roll_up` adds the finished minutes to the hourly and daily rows "
+        "in the database and deletes rows older than `USAGE_RETENTION_DAYS`.",
+    ),
+    Setting(
+        "USAGE_RETENTION_DAYS",
+        90,
+        int,
+        "Hourly and daily usage rows older than this many days are deleted.",
+    ),
+    Setting(
         "PASSWORD_HASH_TIME_COST",
         3,
         int,
