@@ -354,16 +354,15 @@ def _distinct_ips(key_id: str, query: UsageQuery, unrolled: list[int]) -> dict[d
     if query.granularity == "minute":
         sizes = recent_minutes().sizes([minute_ips_name(minute, key_id) for minute in unrolled])
         return {_at(minute * 60): size for minute, size in zip(unrolled, sizes, strict=True)}
-    distinct = dict(
-        db.session.execute(
-            select(UsageDistinctIps.bucket_start, UsageDistinctIps.distinct_ips).where(
-                UsageDistinctIps.granularity == query.granularity,
-                UsageDistinctIps.key_id == key_id,
-                UsageDistinctIps.bucket_start >= query.start,
-                UsageDistinctIps.bucket_start < query.end,
-            )
-        ).tuples()
+    rows = db.session.execute(
+        select(UsageDistinctIps.bucket_start, UsageDistinctIps.distinct_ips).where(
+            UsageDistinctIps.granularity == query.granularity,
+            UsageDistinctIps.key_id == key_id,
+            UsageDistinctIps.bucket_start >= query.start,
+            UsageDistinctIps.bucket_start < query.end,
+        )
     )
+    distinct = {start: count for start, count in rows}
     size = GRANULARITY_SECONDS[query.granularity] // 60
     periods = sorted({minute // size for minute in unrolled})
     held = recent_minutes().sizes([_period_ips_name(query.granularity, key_id, p) for p in periods])
@@ -379,9 +378,8 @@ def all_usage(query: UsageQuery, now: float | None = None) -> dict[str, Any]:
     hits, _ = _hits(query, now, None)
     answer = _series(query, hits)
     per_key = _by((hit for hit in hits if hit.kind == Kind.API_KEY), lambda hit: hit.subject_id)
-    names = dict(
-        db.session.execute(select(ApiKey.id, ApiKey.name).where(ApiKey.id.in_(per_key))).tuples()
-    )
+    rows = db.session.execute(select(ApiKey.id, ApiKey.name).where(ApiKey.id.in_(per_key)))
+    names = {key_id: name for key_id, name in rows}
     answer["api_keys"] = [
         {"id": key_id, "name": names.get(key_id), **counts} for key_id, counts in per_key.items()
     ]
