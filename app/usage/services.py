@@ -362,7 +362,7 @@ def _distinct_ips(key_id: str, query: UsageQuery, unrolled: list[int]) -> dict[d
             UsageDistinctIps.bucket_start < query.end,
         )
     )
-    distinct = {start: count for start, count in rows}
+    distinct: dict[datetime, int] = dict(rows.all())
     size = GRANULARITY_SECONDS[query.granularity] // 60
     periods = sorted({minute // size for minute in unrolled})
     held = recent_minutes().sizes([_period_ips_name(query.granularity, key_id, p) for p in periods])
@@ -379,7 +379,7 @@ def all_usage(query: UsageQuery, now: float | None = None) -> dict[str, Any]:
     answer = _series(query, hits)
     per_key = _by((hit for hit in hits if hit.kind == Kind.API_KEY), lambda hit: hit.subject_id)
     rows = db.session.execute(select(ApiKey.id, ApiKey.name).where(ApiKey.id.in_(per_key)))
-    names = {key_id: name for key_id, name in rows}
+    names: dict[str, str] = dict(rows.all())
     answer["api_keys"] = [
         {"id": key_id, "name": names.get(key_id), **counts} for key_id, counts in per_key.items()
     ]

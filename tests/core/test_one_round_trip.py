@@ -1,7 +1,13 @@
 """Issue 15's counts, taken at the servers: an authenticated request costs exactly one
 Redis command (MONITOR on a redis-server of the test's own) and no SQL statement to
 authenticate (`log_statement=all` on a PostgreSQL cluster of the test's own), for each
-credential kind; only the handler's own query reaches PostgreSQL."""
+credential kind; only the handler's own query reaches PostgreSQL.
+
+Usage analytics add nothing to a request's path: counts are made in the process and a
+flush is one pipeline sent after the response is closed, at most every
+USAGE_FLUSH_SECONDS. The counting app sets that interval far beyond the test's length,
+so no flush can fall inside a counted request however slow the machine is; the last test
+shows where a due flush goes instead: after the response, when it is closed."""
 
 import pytest
 from flask_migrate import upgrade
@@ -19,6 +25,7 @@ from tests.support.servers import PrivateRedis
 pytestmark = pytest.mark.slow
 
 REQUESTS_PER_KIND = 5
+NO_FLUSH = 24 * 3600
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +46,7 @@ def servers():
 def counted(servers):
     """The app, its client and one credential of each kind for one end user's route."""
     _, database_url, redis_server = servers
-    app = create_app(app_config(database_url, redis_server.url))
+    app = create_app(app_config(database_url, redis_server.url, USAGE_FLUSH_SECONDS=NO_FLUSH))
     client = app.test_client()
     with app.app_context():
         upgrade()
@@ -56,6 +63,21 @@ def counted(servers):
     }
     yield app, client, user_id, credentials
     close_app(app)
+
+
+@pytest.fixture
+def make_app_on(servers):
+    """Another app on the same servers, with other settings."""
+    _, database_url, redis_server = servers
+    built = []
+
+    def make(**overrides):
+        built.append(create_app(app_config(database_url, redis_server.url, **overrides)))
+        return built[-1]
+
+    yield make
+    for app in built:
+        close_app(app)
 
 
 @pytest.mark.parametrize("kind", [Kind.API_KEY, Kind.DEVELOPER, Kind.SDK])
@@ -103,3 +125,24 @@ def test_requests_without_valid_credentials_are_one_redis_command(servers, count
     # No credentials, or a key whose checksum fails: no I/O but the per-IP window.
     assert anonymous == ["evalsha"]
     assert malformed == ["evalsha"]
+
+
+def test_a_due_usage_flush_is_one_pipeline_after_the_response(servers, counted, make_app_on):
+    redis_server = servers[2]
+    _, _, user_id, credentials = counted
+    eager = make_app_on(USAGE_FLUSH_SECONDS=0)
+    client = eager.test_client()
+    path, headers = f"/api/v1/users/{user_id}", bearer(credentials[Kind.API_KEY])
+    client.get(path, headers=headers).close()  # this app's first request fills Redis
+    responses = []
+
+    during, _ = redis_server.commands_sent_during(
+        lambda: responses.append(client.get(path, headers=headers))
+    )
+    on_close, _ = redis_server.commands_sent_during(lambda: responses[0].close())
+
+    assert responses[0].status_code == 200
+    assert during == ["evalsha"]
+    assert on_close[0] == "hincrby"
+    assert on_close[-1] == "expire"
+    assert set(on_close) == {"hincrby", "expire", "sadd"}

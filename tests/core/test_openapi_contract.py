@@ -30,6 +30,8 @@ STABLE_OPERATION_IDS = {
     ("patch", "/api/v1/api-keys/{key_id}"): "renameApiKey",
     ("delete", "/api/v1/api-keys/{key_id}"): "deleteApiKey",
     ("post", "/api/v1/api-keys/{key_id}/rotate"): "rotateApiKey",
+    ("get", "/api/v1/api-keys/{key_id}/usage"): "getApiKeyUsage",
+    ("get", "/api/v1/usage"): "getUsage",
     ("get", "/api/v1/users"): "listUsers",
     ("post", "/api/v1/users"): "createUser",
     ("get", "/api/v1/users/{user_id}"): "getUser",
