@@ -70,6 +70,7 @@ bench: install
 	bash .ci/services
 	$(BIN)/python -m bench.hot_path
 	$(BIN)/python -m bench.ratelimit
+	$(BIN)/python -m bench.usage
 	command -v wrk >/dev/null || apt-get install -y -qq wrk || echo "bench.throughput needs wrk"
 	$(BIN)/python -m bench.throughput
 
