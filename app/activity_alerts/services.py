@@ -35,7 +35,7 @@ from app.audit import services as audit
 from app.core.actor import Actor
 from app.core.admission import rate_limits_on_fallback
 from app.core.client import ClientInfo, client_info
-from app.core.db import insert_on_conflict, rows_changed, utcnow
+from app.core.db import insert_on_conflict, utcnow
 from app.core.secrets import digest
 from app.core.store import RedisStore, get_store
 from app.extensions import db
@@ -144,12 +144,13 @@ def _addressees(kind: ActivityKind, subject: str) -> tuple[alerts.Credential, li
 
 def _first_this_hour(kind: ActivityKind, subject: str, alert: Alert) -> bool:
     statement = insert_on_conflict(RaisedActivityAlert, db.session.get_bind().dialect)
-    inserted = db.session.execute(
-        statement.values(
-            kind=kind.value, subject=subject, hour=current_hour(), alert_id=alert.id
-        ).on_conflict_do_nothing()
+    # RETURNING says whether the row went in (rowcount is not reliable for an INSERT).
+    inserted = db.session.scalar(
+        statement.values(kind=kind.value, subject=subject, hour=current_hour(), alert_id=alert.id)
+        .on_conflict_do_nothing()
+        .returning(RaisedActivityAlert.alert_id)
     )
-    return rows_changed(inserted) == 1
+    return inserted is not None
 
 
 def _count(tag: str, kind: ActivityKind, seconds: int) -> int | None:
