@@ -119,9 +119,7 @@ def test_each_app_id_is_counted_and_alerted_on_its_own(app, client, admin_header
         "Unusual activity, failed SDK token mints: First",
         "Unusual activity, failed SDK token mints: Second",
     ]
-    assert sorted(row.subject for row in raised(app)) == sorted(
-        [first["app_id"], second["app_id"]]
-    )
+    assert sorted(row.subject for row in raised(app)) == sorted([first["app_id"], second["app_id"]])
 
 
 def test_an_unknown_app_id_alerts_only_the_security_team(app, client, admin_headers, mail_server):
