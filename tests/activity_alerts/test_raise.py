@@ -21,7 +21,6 @@ from tests.activity_alerts.conftest import (
 )
 from tests.support.apps import close_app
 from tests.support.environment import ADMIN_EMAIL, app_config
-from tests.support.factories import create_user
 from tests.support.mail import smtp_settings
 
 CLIENT = ClientInfo(ip="198.51.100.4", user_agent="scanner/1")
