@@ -16,6 +16,7 @@ from flask import Flask
 
 from app import (
     account_mail,
+    activity_alerts,
     alerts,
     api_keys,
     applications,
@@ -67,6 +68,7 @@ FEATURES: tuple[Feature, ...] = (
     tokens,
     invitations,
     alerts,
+    activity_alerts,
     account_mail,
     dashboard,
 )

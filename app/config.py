@@ -484,6 +484,33 @@ SETTINGS: tuple[Setting, ...] = (
         "Lifetime of a password-reset link.",
     ),
     Setting(
+        "ACTIVITY_MINT_FAILURES_THRESHOLD",
+        20,
+        int,
+        "Failed SDK token mints for one `app_id` within one `ACTIVITY_MINT_FAILURES_SECONDS` "
+        "bucket that raise an `activity.mint_failures` alert. Keep it below the "
+        "`RATELIMIT_FAILED_MINTS_PER_APP` count, which refuses further mints (429) uncounted.",
+    ),
+    Setting(
+        "ACTIVITY_MINT_FAILURES_SECONDS",
+        300,
+        int,
+        "Length of the fixed buckets failed mints are counted in, per `app_id`.",
+    ),
+    Setting(
+        "ACTIVITY_AUTH_FAILURES_THRESHOLD",
+        50,
+        int,
+        "Refused API keys from one network (IPv4 /24, IPv6 /48) within one "
+        "`ACTIVITY_AUTH_FAILURES_SECONDS` bucket that raise an `activity.auth_failures` alert.",
+    ),
+    Setting(
+        "ACTIVITY_AUTH_FAILURES_SECONDS",
+        300,
+        int,
+        "Length of the fixed buckets refused API keys are counted in, per network.",
+    ),
+    Setting(
         "SECRET_SCANNING_PUBLIC_KEYS_FILE",
         "",
         str,
@@ -529,6 +556,20 @@ def _check_secret_scanning_settings(config: Mapping[str, Any]) -> None:
         )
 
 
+ACTIVITY_SETTINGS = (
+    "ACTIVITY_MINT_FAILURES_THRESHOLD",
+    "ACTIVITY_MINT_FAILURES_SECONDS",
+    "ACTIVITY_AUTH_FAILURES_THRESHOLD",
+    "ACTIVITY_AUTH_FAILURES_SECONDS",
+)
+
+
+def _check_activity_settings(config: Mapping[str, Any]) -> None:
+    for name in ACTIVITY_SETTINGS:
+        if config[name] < 1:
+            raise ValueError(f"{name} must be 1 or more.")
+
+
 def _check_signing_settings(config: Mapping[str, Any]) -> None:
     if config["JWT_ALGORITHM"] not in JWT_ALGORITHMS:
         raise ValueError(f"JWT_ALGORITHM must be one of {', '.join(JWT_ALGORITHMS)}.")
@@ -561,6 +602,7 @@ def load_config(
     _check_alert_settings(config)
     _check_signing_settings(config)
     _check_secret_scanning_settings(config)
+    _check_activity_settings(config)
     config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(config["DATABASE_URL"])
     config["TESTING"] = config["APP_ENV"] == "testing" or config.get("TESTING", False)
     config["JWT_SECRET_KEY"] = config["SECRET_KEY"]

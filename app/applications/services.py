@@ -16,6 +16,7 @@ from sqlalchemy import select
 from app.alerts import services as alerts
 from app.applications.models import Application
 from app.audit import services as audit
+from app.audit.models import AuditEvent
 from app.core.actor import Actor
 from app.core.auth import Principal
 from app.core.client import ClientInfo
@@ -137,6 +138,23 @@ def delete_application(application_id: uuid.UUID, principal: Principal, client: 
     _audit("application.deleted", principal, client, application_id, app_id, name=application.name)
     db.session.commit()
     refresh_tokens.revoke_client(app_id)
+
+
+def find_by_app_id(app_id: str) -> Application | None:
+    return db.session.scalar(select(Application).where(Application.app_id == app_id))
+
+
+def creator_email(application: Application) -> str | None:
+    """Applications have no owner of record: the developer the audit trail says created
+    it, or whoever took over their alerts once they were removed."""
+    creator_id = db.session.scalar(
+        select(AuditEvent.actor_id).where(
+            AuditEvent.target_id == str(application.id),
+            AuditEvent.action == "application.created",
+            AuditEvent.actor_type == "developer",
+        )
+    )
+    return developers.alert_address(creator_id)
 
 
 def find_by_credentials(app_id: str, app_secret: str) -> Application | None:

@@ -11,7 +11,9 @@ on one node of a Redis Cluster too. No SQL authenticates a request.
 A second call happens only off the steady state: the subject is not in Redis (first use,
 Redis restarted, flushed or evicted it, the cached record expired) and is filled from
 PostgreSQL first; the credential is refused (the request then counts against the client
-IP); or Redis just reconnected (what it may have missed is pushed, then re-checked).
+IP, and a refused API key goes to the listener a feature set with
+`set_api_key_refusal_listener`); or Redis just reconnected (what it may have missed is
+pushed, then re-checked).
 
 API-key records are filled by the api_keys feature's loader with one query, written
 with a tombstone when a secret stops being valid (rotation, deletion), and remembered
@@ -32,6 +34,7 @@ against PostgreSQL, and Redis is tried again after 1, 2, 4 … 32 seconds.
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
@@ -45,6 +48,7 @@ from redis.cluster import RedisCluster
 
 from app.core import revocation
 from app.core.auth import (
+    API_KEY_PREFIXES,
     ApiKeyRecord,
     Claim,
     Kind,
@@ -84,6 +88,9 @@ CALLER_LIMIT_SETTINGS = {
 }
 """The caller limit per credential kind; None: no valid credentials (per client IP)."""
 LONGEST_BACKOFF_SECONDS = 32
+API_KEY_REFUSAL_LISTENER = "owa_api_key_refusal_listener"
+ApiKeyRefusalListener = Callable[[str | None], None]
+"""Called with the client address for each API key the admission refused with 401."""
 
 # KEYS[1]: the caller's window. KEYS[2]: the subject's hash (`app.core.revocation`).
 # ARGV[1..3]: limit, slots, window TTL in ms; ARGV[4]: the current bucket; ARGV[5]: cost
@@ -230,6 +237,12 @@ class Admission:
             resolved, window = self._in_memory(claim, resolved, credential)
         g.resolved_caller = resolved
         g.caller_window = window
+        if _is_refused_api_key(credential, resolved):
+            listener: ApiKeyRefusalListener | None = current_app.extensions.get(
+                API_KEY_REFUSAL_LISTENER
+            )
+            if listener is not None:
+                listener(request.remote_addr)
         if not window.admitted:
             raise ApiError(429, f"Rate limit exceeded: {window.description}")
 
@@ -408,6 +421,24 @@ def recorded_key_uses(subjects: dict[str, str]) -> dict[str, tuple[float, str | 
         if used_at is not None:
             uses[key_id] = (float(used_at), used_ip.decode() if used_ip else None)
     return uses
+
+
+def _is_refused_api_key(credential: str | None, resolved: Resolved) -> bool:
+    """An API key (by its prefix) refused as malformed, unknown, rotated, deleted,
+    revoked or expired: 401 on every path (Redis, memory). Not a 403 (sent from a web
+    page) nor a 503 (the database could not check it)."""
+    return (
+        credential is not None
+        and credential.startswith(API_KEY_PREFIXES)
+        and isinstance(resolved, ApiError)
+        and resolved.status == 401
+    )
+
+
+def set_api_key_refusal_listener(app: Flask, listener: ApiKeyRefusalListener) -> None:
+    """A feature's hook for refused API keys (core never imports features). It runs in
+    the request, after the admission's calls: a refused request pays for what it does."""
+    app.extensions[API_KEY_REFUSAL_LISTENER] = listener
 
 
 def admit_request() -> None:

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, DateTime, Dialect, MetaData, Result, TypeDecorator, Uuid
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Stable constraint names make Alembic migrations portable between SQLite and PostgreSQL.
@@ -24,6 +25,12 @@ def utcnow() -> datetime:
 def rows_changed(result: Result[Any]) -> int:
     """How many rows an executed UPDATE or DELETE matched."""
     return cast(CursorResult[Any], result).rowcount
+
+
+def insert_on_conflict(model: type[Any], dialect: Dialect) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT that takes `ON CONFLICT …` on PostgreSQL and on SQLite (same syntax)."""
+    insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
+    return insert(model)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

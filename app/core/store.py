@@ -30,7 +30,20 @@ class MemoryStore:
     def __init__(self) -> None:
         self._flags: dict[str, float] = {}
         self._latest: dict[str, Uses] = {}
+        self._counters: dict[str, tuple[int, float]] = {}
         self._lock = threading.Lock()
+
+    def increment(self, key: str, ttl_seconds: int) -> int:
+        """The counter's new value; a counter not incremented for `ttl_seconds` starts over."""
+        now = time.monotonic()
+        with self._lock:
+            count, expiry = self._counters.get(key, (0, 0.0))
+            if expiry <= now:
+                # A counter starts (or starts over): lapsed ones go, so memory follows live ones.
+                self._counters = {k: entry for k, entry in self._counters.items() if entry[1] > now}
+                count = 0
+            self._counters[key] = (count + 1, now + max(ttl_seconds, 1))
+            return count + 1
 
     def touch(self, name: str, member: str, when: float, detail: str | None) -> None:
         with self._lock:
@@ -71,6 +84,14 @@ class MemoryStore:
 class RedisStore:
     def __init__(self, client: "redis.Redis | RedisCluster") -> None:
         self.client = client
+
+    def increment(self, key: str, ttl_seconds: int) -> int:
+        """INCR and EXPIRE in one round trip (one key, so one Cluster slot)."""
+        pipe = self.client.pipeline(transaction=False)
+        pipe.incr(key)
+        pipe.expire(key, max(ttl_seconds, 1))
+        count, _ = pipe.execute()
+        return int(count)
 
     def flag(self, key: str, ttl_seconds: int) -> None:
         self.client.set(key, b"1", ex=max(ttl_seconds, 1))

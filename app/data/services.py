@@ -9,10 +9,9 @@ import uuid
 from typing import Any
 
 from sqlalchemy import Executable, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
+from app.core.db import insert_on_conflict
 from app.core.errors import ApiError
 from app.core.pagination import cursor_page
 from app.core.transactions import retry_conflicts
@@ -121,9 +120,7 @@ def delete_workout(user_id: uuid.UUID, workout_id: uuid.UUID) -> None:
 
 
 def _upsert_statement() -> Executable:
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(TimeSeriesPoint)
+    statement = insert_on_conflict(TimeSeriesPoint, db.session.get_bind().dialect)
     return statement.on_conflict_do_update(
         index_elements=["id"], set_={"value": statement.excluded.value}
     )

@@ -7,6 +7,7 @@ cannot learn which user ids exist.
 import uuid
 from dataclasses import dataclass
 
+from app.activity_alerts import services as activity_alerts
 from app.applications import services as applications
 from app.audit import services as audit
 from app.core.actor import ANONYMOUS, Actor
@@ -48,6 +49,7 @@ def _application_client_id(
             {"app_id": credentials.app_id},
         )
         db.session.commit()
+        activity_alerts.note_mint_failure(credentials.app_id, client)
         raise unauthorized(INVALID_APP_CREDENTIALS)
     return Actor("application", application.app_id), application.app_id
 

@@ -34,6 +34,7 @@ def test_beat_schedule_follows_the_settings(broker_url):
         ALERT_SWEEP_SECONDS="45",
         REFRESH_TOKEN_PURGE_SECONDS="600",
         REVOCATION_PUSH_SECONDS="5",
+        USAGE_ROLLUP_SECONDS="120",
     )
 
     assert result.returncode == 0, result.stderr
@@ -44,6 +45,7 @@ def test_beat_schedule_follows_the_settings(broker_url):
         "revocations.push": ["revocations.push", 5],
         "api_keys.flush_last_used": ["api_keys.flush_last_used", 30],
         "api_keys.send_reminders": ["api_keys.send_reminders", 86400],
+        "usage.roll_up": ["usage.roll_up", 120],
     }
 
 
