@@ -303,9 +303,7 @@ class Admission:
             # Redis reconnected during the call: it may have restarted without the
             # revocations made meanwhile. Push them, then read again without counting.
             revocation.ensure_trusted()
-            recheck = self._call(claim, claim.subject, cost=0)
-            if recheck[0] != CLEAR:
-                reply = recheck
+            reply = self._recheck(claim, reply)
         status = int(reply[0])
         if status != CLEAR:
             # A rotated or deleted key's secret is simply no longer a key.
@@ -319,6 +317,18 @@ class Admission:
         # Refused from outside its allowlist, the request still used the key: it counts
         # against the key's window, as admitted above.
         return _allowed_here(principal, claim.subject), self._window(claim, reply)
+
+    def _recheck(self, claim: Claim, reply: list[int | bytes]) -> list[int | bytes]:
+        """Read the credential again without counting; the window stays as admitted.
+        A pushed change (an API key's new scopes or allowlist) may have unloaded it."""
+        recheck = self._call(claim, claim.subject, cost=0)
+        if recheck[0] == NOT_LOADED:
+            recheck = self._fill(claim)
+            if recheck[0] == CLEAR:
+                recheck = [CLEAR, *reply[1:4], *recheck[1:]]
+        if recheck[0] != CLEAR or reply[0] != CLEAR:
+            return recheck if recheck[0] != CLEAR else reply
+        return [*reply[:4], *recheck[4:]]
 
     def _admit_unchecked(self, claim: Claim, decided: list[int | bytes]) -> list[int | bytes]:
         """Admit against the claim's window once PostgreSQL has cleared the credential."""
