@@ -140,6 +140,7 @@ def update_key(
         "api_key",
         api_key.id,
         {
+            "name": api_key.name,
             "prefix": api_key.prefix,
             **{f"old_{field}": value for field, value in before.items()},
             **changes,

@@ -104,8 +104,18 @@ def test_an_update_narrows_at_once_and_null_lifts_it_again(app, client, admin_he
     assert again.status_code == 200
     updates = audit_events(app, "api_key.updated")
     assert [event.details for event in updates] == [
-        {"prefix": api_key["prefix"], "old_scopes": None, "scopes": ["data:read"]},
-        {"prefix": api_key["prefix"], "old_scopes": ["data:read"], "scopes": None},
+        {
+            "name": "Test server",
+            "prefix": api_key["prefix"],
+            "old_scopes": None,
+            "scopes": ["data:read"],
+        },
+        {
+            "name": "Test server",
+            "prefix": api_key["prefix"],
+            "old_scopes": ["data:read"],
+            "scopes": None,
+        },
     ]
 
 
