@@ -3,6 +3,7 @@
 A route is either in the short public list below or declares the credential kinds it
 accepts (`requires(...)` leaves `allowed_kinds` on the view); any other route fails
 `test_every_route_declares_who_may_call_it`, so a new endpoint cannot ship without a rule.
+A route open to API keys also names the scope a restricted key needs (`required_scope`).
 """
 
 import uuid
@@ -11,7 +12,7 @@ from typing import NamedTuple
 import pytest
 from werkzeug.routing import Rule
 
-from app.core.auth import Kind, requires
+from app.core.auth import API_KEY_SCOPES, Kind, requires
 from tests.support.auth import bearer
 from tests.support.factories import create_application, create_user, mint_with_app
 
@@ -46,6 +47,7 @@ class Route(NamedTuple):
     method: str
     rule: Rule
     kinds: frozenset | None
+    scope: str | None
 
     def allows(self, kind: Kind) -> bool:
         return bool(self.kinds) and kind in self.kinds
@@ -58,7 +60,13 @@ def every_route(app) -> list[Route]:
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             handler = getattr(getattr(view, "view_class", None), method.lower(), view)
             routes.append(
-                Route(rule.endpoint, method, rule, getattr(handler, "allowed_kinds", None))
+                Route(
+                    rule.endpoint,
+                    method,
+                    rule,
+                    getattr(handler, "allowed_kinds", None),
+                    getattr(handler, "required_scope", None),
+                )
             )
     return routes
 
@@ -150,7 +158,7 @@ def test_a_developer_token_is_403_where_developers_are_not_allowed(make_app, use
     app.add_url_rule(
         "/api/v1/users/<uuid:user_id>/devices",
         "devices",
-        requires(Kind.API_KEY, Kind.SDK)(lambda user_id: {}),
+        requires(Kind.API_KEY, Kind.SDK, scope="data:read")(lambda user_id: {}),
     )
     client = app.test_client()
     closed = [
@@ -195,3 +203,61 @@ def test_an_api_key_reaches_every_users_data(app, client, users, api_key_headers
     ]
 
     assert refused == []
+
+
+def test_every_route_open_to_api_keys_names_a_scope_of_the_vocabulary(app):
+    open_to_keys = [route for route in guarded_routes(app) if route.allows(Kind.API_KEY)]
+    unscoped = [(r.endpoint, r.method) for r in open_to_keys if r.scope not in API_KEY_SCOPES]
+
+    assert unscoped == []
+    assert {route.scope for route in open_to_keys} == set(API_KEY_SCOPES)
+    # And only those: scopes never restrict a route API keys cannot call anyway.
+    assert [r for r in guarded_routes(app) if r.scope and not r.allows(Kind.API_KEY)] == []
+
+
+def test_a_view_open_to_api_keys_cannot_leave_out_its_scope_or_invent_one():
+    with pytest.raises(ValueError, match="names one scope"):
+        requires(Kind.DEVELOPER, Kind.API_KEY)
+    with pytest.raises(ValueError, match="names one scope"):
+        requires(Kind.API_KEY, scope="users:admin")
+    with pytest.raises(ValueError, match="names one scope"):
+        requires(Kind.DEVELOPER, scope="users:read")
+
+
+@pytest.mark.parametrize("scope", list(API_KEY_SCOPES))
+def test_a_key_with_one_scope_reaches_exactly_the_routes_of_that_scope(
+    app, client, admin_headers, users, scope
+):
+    created = client.post(
+        "/api/v1/api-keys", json={"name": scope, "scopes": [scope]}, headers=admin_headers
+    ).get_json()
+    headers = bearer(created["key"])
+    wrong = []
+    for route in guarded_routes(app):
+        if not route.allows(Kind.API_KEY):
+            continue
+        response = call(client, app, route, users[0], headers)
+        lacks = {"detail": f"This API key lacks the scope '{route.scope}'."}
+        if route.scope == scope:
+            if response.status_code in {401, 403}:
+                wrong.append((route.method, route.rule.rule, response.status_code))
+        elif response.status_code != 403 or response.get_json() != lacks:
+            wrong.append((route.method, route.rule.rule, response.get_json()))
+
+    assert created["scopes"] == [scope]
+    assert wrong == []
+
+
+def test_scopes_restrict_api_keys_only(client, admin_headers, users):
+    """A developer token passes where a key restricted to reading is refused."""
+    reader = client.post(
+        "/api/v1/api-keys", json={"name": "reader", "scopes": ["users:read"]}, headers=admin_headers
+    ).get_json()
+    body = {"external_user_id": "scoped"}
+
+    refused = client.post("/api/v1/users", json=body, headers=bearer(reader["key"]))
+    allowed = client.post("/api/v1/users", json=body, headers=admin_headers)
+
+    assert refused.status_code == 403
+    assert refused.get_json() == {"detail": "This API key lacks the scope 'users:write'."}
+    assert allowed.status_code == 201

@@ -1,7 +1,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Uuid
+from sqlalchemy import JSON, ForeignKey, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import CreatedAt, UTCDateTime
@@ -30,3 +30,7 @@ class ApiKey(CreatedAt, Model):
     previous_key_digest: Mapped[str | None] = mapped_column(String(64), index=True)
     """The secret a rotation with a grace period replaced, valid until the time below."""
     previous_key_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    scopes: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
+    """The scopes (`app.core.auth.API_KEY_SCOPES`) the key is restricted to; NULL: all."""
+    allowed_ips: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
+    """Normalised CIDRs the key may be used from; NULL: anywhere."""

@@ -6,9 +6,9 @@ from app.api_keys import services
 from app.api_keys.models import ApiKey
 from app.api_keys.schemas import (
     ApiKeyCreateSchema,
-    ApiKeyRenameSchema,
     ApiKeyRotateSchema,
     ApiKeySchema,
+    ApiKeyUpdateSchema,
     ApiKeyWithSecretSchema,
 )
 from app.core.api import Blueprint
@@ -45,6 +45,8 @@ class ApiKeys(MethodView):
             fields.get("expires_at"),
             current_principal(),
             client_info(),
+            fields["scopes"],
+            fields["allowed_ips"],
         )
         return ShownOnce(api_key, key=secret)
 
@@ -60,14 +62,16 @@ class ApiKeyById(MethodView):
         return services.get_key(key_id)
 
     @requires(Kind.DEVELOPER)
-    @blp.doc(operationId="renameApiKey")
-    @blp.arguments(ApiKeyRenameSchema)
+    @blp.doc(operationId="updateApiKey")
+    @blp.arguments(ApiKeyUpdateSchema)
     @blp.response(200, ApiKeySchema)
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(409, response="CONFLICT")
     def patch(self, fields: dict[str, Any], key_id: str) -> ApiKey:
-        """Rename an API key."""
-        return services.rename_key(key_id, fields["name"], current_principal(), client_info())
+        """Rename an API key, or change its `scopes` or `allowed_ips` (null lifts the
+        restriction). Fields left out keep their value; at least one is required. A
+        narrower restriction holds on every worker from this response on."""
+        return services.update_key(key_id, fields, current_principal(), client_info())
 
     @requires(Kind.DEVELOPER)
     @blp.doc(operationId="deleteApiKey")

@@ -1,9 +1,11 @@
+import logging
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, and_, bindparam, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.alerts import services as alerts
 from app.api_keys.models import ApiKey
@@ -11,10 +13,10 @@ from app.audit import services as audit
 from app.core.actor import Actor
 from app.core.admission import API_KEY_USES, recorded_key_uses
 from app.core.auth import ApiKeyRecord, Principal, api_key_subject
-from app.core.client import ClientInfo
+from app.core.client import ClientInfo, client_info
 from app.core.db import utcnow
 from app.core.errors import ApiError
-from app.core.revocation import CACHE_SECONDS, EXPIRES_FIELD, REVOKED_FIELD
+from app.core.revocation import CACHE_SECONDS, EXPIRES_FIELD, RELOAD_FIELD, REVOKED_FIELD
 from app.core.secrets import digest, generate_secret, random_base62
 from app.core.store import MemoryStore, Uses, get_store
 from app.core.tasks import enqueue_after_commit
@@ -24,6 +26,8 @@ from app.refresh_tokens import revocations
 from app.refresh_tokens.models import UnpushedRevocation
 from app.refresh_tokens.tasks import PUSH_REVOCATIONS
 
+log = logging.getLogger(__name__)
+
 KEY_ID_PREFIX = "key_"
 KEY_ID_RANDOM_LENGTH = 16
 KEY_ID_SHAPE = re.compile(rf"{KEY_ID_PREFIX}[0-9A-Za-z]{{{KEY_ID_RANDOM_LENGTH}}}")
@@ -31,6 +35,9 @@ DISPLAY_PREFIX_LENGTH = 12
 TOMBSTONE_MARGIN_SECONDS = 60
 """A tombstone outlives any record cached before it (CACHE_SECONDS) by this much."""
 REVOKED_REASON_LENGTH = 200
+RESTRICTIONS = ("scopes", "allowed_ips")
+IP_REFUSAL_AUDIT_SECONDS = 3600
+"""A key refused from one network is audited at most once in this long."""
 
 
 def _secret_for(environment: str) -> str:
@@ -48,6 +55,8 @@ def _audit(action: str, principal: Principal, client: ClientInfo, api_key: ApiKe
             "name": api_key.name,
             "prefix": api_key.prefix,
             "environment": api_key.environment,
+            "scopes": api_key.scopes,
+            "allowed_ips": api_key.allowed_ips,
             **(
                 {"previous_key_expires_at": api_key.previous_key_expires_at.isoformat()}
                 if api_key.previous_key_expires_at is not None
@@ -63,8 +72,11 @@ def create_key(
     expires_at: datetime | None,
     principal: Principal,
     client: ClientInfo,
+    scopes: list[str] | None = None,
+    allowed_ips: list[str] | None = None,
 ) -> tuple[ApiKey, str]:
-    """A new key and its secret; the secret exists only in this return value."""
+    """A new key and its secret; the secret exists only in this return value.
+    `scopes`, `allowed_ips`: normalised by the schema; None: full access, anywhere."""
     secret = _secret_for(environment)
     api_key = ApiKey(
         id=KEY_ID_PREFIX + random_base62(KEY_ID_RANDOM_LENGTH),
@@ -74,6 +86,8 @@ def create_key(
         key_digest=digest(secret),
         created_by=uuid.UUID(principal.subject_id),
         expires_at=expires_at,
+        scopes=scopes,
+        allowed_ips=allowed_ips,
     )
     db.session.add(api_key)
     _audit("api_key.created", principal, client, api_key)
@@ -98,19 +112,42 @@ def get_key(key_id: str) -> ApiKey:
     return api_key
 
 
-def rename_key(key_id: str, name: str, principal: Principal, client: ClientInfo) -> ApiKey:
+def update_key(
+    key_id: str, changes: dict[str, Any], principal: Principal, client: ClientInfo
+) -> ApiKey:
+    """Change any of `name`, `scopes`, `allowed_ips` (normalised by the schema; None
+    lifts the restriction). A change of scopes or allowlist holds on every worker from
+    the commit: it stages a reload of the key's cached records (its current secret and
+    a grace period's previous one), pushed after the commit (later, if Redis is down:
+    before any worker trusts Redis again)."""
     api_key = get_key(key_id)
-    old_name = api_key.name
-    api_key.name = name
+    before = {field: getattr(api_key, field) for field in changes}
+    for field, value in changes.items():
+        setattr(api_key, field, value)
+    staged: list[UnpushedRevocation] = []
+    if any(before[field] != changes[field] for field in RESTRICTIONS if field in changes):
+        digests = [api_key.key_digest, api_key.previous_key_digest]
+        for key_digest in filter(None, digests):
+            staged += revocations.record_flag(
+                api_key_subject(key_digest),
+                RELOAD_FIELD,
+                utcnow() + timedelta(seconds=CACHE_SECONDS + TOMBSTONE_MARGIN_SECONDS),
+            )
     audit.record(
-        "api_key.renamed",
+        "api_key.updated",
         Actor.of(principal),
         client,
         "api_key",
         api_key.id,
-        {"old_name": old_name, "name": name, "prefix": api_key.prefix},
+        {
+            "name": api_key.name,
+            "prefix": api_key.prefix,
+            **{f"old_{field}": value for field, value in before.items()},
+            **changes,
+        },
     )
     db.session.commit()
+    revocations.push(staged)
     return api_key
 
 
@@ -236,6 +273,8 @@ def load_record(key_digest: str) -> ApiKeyRecord | None:
             ApiKey.revoked_at,
             ApiKey.key_digest,
             ApiKey.previous_key_expires_at,
+            ApiKey.scopes,
+            ApiKey.allowed_ips,
         ).where(
             or_(
                 ApiKey.key_digest == key_digest,
@@ -253,8 +292,35 @@ def load_record(key_digest: str) -> ApiKeyRecord | None:
         ends.append(row.previous_key_expires_at)
     known = [end.timestamp() for end in ends if end is not None]
     return ApiKeyRecord(
-        key_id=row.id, environment=row.environment, expires_at=min(known) if known else None
+        key_id=row.id,
+        environment=row.environment,
+        expires_at=min(known) if known else None,
+        scopes=None if row.scopes is None else tuple(row.scopes),
+        allowed_ips=None if row.allowed_ips is None else tuple(row.allowed_ips),
     )
+
+
+def record_ip_refusal(principal: Principal, subject: str, network: str) -> None:
+    """Audit a key used from outside its allowlist, once per key and network an hour
+    (claimed in Redis under the key's hash tag): refused requests write nothing else."""
+    if not get_store().first_in(
+        f"owa:{{{subject}}}:ip_refused:{network}", IP_REFUSAL_AUDIT_SECONDS
+    ):
+        return
+    try:
+        audit.record(
+            "api_key.ip_refused",
+            Actor.of(principal),
+            client_info(),
+            "api_key",
+            principal.subject_id,
+            {"network": network},
+        )
+        db.session.commit()
+    except SQLAlchemyError:
+        # The 403 stands without its audit event (the database is down or failing).
+        db.session.rollback()
+        log.warning("api_key.ip_refused for %s not audited", principal.subject_id, exc_info=True)
 
 
 def _tombstone(key_digest: str) -> list[UnpushedRevocation]:

@@ -53,11 +53,14 @@ from app.core.auth import (
     Claim,
     Kind,
     Principal,
-    authenticate,
+    allowed_here,
+    api_key_caller,
     digest_of_subject,
     identify,
     load_api_key,
     read_credential,
+    restriction_field,
+    verify_credential,
 )
 from app.core.errors import ApiError, database_unavailable_error, unauthorized
 from app.core.outages import OutageLog, database_outage, is_database_unavailable
@@ -91,19 +94,24 @@ LONGEST_BACKOFF_SECONDS = 32
 API_KEY_REFUSAL_LISTENER = "owa_api_key_refusal_listener"
 ApiKeyRefusalListener = Callable[[str | None], None]
 """Called with the client address for each API key the admission refused with 401."""
+FILL_ATTEMPTS = 3
+"""Writes of a key's record before a fill gives up on a key that keeps changing."""
+KEY_REPLY_FIELDS = ("id", "scopes", "allowed_ips")
+"""A key record's fields the script returns after the window."""
 
 # KEYS[1]: the caller's window. KEYS[2]: the subject's hash (`app.core.revocation`).
 # ARGV[1..3]: limit, slots, window TTL in ms; ARGV[4]: the current bucket; ARGV[5]: cost
 # (0 reads the window without counting); ARGV[6]: now, in epoch seconds; ARGV[7]:
 # 'token', 'key' or 'anonymous'; tokens: ARGV[8], ARGV[9] the `jti` and `sid` fields;
 # keys: ARGV[8] the client IP.
-# Returns {status} when the credential cannot pass (-1 not loaded, 1 revoked, 2 unknown
-# key, 3 expired key), else {0, admitted, oldest bucket end, count[, key id]}.
+# Returns {status} when the credential cannot pass (-1 not loaded, or a record written
+# without scopes and allowlist; 1 revoked, 2 unknown key, 3 expired key), else
+# {0, admitted, oldest bucket end, count[, key id, scopes, allowed ips]}.
 ADMIT = (
     WINDOW_FUNCTION
     + """
 local kind = ARGV[7]
-local key_id
+local key_id, scopes, allowed_ips
 if kind == 'token' then
     local values = redis.call('HMGET', KEYS[2], 'loaded', ARGV[8], ARGV[9])
     if not values[1] then
@@ -115,7 +123,7 @@ if kind == 'token' then
     end
 elseif kind == 'key' then
     local values = redis.call('HMGET', KEYS[2], 'loaded', 'revoked', 'id', 'expires',
-        'used_at', 'used_ip')
+        'used_at', 'used_ip', 'scopes', 'allowed_ips')
     if not values[1] then
         return {-1}
     end
@@ -129,14 +137,19 @@ elseif kind == 'key' then
     if values[4] and tonumber(values[4]) <= now then
         return {3}
     end
+    if not values[7] or not values[8] then
+        return {-1}
+    end
     key_id = values[3]
+    scopes = values[7]
+    allowed_ips = values[8]
     if values[5] ~= ARGV[6] or values[6] ~= ARGV[8] then
         redis.call('HSET', KEYS[2], 'used_at', ARGV[6], 'used_ip', ARGV[8])
     end
 end
 local admitted, oldest_end, total = acquire(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[5]),
     tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4]))
-return {0, admitted, oldest_end, total, key_id}
+return {0, admitted, oldest_end, total, key_id, scopes, allowed_ips}
 """
 )
 NOT_LOADED, CLEAR, REVOKED, UNKNOWN_KEY, EXPIRED_KEY = -1, 0, 1, 2, 3
@@ -303,9 +316,7 @@ class Admission:
             # Redis reconnected during the call: it may have restarted without the
             # revocations made meanwhile. Push them, then read again without counting.
             revocation.ensure_trusted()
-            recheck = self._call(claim, claim.subject, cost=0)
-            if recheck[0] != CLEAR:
-                reply = recheck
+            reply = self._recheck(claim, reply)
         status = int(reply[0])
         if status != CLEAR:
             # A rotated or deleted key's secret is simply no longer a key.
@@ -314,8 +325,23 @@ class Admission:
             return refusal, self._window(None, self._call(None, f"ip:{client_ip()}"))
         if claim.principal is not None:
             return claim.principal, self._window(claim, reply)
-        principal = Principal(kind=Kind.API_KEY, subject_id=cast(bytes, reply[4]).decode())
-        return principal, self._window(claim, reply)
+        key_id, scopes, allowed_ips = (cast(bytes, field).decode() for field in reply[4:7])
+        principal = api_key_caller(key_id, scopes, allowed_ips)
+        # Refused from outside its allowlist, the request still used the key: it counts
+        # against the key's window, as admitted above.
+        return _allowed_here(principal, claim.subject), self._window(claim, reply)
+
+    def _recheck(self, claim: Claim, reply: list[int | bytes]) -> list[int | bytes]:
+        """Read the credential again without counting; the window stays as admitted.
+        A pushed change (an API key's new scopes or allowlist) may have unloaded it."""
+        recheck = self._call(claim, claim.subject, cost=0)
+        if recheck[0] == NOT_LOADED:
+            recheck = self._fill(claim)
+            if recheck[0] == CLEAR:
+                recheck = [CLEAR, *reply[1:4], *recheck[1:]]
+        if recheck[0] != CLEAR or reply[0] != CLEAR:
+            return recheck if recheck[0] != CLEAR else reply
+        return [*reply[:4], *recheck[4:]]
 
     def _admit_unchecked(self, claim: Claim, decided: list[int | bytes]) -> list[int | bytes]:
         """Admit against the claim's window once PostgreSQL has cleared the credential."""
@@ -324,7 +350,8 @@ class Admission:
 
     def _fill(self, claim: Claim) -> list[int | bytes]:
         """Copy the subject from PostgreSQL into Redis (it was missing there); returns
-        what PostgreSQL decided, shaped like the script's reply: {status[, key id]}."""
+        what PostgreSQL decided, shaped like the script's reply:
+        {status[, key id, scopes, allowed ips]}."""
         if claim.principal is not None:
             revoked = revocation.load_subject(claim.subject, claim.revocation_fields)
             return [REVOKED if revoked else CLEAR]
@@ -335,21 +362,26 @@ class Admission:
         if record is None:
             cache.fill_api_key(claim.subject, {}, revocation.UNKNOWN_KEY_CACHE_SECONDS)
             return [UNKNOWN_KEY]
-        cache.fill_api_key(claim.subject, record_fields(record), revocation.CACHE_SECONDS)
-        # The key may have been rotated or deleted since it was read, and its tombstone
-        # written before this fill, then lost with Redis's data: read again.
-        again = load_api_key(key_digest)
-        if again is None:
-            until = time.time() + revocation.CACHE_SECONDS
-            cache.add(claim.subject, revocation.REVOKED_FIELD, until)
-            return [REVOKED]
-        if again != record:
-            # Changed meanwhile (a rotation gave this secret a grace period's end).
-            cache.fill_api_key(claim.subject, record_fields(again), revocation.CACHE_SECONDS)
+        # The key may change (rotated, deleted, its scopes or allowlist narrowed) after
+        # it was read, and the change's push land before this write, or be lost with
+        # Redis's data: read again after writing until the write matches PostgreSQL.
+        for _ in range(FILL_ATTEMPTS):
+            cache.fill_api_key(claim.subject, record_fields(record), revocation.CACHE_SECONDS)
+            again = load_api_key(key_digest)
+            if again is None:
+                until = time.time() + revocation.CACHE_SECONDS
+                cache.add(claim.subject, revocation.REVOKED_FIELD, until)
+                return [REVOKED]
+            if again == record:
+                break
             record = again
+        else:
+            # Still changing: trust none of it; the next request reads it again.
+            cache.unload(claim.subject)
         if record.expires_at is not None and record.expires_at <= time.time():
             return [EXPIRED_KEY]
-        return [CLEAR, record.key_id.encode()]
+        fields = record_fields(record)
+        return [CLEAR, *(str(fields[name]).encode() for name in KEY_REPLY_FIELDS)]
 
     def _database_unavailable(
         self, error: sqlalchemy.exc.SQLAlchemyError, credential: str | None
@@ -367,11 +399,15 @@ class Admission:
     def _in_memory(
         self, claim: Claim | None, resolved: Resolved, credential: str | None
     ) -> tuple[Resolved, CallerWindow]:
-        tag = f"ip:{client_ip()}"
+        tag, kind = f"ip:{client_ip()}", None
         if claim is not None and credential is not None:
             try:
-                resolved = authenticate(credential)
-                tag = claim.subject
+                principal = verify_credential(claim)
+                tag, kind = claim.subject, principal.kind
+                if principal.kind is Kind.API_KEY:
+                    self._note_use_in_memory(principal)
+                # Refused from outside its allowlist: counted against the key, as in Redis.
+                resolved = allowed_here(principal, claim.subject)
             except ApiError as error:
                 resolved = error
             except sqlalchemy.exc.SQLAlchemyError as error:
@@ -380,9 +416,7 @@ class Admission:
                 database_outage().failed(error)
                 resolved = database_unavailable_error()
                 tag = f"unchecked:{digest(credential)}"
-        if isinstance(resolved, Principal) and resolved.kind is Kind.API_KEY:
-            self._note_use_in_memory(resolved)
-        limit = self.limits[resolved.kind if isinstance(resolved, Principal) else None]
+        limit = self.limits[kind]
         admitted = self.memory.hit(limit.item, tag)
         reset_at, remaining = self.memory.get_window_stats(limit.item, tag)
         return resolved, CallerWindow(
@@ -400,8 +434,22 @@ class Admission:
             store.touch(API_KEY_USES, principal.subject_id, time.time(), request.remote_addr)
 
 
+def _allowed_here(principal: Principal, subject: str) -> Resolved:
+    try:
+        return allowed_here(principal, subject)
+    except ApiError as refusal:
+        return refusal
+
+
 def record_fields(record: ApiKeyRecord) -> dict[str, str | int]:
-    fields: dict[str, str | int] = {"id": record.key_id, "environment": record.environment}
+    """A key's cached record; every field but `expires` is always written, so a fill
+    overwrites a wider scope list or allowlist left from before."""
+    fields: dict[str, str | int] = {
+        "id": record.key_id,
+        "environment": record.environment,
+        "scopes": restriction_field(record.scopes),
+        "allowed_ips": restriction_field(record.allowed_ips),
+    }
     if record.expires_at is not None:
         fields["expires"] = math.floor(record.expires_at)
     return fields

@@ -10,13 +10,14 @@ cover (limits switched off for the route) and while Redis is unreachable: API ke
 then looked up in PostgreSQL, JWT revocations read from it.
 """
 
+import ipaddress
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from copy import deepcopy
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
-from functools import wraps
+from functools import lru_cache, wraps
 from typing import Any, ParamSpec, TypeVar
 
 import jwt as pyjwt
@@ -42,6 +43,23 @@ class Kind(StrEnum):
     API_KEY = "api_key"
 
 
+API_KEY_SCOPES = {
+    "users:read": "list and read end users",
+    "users:write": "create, update and delete end users",
+    "data:read": "read workouts and time series",
+    "data:write": "ingest and delete workouts and time series",
+    "tokens:introspect": "introspect tokens (RFC 7662)",
+}
+"""The vocabulary of API-key scopes: every route an API key can reach names one. A key
+without scopes (null) has them all; scopes never restrict developers or SDK tokens."""
+UNRESTRICTED = "*"
+"""A key record's `scopes` / `allowed_ips` field for "no restriction"."""
+IP_REFUSED = "This API key is not allowed from this IP address."
+REFUSED_NETWORK_PREFIX = {4: 24, 6: 48}
+"""A refused address is audited as its network of this size (IPv4 /24, IPv6 /48)."""
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
 KIND_LABELS = {
     Kind.DEVELOPER: "Developer tokens",
     Kind.SDK: "SDK tokens",
@@ -61,6 +79,10 @@ class Principal:
     token_id: str | None = None
     expires_at: int | None = None
     issued_at: int | None = None
+    scopes: frozenset[str] | None = None
+    """API keys: the scopes it is restricted to; None: all of them."""
+    allowed_networks: tuple[Network, ...] | None = None
+    """API keys: the networks it may be used from; None: anywhere."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +93,10 @@ class ApiKeyRecord:
     environment: str
     expires_at: float | None
     """Epoch seconds; None: never."""
+    scopes: tuple[str, ...] | None = None
+    """None: every scope."""
+    allowed_ips: tuple[str, ...] | None = None
+    """Normalised CIDRs; None: anywhere."""
 
 
 ApiKeyLoader = Callable[[str], ApiKeyRecord | None]
@@ -123,13 +149,81 @@ def read_credential() -> str | None:
     return api_key.strip() if api_key else None
 
 
+def restriction_field(values: Iterable[str] | None) -> str:
+    """The compact form of a key's scopes or allowed networks in its Redis record."""
+    return UNRESTRICTED if values is None else " ".join(values)
+
+
+@lru_cache(maxsize=1024)
+def scopes_of(field: str) -> frozenset[str] | None:
+    return None if field == UNRESTRICTED else frozenset(field.split())
+
+
+@lru_cache(maxsize=1024)
+def networks_of(field: str) -> tuple[Network, ...] | None:
+    """Parsed once per process for each distinct allowlist."""
+    if field == UNRESTRICTED:
+        return None
+    return tuple(ipaddress.ip_network(cidr) for cidr in field.split())
+
+
+def api_key_caller(key_id: str, scopes: str, allowed_ips: str) -> Principal:
+    """The principal of a key from its record's fields (Redis) or its row (PostgreSQL)."""
+    return Principal(
+        kind=Kind.API_KEY,
+        subject_id=key_id,
+        scopes=scopes_of(scopes),
+        allowed_networks=networks_of(allowed_ips),
+    )
+
+
 def api_key_principal(record: ApiKeyRecord | None) -> Principal:
     """The caller holding this key record, or 401 for no record or an expired one."""
     if record is None:
         raise unauthorized("Invalid API key")
     if record.expires_at is not None and record.expires_at <= time.time():
         raise unauthorized("API key expired")
-    return Principal(kind=Kind.API_KEY, subject_id=record.key_id)
+    return api_key_caller(
+        record.key_id, restriction_field(record.scopes), restriction_field(record.allowed_ips)
+    )
+
+
+IpRefusalRecorder = Callable[[Principal, str, str], None]
+"""(the key's principal, its subject, the refused network) → audited at most once an hour."""
+
+
+def set_ip_refusal_recorder(app: Flask, recorder: IpRefusalRecorder) -> None:
+    """The api_keys feature plugs in how a refused address is audited."""
+    app.extensions["owa_ip_refusal_recorder"] = recorder
+
+
+def client_address() -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The caller's address as ProxyFix left it (an IPv4-mapped IPv6 address as IPv4)."""
+    try:
+        address = ipaddress.ip_address(request.remote_addr or "")
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def allowed_here(principal: Principal, subject: str) -> Principal:
+    """`principal`, or 403 when it is an API key used from outside its allowlist (the
+    refusal is recorded for `subject`, the key's hash tag)."""
+    networks = principal.allowed_networks
+    if networks is None:
+        return principal
+    address = client_address()
+    if address is not None and any(address in network for network in networks):
+        return principal
+    if address is not None:
+        refused = ipaddress.ip_network(
+            f"{address}/{REFUSED_NETWORK_PREFIX[address.version]}", strict=False
+        )
+        recorder: IpRefusalRecorder = current_app.extensions["owa_ip_refusal_recorder"]
+        recorder(principal, subject, str(refused))
+    raise ApiError(403, IP_REFUSED)
 
 
 def issue_access_token(
@@ -201,12 +295,18 @@ def token_not_revoked(principal: Principal) -> Principal:
     return principal
 
 
-def authenticate(credential: str) -> Principal:
-    """The whole check without the admission's Redis call (see the module docstring)."""
-    claim = identify(credential)
+def verify_credential(claim: Claim) -> Principal:
+    """Everything but the allowlist, without the admission's Redis call: a JWT's
+    revocations or an API key's row read from PostgreSQL."""
     if claim.principal is not None:
         return token_not_revoked(claim.principal)
     return api_key_principal(load_api_key(digest_of_subject(claim.subject)))
+
+
+def authenticate(credential: str) -> Principal:
+    """The whole check without the admission's Redis call (see the module docstring)."""
+    claim = identify(credential)
+    return allowed_here(verify_credential(claim), claim.subject)
 
 
 def decode_access_token(token: str) -> Principal:
@@ -258,10 +358,14 @@ def current_principal_or_none() -> Principal | None:
 
 
 def requires(
-    *kinds: Kind, or_anonymous: bool = False
+    *kinds: Kind, or_anonymous: bool = False, scope: str | None = None
 ) -> Callable[[Callable[P, R]], Callable[P, R]]:
     """Only callers of these kinds reach the view; the rest get 401 (no or bad
-    credentials) or 403 (valid credentials of another kind).
+    credentials) or 403 (valid credentials of another kind, or an API key without
+    `scope`).
+
+    A view open to API keys names the scope (from API_KEY_SCOPES) a restricted key
+    needs; it is documented as the operation's `x-required-scope`.
 
     When SDK tokens are allowed the view must take `user_id`, and an SDK token only
     passes for its own user. `allowed_kinds` stays on the view for the scope tests.
@@ -269,6 +373,10 @@ def requires(
     checks another proof, e.g. the refresh cookie), with `g.principal` None.
     """
     allowed = frozenset(kinds)
+    if (Kind.API_KEY in allowed) != (scope is not None) or (
+        scope is not None and scope not in API_KEY_SCOPES
+    ):
+        raise ValueError(f"A view open to API keys names one scope of API_KEY_SCOPES: {scope}")
 
     def decorator(view: Callable[P, R]) -> Callable[P, R]:
         @wraps(view)
@@ -283,6 +391,8 @@ def requires(
                 raise ApiError(403, f"{KIND_LABELS[principal.kind]} cannot access this endpoint.")
             if principal.kind is Kind.SDK and str(kwargs.get("user_id")) != principal.subject_id:
                 raise ApiError(403, "This SDK token is not valid for this user.")
+            if principal.scopes is not None and scope not in principal.scopes:
+                raise ApiError(403, f"This API key lacks the scope '{scope}'.")
             g.principal = principal
             return view(*args, **kwargs)
 
@@ -291,12 +401,14 @@ def requires(
             {"bearerAuth": []},
             *([{"apiKeyHeader": []}] if Kind.API_KEY in allowed else []),
         ]
+        if scope is not None:
+            apidoc["manual_doc"]["x-required-scope"] = scope
         responses = apidoc.setdefault("response", {}).setdefault("responses", {})
         responses.setdefault(401, []).append("UNAUTHORIZED")
         responses.setdefault(403, []).append("FORBIDDEN")
         responses.setdefault(429, []).append("TOO_MANY_REQUESTS")
         # flask-smorest documents the view from `_apidoc`; the scope tests read `allowed_kinds`.
-        vars(wrapper).update(_apidoc=apidoc, allowed_kinds=allowed)
+        vars(wrapper).update(_apidoc=apidoc, allowed_kinds=allowed, required_scope=scope)
         return wrapper
 
     return decorator

@@ -40,6 +40,10 @@ REVOKED_FIELD = "revoked"
 EXPIRES_FIELD = "expires"
 """An API key record's expiry (epoch seconds), also pushed alone when a rotation's grace
 period starts: a fill never removes it, so a stale fill cannot lift it."""
+RELOAD_FIELD = "reload"
+"""Pushed for an API key whose scopes or allowlist changed: not a field but an order to
+drop the record's `loaded` mark, so the next request reads the key from PostgreSQL (a
+fill that read the old row reads it again after writing, see `app.core.admission`)."""
 CACHE_SECONDS = 3600
 """How long a loaded subject is trusted before it is read from PostgreSQL again."""
 UNKNOWN_KEY_CACHE_SECONDS = 60
@@ -62,7 +66,12 @@ return 0
 # Add one revocation whether or not the subject is loaded: a load that read
 # PostgreSQL before this revocation committed merges into the hash and keeps it.
 # Expired revocations go on the way (an API key's record fields are not revocations).
+# The reload marker (ARGV[5]) instead drops `loaded`: the record is read again.
 ADD_REVOCATION = """
+if ARGV[1] == ARGV[5] then
+    redis.call('HDEL', KEYS[1], ARGV[3])
+    return 1
+end
 local now = tonumber(redis.call('TIME')[1])
 local fields = redis.call('HGETALL', KEYS[1])
 for index = 1, #fields, 2 do
@@ -140,8 +149,13 @@ class RedisRevocations:
 
     def add(self, subject: str, field: str, expires_at: float) -> None:
         self.add_script(
-            [cache_key(subject)], [field, int(expires_at) + 1, LOADED_FIELD, CACHE_SECONDS]
+            [cache_key(subject)],
+            [field, int(expires_at) + 1, LOADED_FIELD, CACHE_SECONDS, RELOAD_FIELD],
         )
+
+    def unload(self, subject: str) -> None:
+        """Stop trusting a subject's record until it is filled again."""
+        self.client.hdel(cache_key(subject), LOADED_FIELD)
 
     def load(self, subject: str, revocations: Mapping[str, float], complete: bool) -> None:
         """Write these revocations; `complete`: they are all the subject has (`loaded`)."""

@@ -77,6 +77,16 @@ class MemoryStore:
                     del self._flags[key]
         return False
 
+    def first_in(self, key: str, ttl_seconds: int) -> bool:
+        """Whether `key` was not claimed in the last `ttl_seconds` (claims it if so)."""
+        now = time.monotonic()
+        with self._lock:
+            expiry = self._flags.get(key)
+            if expiry is not None and expiry > now:
+                return False
+            self._flags[key] = now + ttl_seconds
+            return True
+
     def ping(self) -> bool:
         return True
 
@@ -84,6 +94,16 @@ class MemoryStore:
 class RedisStore:
     def __init__(self, client: "redis.Redis | RedisCluster") -> None:
         self.client = client
+        self.fallback = MemoryStore()
+        """Claims while Redis is unreachable (then per process)."""
+
+    def first_in(self, key: str, ttl_seconds: int) -> bool:
+        """Whether `key` was not claimed in the last `ttl_seconds`, across workers
+        (`SET NX EX`); per process while Redis is unreachable."""
+        try:
+            return bool(self.client.set(key, b"1", nx=True, ex=ttl_seconds))
+        except redis.RedisError:
+            return self.fallback.first_in(key, ttl_seconds)
 
     def increment(self, key: str, ttl_seconds: int) -> int:
         """INCR and EXPIRE in one round trip (one key, so one Cluster slot)."""

@@ -25,12 +25,12 @@ blp = Blueprint(
     "developer tokens, and the user's own SDK token.",
 )
 
-DATA_READERS = (Kind.DEVELOPER, Kind.API_KEY, Kind.SDK)
+DATA_CALLERS = (Kind.DEVELOPER, Kind.API_KEY, Kind.SDK)
 
 
 @blp.route("/<uuid:user_id>/events/workouts")
 class Workouts(MethodView):
-    @requires(*DATA_READERS)
+    @requires(*DATA_CALLERS, scope="data:read")
     @blp.doc(operationId="listWorkouts")
     @blp.arguments(WorkoutQuerySchema, location="query")
     @blp.response(200, WorkoutPageSchema)
@@ -39,7 +39,7 @@ class Workouts(MethodView):
         """Workouts that start between `start_date` and `end_date`, oldest first."""
         return services.list_workouts(user_id, query["range"], query.get("cursor"), query["limit"])
 
-    @requires(*DATA_READERS)
+    @requires(*DATA_CALLERS, scope="data:write")
     @blp.doc(operationId="createWorkouts")
     @blp.arguments(WorkoutBatchSchema)
     @blp.response(200, WorkoutBatchResultSchema)
@@ -52,7 +52,7 @@ class Workouts(MethodView):
 
 @blp.route("/<uuid:user_id>/events/workouts/<uuid:workout_id>")
 class WorkoutById(MethodView):
-    @requires(*DATA_READERS)
+    @requires(*DATA_CALLERS, scope="data:write")
     @blp.doc(operationId="deleteWorkout")
     @blp.response(204)
     @blp.alt_response(404, response="NOT_FOUND")
@@ -63,7 +63,7 @@ class WorkoutById(MethodView):
 
 @blp.route("/<uuid:user_id>/timeseries")
 class TimeSeries(MethodView):
-    @requires(*DATA_READERS)
+    @requires(*DATA_CALLERS, scope="data:read")
     @blp.doc(operationId="listTimeSeries")
     @blp.arguments(TimeSeriesQuerySchema, location="query")
     @blp.response(200, TimeSeriesPageSchema)
@@ -74,7 +74,7 @@ class TimeSeries(MethodView):
             user_id, query["types"], query["range"], query.get("cursor"), query["limit"]
         )
 
-    @requires(*DATA_READERS)
+    @requires(*DATA_CALLERS, scope="data:write")
     @blp.doc(operationId="createTimeSeries")
     @blp.arguments(TimeSeriesBatchSchema)
     @blp.response(200, TimeSeriesBatchResultSchema)

@@ -56,7 +56,7 @@ class Revoke(MethodView):
 
 @blp.route("/introspect")
 class Introspect(MethodView):
-    @requires(Kind.API_KEY)
+    @requires(Kind.API_KEY, scope="tokens:introspect")
     @blp.doc(operationId="introspectToken")
     @blp.arguments(TokenSchema, location="form")
     @blp.response(200, IntrospectionSchema)
@@ -64,9 +64,9 @@ class Introspect(MethodView):
     def post(self, payload: dict[str, str]) -> dict[str, Any]:
         """Introspect a token (RFC 7662) for a resource server: form `token`.
 
-        Authenticated with an API key (any key today; once API keys carry scopes, a
-        restricted key needs `tokens:introspect`). Answers `{"active": true, ...claims}`
-        for a token a request would accept right now, and `{"active": false}` for
-        anything expired, revoked (on any worker), malformed or unknown.
+        Authenticated with an API key (a restricted key needs `tokens:introspect`).
+        Answers `{"active": true, ...claims}` for a token a request would accept right
+        now, and `{"active": false}` for anything expired, revoked (on any worker),
+        malformed or unknown.
         """
         return services.introspect(payload["token"])

@@ -14,7 +14,7 @@ blp = Blueprint("users", __name__, url_prefix="/api/v1/users", description="End 
 
 @blp.route("")
 class Users(MethodView):
-    @requires(Kind.DEVELOPER, Kind.API_KEY)
+    @requires(Kind.DEVELOPER, Kind.API_KEY, scope="users:read")
     @blp.doc(operationId="listUsers")
     @blp.arguments(UserQuerySchema, location="query")
     @blp.response(200, UserPageSchema)
@@ -22,7 +22,7 @@ class Users(MethodView):
         """List users, newest first, with optional search and exact filters."""
         return services.list_users(query)
 
-    @requires(Kind.DEVELOPER, Kind.API_KEY)
+    @requires(Kind.DEVELOPER, Kind.API_KEY, scope="users:write")
     @blp.doc(operationId="createUser")
     @blp.arguments(UserWriteSchema)
     @blp.response(201, UserSchema)
@@ -34,7 +34,7 @@ class Users(MethodView):
 
 @blp.route("/<uuid:user_id>")
 class UserById(MethodView):
-    @requires(Kind.DEVELOPER, Kind.API_KEY, Kind.SDK)
+    @requires(Kind.DEVELOPER, Kind.API_KEY, Kind.SDK, scope="users:read")
     @blp.doc(operationId="getUser")
     @blp.response(200, UserSchema)
     @blp.alt_response(404, response="NOT_FOUND")
@@ -42,7 +42,7 @@ class UserById(MethodView):
         """One user. An SDK token may read only its own user."""
         return services.get_user(user_id)
 
-    @requires(Kind.DEVELOPER, Kind.API_KEY)
+    @requires(Kind.DEVELOPER, Kind.API_KEY, scope="users:write")
     @blp.doc(operationId="updateUser")
     @blp.arguments(UserWriteSchema)
     @blp.response(200, UserSchema)
@@ -52,7 +52,7 @@ class UserById(MethodView):
         """Change some of a user's fields."""
         return services.update_user(user_id, fields)
 
-    @requires(Kind.DEVELOPER, Kind.API_KEY)
+    @requires(Kind.DEVELOPER, Kind.API_KEY, scope="users:write")
     @blp.doc(operationId="deleteUser")
     @blp.response(204)
     @blp.alt_response(404, response="NOT_FOUND")

@@ -1,7 +1,8 @@
 """API keys are authenticated from their Redis record, filled from PostgreSQL on a miss.
 
-The invariant: a rotated or deleted key is refused everywhere at once, even when a
-fill read the key just before the rotation committed and writes it after, and even when
+The invariant: a rotated or deleted key is refused everywhere at once, and a narrowed
+key (scopes, allowlist) is held to its new restriction everywhere at once, even when a
+fill read the key just before the change committed and writes it after, and even when
 Redis loses its data in between."""
 
 import threading
@@ -13,8 +14,10 @@ import requests
 from app.core.auth import api_key_subject
 from app.core.revocation import cache_key
 from app.core.secrets import digest
+from app.refresh_tokens.models import UnpushedRevocation
 from tests.support.auth import bearer, developer_token
 from tests.support.environment import server_settings
+from tests.support.ports import free_port
 from tests.support.servers import gunicorn, worker_pids
 
 USERS = "/api/v1/users"
@@ -81,6 +84,83 @@ def test_a_fill_that_read_the_key_before_its_rotation_cannot_bring_it_back(
         refused = client.get(USERS, headers=bearer(created["key"]))
         assert refused.status_code == 401
         assert refused.get_json() == {"detail": "Invalid API key"}
+
+
+NARROWINGS = {
+    "scopes": ({"scopes": ["data:read"]}, {"detail": "This API key lacks the scope 'users:read'."}),
+    "allowed_ips": (
+        {"allowed_ips": ["203.0.113.0/24"]},
+        {"detail": "This API key is not allowed from this IP address."},
+    ),
+}
+
+
+@pytest.mark.parametrize("redis_loses_its_data", [False, True], ids=["kept", "flushed"])
+@pytest.mark.parametrize("narrowed", list(NARROWINGS))
+def test_a_fill_that_read_the_key_before_it_was_narrowed_cannot_widen_it_again(
+    make_app, admin_headers, narrowed, redis_loses_its_data
+):
+    app = make_app()
+    client = app.test_client()
+    created = client.post(KEYS, json={"name": "raced"}, headers=admin_headers).get_json()
+    change, refusal = NARROWINGS[narrowed]
+    with app.app_context():
+        paused = PausedFill(app, digest(created["key"]))
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # This request misses Redis and reads the unrestricted key, then stalls.
+        stalled = pool.submit(client.get, USERS, headers=bearer(created["key"]))
+        assert paused.read.wait(10)
+        updated = client.patch(f"{KEYS}/{created['id']}", json=change, headers=admin_headers)
+        assert updated.status_code == 200
+        if redis_loses_its_data:
+            with app.app_context():
+                app.extensions["owa_store"].client.flushdb()
+        paused.go_on.set()
+        during = stalled.result(timeout=10)
+
+    # The stalled fill wrote what it read, read PostgreSQL again and wrote the change.
+    assert _record(app, created["key"])[narrowed] == " ".join(change[narrowed])
+    for response in [during] + [client.get(USERS, headers=bearer(created["key"])) for _ in "abc"]:
+        assert response.status_code == 403
+        assert response.get_json() == refusal
+
+
+def test_a_narrowing_made_while_redis_was_unreachable_holds_before_redis_is_trusted_again(
+    make_app, app, client, admin_headers, api_key
+):
+    """The worker that narrowed the key could not reach Redis; another worker has the
+    unrestricted record cached. Once its connection is new (Redis back from an outage),
+    it pushes the staged reload before trusting any record."""
+    headers = bearer(api_key["key"])
+    assert client.get(USERS, headers=headers).status_code == 200
+    cut_off = make_app(REDIS_URL=f"redis://127.0.0.1:{free_port()}/0").test_client()
+
+    updated = cut_off.patch(
+        f"{KEYS}/{api_key['id']}", json={"scopes": ["data:read"]}, headers=admin_headers
+    )
+    with app.app_context():
+        staged = app.extensions["sqlalchemy"].session.query(UnpushedRevocation).count()
+        app.extensions["owa_store"].client.connection_pool.disconnect()
+    refused = client.get(USERS, headers=headers)
+
+    assert updated.status_code == 200
+    assert staged == 1
+    assert refused.status_code == 403
+    assert refused.get_json() == {"detail": "This API key lacks the scope 'users:read'."}
+    assert _record(app, api_key["key"])["scopes"] == "data:read"
+
+
+def test_a_narrowing_reaches_the_grace_period_secret_too(client, admin_headers, api_key):
+    rotated = client.post(
+        f"{KEYS}/{api_key['id']}/rotate", json={"grace_seconds": 600}, headers=admin_headers
+    ).get_json()
+    secrets = [api_key["key"], rotated["key"]]
+    assert [client.get(USERS, headers=bearer(s)).status_code for s in secrets] == [200, 200]
+
+    client.patch(f"{KEYS}/{api_key['id']}", json={"scopes": ["data:read"]}, headers=admin_headers)
+
+    assert [client.get(USERS, headers=bearer(s)).status_code for s in secrets] == [403, 403]
 
 
 def test_an_unknown_key_is_remembered_briefly_and_a_known_one_for_the_cache_lifetime(

@@ -172,7 +172,7 @@ def test_key_lifecycle_is_audited_without_secrets(client, admin_headers, api_key
     response = client.get(f"/api/v1/audit-events?target_id={api_key['id']}", headers=admin_headers)
 
     actions = [event["action"] for event in response.get_json()["data"]]
-    assert actions == ["api_key.deleted", "api_key.rotated", "api_key.renamed", "api_key.created"]
+    assert actions == ["api_key.deleted", "api_key.rotated", "api_key.updated", "api_key.created"]
     text = response.get_data(as_text=True)
     assert api_key["key"] not in text
     assert rotated["key"] not in text

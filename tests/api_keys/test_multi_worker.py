@@ -51,3 +51,30 @@ def test_rotation_and_deletion_reach_every_worker_at_once(database_url, redis_ur
         assert set(me) == {401}
 
     assert len(worker_pids(access_log)) == 2
+
+
+@pytest.mark.slow
+def test_a_narrowed_key_is_held_to_it_by_every_worker_at_once(
+    database_url, redis_url, admin, tmp_path
+):
+    config = server_settings(database_url, redis_url)
+    with gunicorn(config, tmp_path, workers=2) as (base, access_log):
+        admin_headers = bearer(developer_token(base))
+        created = requests.post(
+            base + "/api/v1/api-keys", json={"name": "srv"}, headers=admin_headers, timeout=10
+        ).json()
+        key_url = f"{base}/api/v1/api-keys/{created['id']}"
+        assert statuses(base, created["key"]) == {200}  # both workers have it cached
+
+        def update(fields: dict) -> None:
+            response = requests.patch(key_url, json=fields, headers=admin_headers, timeout=10)
+            assert response.status_code == 200, response.text
+
+        update({"scopes": ["data:read"]})
+        assert statuses(base, created["key"]) == {403}
+        update({"scopes": ["users:read"], "allowed_ips": ["203.0.113.0/24"]})
+        assert statuses(base, created["key"]) == {403}
+        update({"allowed_ips": ["127.0.0.1"]})
+        assert statuses(base, created["key"]) == {200}
+
+    assert len(worker_pids(access_log)) == 2

@@ -26,6 +26,8 @@ pytestmark = pytest.mark.slow
 
 REQUESTS_PER_KIND = 5
 NO_FLUSH = 24 * 3600
+RESTRICTED = "restricted API key"
+"""A key with scopes and an allowlist: checked from its cached record, no more I/O."""
 
 
 @pytest.fixture(scope="module")
@@ -55,9 +57,15 @@ def counted(servers):
         user_id = str(user.id)
     developer_token = login(client, ADMIN_EMAIL, ADMIN_PASSWORD).get_json()["access_token"]
     key = client.post("/api/v1/api-keys", json={"name": "counted"}, headers=bearer(developer_token))
+    restricted = client.post(
+        "/api/v1/api-keys",
+        json={"name": "restricted", "scopes": ["users:read"], "allowed_ips": ["127.0.0.1"]},
+        headers=bearer(developer_token),
+    )
     sdk = client.post(f"/api/v1/users/{user_id}/token", headers=bearer(developer_token))
     credentials = {
         Kind.API_KEY: key.get_json()["key"],
+        RESTRICTED: restricted.get_json()["key"],
         Kind.DEVELOPER: developer_token,
         Kind.SDK: sdk.get_json()["access_token"],
     }
@@ -80,7 +88,7 @@ def make_app_on(servers):
         close_app(app)
 
 
-@pytest.mark.parametrize("kind", [Kind.API_KEY, Kind.DEVELOPER, Kind.SDK])
+@pytest.mark.parametrize("kind", [Kind.API_KEY, RESTRICTED, Kind.DEVELOPER, Kind.SDK])
 def test_an_authenticated_request_is_one_redis_command_and_no_sql_to_authenticate(
     servers, counted, kind
 ):
@@ -148,3 +156,29 @@ def test_a_due_usage_flush_is_one_pipeline_after_the_response(servers, counted, 
     assert on_close[0] == "hincrby"
     assert on_close[-1] == "expire"
     assert set(on_close) == {"hincrby", "expire", "sadd"}
+
+
+def test_a_request_refused_by_the_allowlist_writes_nothing_after_the_first(servers, counted):
+    """The refusal is audited once per key and network an hour: later refusals cost the
+    admission's call and the `SET NX` that finds the audit done, and no SQL at all."""
+    cluster, database_url, redis_server = servers
+    _, client, user_id, credentials = counted
+    path, headers = f"/api/v1/users/{user_id}", bearer(credentials[RESTRICTED])
+    elsewhere = {"REMOTE_ADDR": "198.51.100.7"}
+    assert client.get(path, headers=headers, environ_base=elsewhere).status_code == 403
+
+    responses, statements = [], []
+    sent, _ = redis_server.commands_sent_during(
+        lambda: statements.extend(
+            cluster.statements_during(
+                database_url,
+                lambda: responses.extend(
+                    client.get(path, headers=headers, environ_base=elsewhere) for _ in range(3)
+                ),
+            )
+        )
+    )
+
+    assert [response.status_code for response in responses] == [403] * 3
+    assert sent == ["evalsha", "set"] * 3
+    assert [s for s in statements if s.upper().startswith(("SELECT", "INSERT", "UPDATE"))] == []

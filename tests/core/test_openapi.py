@@ -59,3 +59,29 @@ def test_swagger_ui_loads_only_local_assets_from_the_pinned_package(client):
         with client.get(source) as asset:
             assert asset.status_code == 200, source
             assert len(asset.data) > 1000
+
+
+def test_every_operation_open_to_api_keys_documents_its_scope(client):
+    from app.core.auth import API_KEY_SCOPES
+
+    spec = client.get("/api/v1/openapi.json").get_json()
+    operations = [
+        op
+        for path in spec["paths"].values()
+        for method, op in path.items()
+        if method != "parameters"
+    ]
+    open_to_keys = [op for op in operations if {"apiKeyHeader": []} in op.get("security", [])]
+    scopes = {op["operationId"]: op.get("x-required-scope") for op in open_to_keys}
+    key_schema = spec["components"]["schemas"]["ApiKey"]["properties"]
+
+    assert scopes["getUser"] == "users:read"
+    assert scopes["introspectToken"] == "tokens:introspect"
+    assert set(scopes.values()) == set(API_KEY_SCOPES)
+    assert [
+        op["operationId"]
+        for op in operations
+        if "x-required-scope" in op and op not in open_to_keys
+    ] == []
+    assert key_schema["scopes"]["items"]["enum"] == list(API_KEY_SCOPES)
+    assert "description" in key_schema["allowed_ips"]

@@ -27,7 +27,7 @@ STABLE_OPERATION_IDS = {
     ("get", "/api/v1/api-keys"): "listApiKeys",
     ("post", "/api/v1/api-keys"): "createApiKey",
     ("get", "/api/v1/api-keys/{key_id}"): "getApiKey",
-    ("patch", "/api/v1/api-keys/{key_id}"): "renameApiKey",
+    ("patch", "/api/v1/api-keys/{key_id}"): "updateApiKey",
     ("delete", "/api/v1/api-keys/{key_id}"): "deleteApiKey",
     ("post", "/api/v1/api-keys/{key_id}/rotate"): "rotateApiKey",
     ("get", "/api/v1/api-keys/{key_id}/usage"): "getApiKeyUsage",

@@ -9,6 +9,7 @@ import pytest
 import requests
 from playwright.sync_api import Page, expect
 
+from app.core.auth import API_KEY_SCOPES
 from tests.support.auth import developer_token
 from tests.support.browser import SHORT_ACCESS_TOKEN_SECONDS, VIEWPORT, Visit
 from tests.support.environment import ADMIN_EMAIL, ADMIN_PASSWORD
@@ -92,6 +93,48 @@ def test_api_key_secret_is_shown_once_and_rotation_kills_the_old_one(visit):
     page.get_by_role("button", name="Delete key").click()
     expect(page.get_by_text("No API keys yet")).to_be_visible()
     assert api(visit.base, "GET", "/api/v1/users", rotated).status_code == 401
+    visit.assert_nothing_leaked()
+
+
+def test_a_restricted_key_is_made_and_narrowed_in_the_dashboard(visit):
+    page = signed_in(visit)
+    page.get_by_role("button", name="Create API key").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Name", exact=True).fill("Reporting")
+    scope_boxes = dialog.get_by_role("group", name="Scopes").get_by_role("checkbox")
+    labels = [box.evaluate("b => b.labels[0].textContent") for box in scope_boxes.all()]
+    assert [label.split(": ")[0] for label in labels] == list(API_KEY_SCOPES)
+    dialog.get_by_label("users:read: Read users").check()
+    dialog.get_by_label("data:read: Read workouts and time series").check()
+    dialog.get_by_label("Allowed IPs").fill("127.0.0.1\n2001:DB8::/32\n")
+    dialog.get_by_role("button", name="Create API key").click()
+    secret = shown_secret(page, "API key")
+    page.get_by_role("button", name="Done").click()
+
+    token = developer_token(visit.base)
+    [record] = [
+        k
+        for k in api(visit.base, "GET", "/api/v1/api-keys", token).json()
+        if k["name"] == "Reporting"
+    ]
+    assert record["scopes"] == ["users:read", "data:read"]
+    assert record["allowed_ips"] == ["127.0.0.1/32", "2001:db8::/32"]
+    row = page.get_by_role("row", name=re.compile("Reporting"))
+    expect(row).to_contain_text("users:read, data:read")
+    expect(row).to_contain_text("from 127.0.0.1/32, 2001:db8::/32")
+    assert api(visit.base, "GET", "/api/v1/users", secret).status_code == 200
+    created = api(visit.base, "POST", "/api/v1/users", secret, json={"external_user_id": "r"})
+    assert created.status_code == 403
+
+    page.get_by_role("button", name="Restrict Reporting").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_label("users:read: Read users")).to_be_checked()
+    dialog.get_by_label("Allowed IPs").fill("203.0.113.0/24")
+    dialog.get_by_role("button", name="Save restrictions").click()
+    expect(row).to_contain_text("from 203.0.113.0/24")
+    refused = api(visit.base, "GET", "/api/v1/users", secret)
+    assert refused.status_code == 403
+    assert refused.json() == {"detail": "This API key is not allowed from this IP address."}
     visit.assert_nothing_leaked()
 
 

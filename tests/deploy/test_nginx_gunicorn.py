@@ -234,6 +234,39 @@ def test_client_ip_is_the_one_nginx_saw_even_with_a_forged_forwarded_for(stack, 
 
 
 @pytest.mark.slow
+def test_an_allowlisted_key_cannot_be_passed_by_a_forged_forwarded_for(stack, admin):
+    """The allowlist sees the address nginx saw (ProxyFix, one trusted hop): a key allowed
+    only from 203.0.113.0/24 is refused from loopback whatever X-Forwarded-For claims."""
+    admin_headers = bearer(login(stack, admin["password"]).json()["access_token"])
+    created = requests.post(
+        stack.https + "/api/v1/api-keys",
+        json={"name": "allowlisted", "allowed_ips": ["203.0.113.0/24"]},
+        headers=admin_headers,
+        verify=stack.certificate,
+        timeout=30,
+    ).json()
+    forged = {
+        **bearer(created["key"]),
+        "X-Forwarded-For": FORGED_CLIENT,
+        "X-Real-IP": FORGED_CLIENT,
+    }
+
+    refused = stack.get("/api/v1/users", headers=forged)
+    requests.patch(
+        f"{stack.https}/api/v1/api-keys/{created['id']}",
+        json={"allowed_ips": ["127.0.0.1/32"]},
+        headers=admin_headers,
+        verify=stack.certificate,
+        timeout=30,
+    )
+    allowed = stack.get("/api/v1/users", headers=forged)
+
+    assert refused.status_code == 403
+    assert refused.json() == {"detail": "This API key is not allowed from this IP address."}
+    assert allowed.status_code == 200
+
+
+@pytest.mark.slow
 def test_a_forged_forwarded_proto_cannot_downgrade_or_fake_the_scheme(stack):
     response = stack.post("/api/v1/auth/login", headers={"X-Forwarded-Proto": "http"})
 

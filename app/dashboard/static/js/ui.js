@@ -69,6 +69,21 @@ export function Field({ label, type = "text", value, onInput, error, field, hint
     </div>`;
 }
 
+export function TextArea({ label, value, onInput, error, field, hint, ...rest }) {
+  const id = useId("text");
+  const fieldError = error && error.fieldError ? error.fieldError(field) : null;
+  const describedBy = [hint && `${id}-hint`, fieldError && `${id}-error`].filter(Boolean).join(" ");
+  return html`
+    <div class="field">
+      <label for=${id}>${label}</label>
+      <textarea id=${id} value=${value} onInput=${(event) => onInput(event.target.value)}
+        aria-invalid=${fieldError ? "true" : undefined}
+        aria-describedby=${describedBy || undefined} ...${rest}></textarea>
+      ${hint && html`<p class="hint" id=${`${id}-hint`}>${hint}</p>`}
+      ${fieldError && html`<p class="error" id=${`${id}-error`}>${fieldError}</p>`}
+    </div>`;
+}
+
 export function Select({ label, value, onInput, options }) {
   const id = useId("select");
   return html`

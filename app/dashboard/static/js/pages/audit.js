@@ -23,6 +23,9 @@ const ACTIONS = {
   "invitation.accepted": () => "accepted an invitation and joined the team",
   "api_key.created": (event) => `created API key ${keyName(event)}`,
   "api_key.renamed": (event) => `renamed API key ${event.details.old_name} to ${event.details.name}`,
+  "api_key.updated": (event) =>
+    `changed the ${Object.keys(event.details).filter((f) => f.startsWith("old_")).map((f) => f.slice(4)).join(", ")} of API key ${keyName(event)}`,
+  "api_key.ip_refused": (event) => `API key ${event.target_id} was refused from ${event.details.network}`,
   "api_key.rotated": (event) => `rotated API key ${keyName(event)}`,
   "api_key.deleted": (event) => `deleted API key ${keyName(event)}`,
   "application.created": (event, names) => `created application ${names.application(event.details.app_id)}`,
