@@ -98,6 +98,7 @@ function KeyRow({ apiKey, developerName, open }) {
     <td><${When} iso=${apiKey.last_used_at} />${apiKey.last_used_ip && html`<span class="sub">from ${apiKey.last_used_ip}</span>`}</td>
     <td>${apiKey.expires_at ? formatDay(apiKey.expires_at) : html`<span class="muted">never</span>`}</td>
     <td class="row-actions">
+      <a class="button" href=${`/dashboard/api-keys/${apiKey.id}/usage`} aria-label=${`Usage of ${apiKey.name}`}>Usage</a>
       <button type="button" aria-label=${`Rename ${apiKey.name}`} onClick=${() => open("rename", apiKey)}>Rename</button>
       <button type="button" aria-label=${`Rotate ${apiKey.name}`} onClick=${() => open("rotate", apiKey)}>Rotate</button>
       <button type="button" class="danger" aria-label=${`Delete ${apiKey.name}`} onClick=${() => open("delete", apiKey)}>Delete</button>
