@@ -29,7 +29,8 @@ export function LineChart({ points, label, unit }) {
 }
 
 /** Several series over the same range: `lines` of `{ name, points }`; `floor` (0 for
- * counts) is the bottom of the value axis, which then has whole-number ticks at least. */
+ * counts) is the bottom of the value axis. Dots mark the samples of a single short series
+ * only: on several lines they would hide each other. */
 export function MultiLineChart({ lines, label, unit, floor = null }) {
   const all = lines.flatMap((line) => line.points);
   const values = all.map((point) => point.value);
@@ -69,7 +70,7 @@ export function MultiLineChart({ lines, label, unit, floor = null }) {
         ${lines.map(
           (line, index) => html`<g class=${`line-${index}`}>
             <path class="series" d=${path(line.points)} />
-            ${line.points.length <= 60 && line.points.map((point) => html`<circle class="dot" cx=${at(point)[0]} cy=${at(point)[1]} r="3" />`)}
+            ${lines.length === 1 && line.points.length <= 60 && line.points.map((point) => html`<circle class="dot" cx=${at(point)[0]} cy=${at(point)[1]} r="3" />`)}
           </g>`,
         )}
       </svg>
