@@ -7,7 +7,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser
 
-from tests.support.browser import SHORT_ACCESS_TOKEN_SECONDS, VIEWPORT, Visit
+from tests.support.browser import (
+    SHORT_ACCESS_TOKEN_SECONDS,
+    USAGE_FLUSH_SECONDS,
+    VIEWPORT,
+    Visit,
+)
 from tests.support.environment import server_settings
 from tests.support.servers import gunicorn
 
@@ -20,8 +25,14 @@ def _serve(database_url: str, redis_url: str, log_dir: Path, **overrides: str) -
 
 @pytest.fixture(scope="module")
 def dashboard_url(database_url, redis_url, tmp_path_factory) -> Iterator[str]:
-    """The app on two gunicorn workers, sharing the test database and Redis."""
-    yield from _serve(database_url, redis_url, tmp_path_factory.mktemp("gunicorn"))
+    """The app on two gunicorn workers, sharing the test database and Redis; each worker
+    sends its usage counts twice a second, so a test waits that long for them."""
+    yield from _serve(
+        database_url,
+        redis_url,
+        tmp_path_factory.mktemp("gunicorn"),
+        USAGE_FLUSH_SECONDS=str(USAGE_FLUSH_SECONDS),
+    )
 
 
 @pytest.fixture(scope="module")

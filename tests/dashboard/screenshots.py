@@ -11,7 +11,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+import uuid
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import requests
@@ -88,15 +89,11 @@ def seed(base: str) -> str:
     api = Api(base, login(base, "Firefox on macOS"))
     production = api.call("POST", "/api/v1/api-keys", json={"name": "Production Server"}).json()
     expiry = (datetime.now(UTC) + timedelta(days=90)).isoformat()
-    api.call(
+    staging = api.call(
         "POST",
         "/api/v1/api-keys",
         json={"name": "Staging worker", "environment": "test", "expires_at": expiry},
-    )
-    requests.get(
-        base + "/api/v1/users", headers={"X-Open-Wearables-API-Key": production["key"]}, timeout=30
-    )
-    time.sleep(1.5)  # the in-process flush (LAST_USED_FLUSH_SECONDS) records the use
+    ).json()
     for name in ("iOS app", "Android app"):
         api.call("POST", "/api/v1/applications", json={"name": name})
     user_ids = []
@@ -131,7 +128,9 @@ def seed(base: str) -> str:
         sample = {"time": time_of_sample.isoformat(), "value": round(resting + workout, 1)}
         heart_rate.append({"type": "heart_rate", **sample})
     api.call("POST", f"/api/v1/users/{shown}/timeseries", json={"data": heart_rate})
-    api.call("POST", f"/api/v1/users/{shown}/token")
+    sdk_token = api.call("POST", f"/api/v1/users/{shown}/token").json()["access_token"]
+    make_traffic(base, [production["key"], staging["key"]], sdk_token, user_ids)
+    time.sleep(1.5)  # the in-process flushes (LAST_USED_ and USAGE_FLUSH_SECONDS) record it
     joined = api.call("POST", "/api/v1/invitations", json={"email": "grace@example.com"}).json()
     requests.post(
         base + "/api/v1/invitations/accept",
@@ -146,6 +145,23 @@ def seed(base: str) -> str:
     api.call("POST", "/api/v1/invitations", json={"email": "alan@example.com"})
     login(base, "Safari on iPhone")
     return shown
+
+
+def make_traffic(base: str, keys: list[str], sdk_token: str, user_ids: list[str]) -> None:
+    """Requests with the API keys and an SDK token, some refused, for the usage pages."""
+    production, staging = (Api(base, key) for key in keys)
+    sdk = Api(base, sdk_token)
+    for round_number in range(12):
+        production.call("GET", "/api/v1/users")
+        for user_id in user_ids:
+            production.call("GET", f"/api/v1/users/{user_id}")
+        if round_number % 3 == 0:
+            staging.call("GET", f"/api/v1/users/{uuid.uuid4()}")  # 404
+            production.call("GET", "/api/v1/users", params={"limit": 0})  # 422
+        sdk.call("GET", f"/api/v1/users/{user_ids[0]}")
+        week = {"start_date": (date.today() - timedelta(days=7)).isoformat()}
+        week["end_date"] = date.today().isoformat()
+        sdk.call("GET", f"/api/v1/users/{user_ids[0]}/events/workouts", params=week)
 
 
 def fake_secrets(page: Page) -> None:
@@ -187,10 +203,15 @@ def shoot(base: str, user_id: str, out: Path) -> None:
         take(page, out, "api-key-rotate")
         page.get_by_role("button", name="Cancel").click()
 
+        page.get_by_role("link", name="Usage of Production Server").click()
+        expect(page.get_by_role("region", name="Totals")).to_be_visible()
+        take(page, out, "api-key-usage")
+
         for path, name in [
             ("/applications", "applications"),
             ("/users", "users"),
             (f"/users/{user_id}", "user"),
+            ("/usage", "usage"),
             ("/audit", "audit-log"),
             ("/account", "account"),
             ("/team", "team"),
@@ -218,6 +239,7 @@ def main(out: Path) -> None:
             "DATABASE_URL": f"sqlite:///{work}/screenshots.db",
             "PUBLIC_BASE_URL": "https://wearables.example.com",
             "LAST_USED_FLUSH_SECONDS": "1",
+            "USAGE_FLUSH_SECONDS": "1",
         }
         env.pop("REDIS_URL", None)
         prepare_database(env)

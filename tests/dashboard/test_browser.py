@@ -3,6 +3,7 @@ checked in the page and, where it matters, against the API itself."""
 
 import re
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,8 +12,9 @@ from playwright.sync_api import Page, expect
 
 from app.core.auth import API_KEY_SCOPES
 from tests.support.auth import developer_token
-from tests.support.browser import SHORT_ACCESS_TOKEN_SECONDS, VIEWPORT, Visit
+from tests.support.browser import SHORT_ACCESS_TOKEN_SECONDS, USAGE_FLUSH_SECONDS, VIEWPORT, Visit
 from tests.support.environment import ADMIN_EMAIL, ADMIN_PASSWORD
+from tests.support.servers import wait_for
 
 pytestmark = pytest.mark.slow
 NEW_PASSWORD = "a much longer passphrase of my own"
@@ -208,6 +210,82 @@ def test_users_page_shows_a_user_made_through_the_api_with_their_data(visit):
     page.get_by_role("button", name="Generate SDK token").click()
     sdk_token = shown_secret(page, "Access token")
     assert api(visit.base, "GET", base_path, sdk_token).json()["email"] == "grace@example.com"
+    visit.assert_nothing_leaked()
+
+
+def shown_total(page: Page, label: str) -> str:
+    totals = page.get_by_role("region", name="Totals")
+    return (
+        totals.locator("dl > div", has=page.get_by_text(label, exact=True))
+        .locator("dd")
+        .inner_text()
+    )
+
+
+def shown_counts(page: Page, row_header: str) -> list[str]:
+    """The All, 2xx, 4xx, 429 and 5xx cells of a usage table's row."""
+    header = page.get_by_role("rowheader", name=row_header, exact=True)
+    return page.get_by_role("row").filter(has=header).get_by_role("cell").all_inner_texts()
+
+
+def wait_for_usage(base: str, token: str, path: str, totals: dict[str, int]) -> None:
+    wait_for(
+        lambda: api(base, "GET", path, token).json()["totals"] == totals,
+        seconds=10,
+        what=f"the gunicorn workers' usage counts of {path} flushed",
+    )
+
+
+def test_usage_pages_show_the_requests_made_with_a_key_and_an_sdk_token(visit):
+    token = developer_token(visit.base)
+    # The server outlives each test: counts of the previous test's last requests may
+    # reach Redis after it was emptied. Let them land, then count from there.
+    time.sleep(USAGE_FLUSH_SECONDS * 3)
+    before = api(visit.base, "GET", "/api/v1/usage", token).json()["totals"]
+    made = {"2xx": 4, "4xx": 1, "429": 0, "5xx": 0}
+    key = api(visit.base, "POST", "/api/v1/api-keys", token, json={"name": "Billing"}).json()
+    user = api(visit.base, "POST", "/api/v1/users", token, json={}).json()
+    user_path = f"/api/v1/users/{user['id']}"
+    for _ in range(3):
+        assert api(visit.base, "GET", "/api/v1/users", key["key"]).status_code == 200
+    missing = f"/api/v1/users/{uuid.uuid4()}"
+    assert api(visit.base, "GET", missing, key["key"]).status_code == 404
+    sdk_token = api(visit.base, "POST", f"{user_path}/token", token).json()["access_token"]
+    assert api(visit.base, "GET", user_path, sdk_token).status_code == 200
+    wait_for_usage(visit.base, token, "/api/v1/usage", {k: before[k] + made[k] for k in made})
+
+    page = signed_in(visit, "/dashboard/usage")
+    expect(page.get_by_role("heading", name="Usage", exact=True)).to_be_visible()
+    assert shown_total(page, "All requests") == str(sum(before.values()) + 5)
+    assert shown_total(page, "4xx client error") == str(before["4xx"] + 1)
+    chart = page.get_by_role("img", name=re.compile(r"Requests by status: 2[45] samples"))
+    expect(chart.locator("path.series")).to_have_count(4)
+    expect(page.get_by_role("list", name="Legend").get_by_role("listitem")).to_have_text(
+        ["2xx success", "4xx client error", "429 rate limited", "5xx server error"]
+    )
+    assert shown_counts(page, "Billing") == ["4", "3", "1", "0", "0"]
+    assert shown_counts(page, user["id"]) == ["1", "1", "0", "0", "0"]
+    for route in api(visit.base, "GET", "/api/v1/usage", token).json()["routes"]:
+        counts = [route[status] for status in ("2xx", "4xx", "429", "5xx")]
+        assert shown_counts(page, route["route"]) == [str(n) for n in [sum(counts), *counts]]
+    page.get_by_label("Period").select_option("minute")
+    minutes = page.get_by_role("img", name=re.compile(r"Requests by status: 6[01] samples"))
+    expect(minutes).to_be_visible()
+    assert shown_counts(page, "Billing") == ["4", "3", "1", "0", "0"]
+
+    assert api(visit.base, "GET", "/api/v1/users", key["key"]).status_code == 200
+    key_usage = f"/api/v1/api-keys/{key['id']}/usage"
+    wait_for_usage(visit.base, token, key_usage, {"2xx": 4, "4xx": 1, "429": 0, "5xx": 0})
+    page.get_by_role("button", name="Refresh").click()
+    expect(page.get_by_role("row").filter(has_text="Billing")).to_contain_text("5410")
+
+    page.get_by_role("link", name="API keys").click()
+    page.get_by_role("link", name="Usage of Billing").click()
+    expect(page.get_by_role("heading", name="Usage of Billing")).to_be_visible()
+    assert shown_total(page, "All requests") == "5"
+    assert shown_total(page, "2xx success") == "4"
+    expect(page.get_by_text("At most 1 distinct IP in one hour.")).to_be_visible()
+    expect(page.get_by_role("img", name=re.compile("Distinct IPs per hour"))).to_be_visible()
     visit.assert_nothing_leaked()
 
 

@@ -21,6 +21,7 @@ VIEWPORT = {"width": 1280, "height": 800}
 # What a leaked credential looks like: API keys, app secrets, refresh tokens, JWTs.
 CREDENTIAL = re.compile(r"ow_(?:live|test)_\w{20,}|secret_\w{20,}|rt_\w{20,}|eyJ[\w-]{10,}\.")
 SHORT_ACCESS_TOKEN_SECONDS = 4
+USAGE_FLUSH_SECONDS = 0.5
 
 
 @dataclass

@@ -11,11 +11,13 @@ import { UserPage } from "./pages/user.js";
 import { AuditPage } from "./pages/audit.js";
 import { AccountPage } from "./pages/account.js";
 import { TeamPage } from "./pages/team.js";
+import { ApiKeyUsagePage, UsagePage } from "./pages/usage.js";
 
 const NAVIGATION = [
   ["/api-keys", "API keys"],
   ["/applications", "Applications"],
   ["/users", "Users"],
+  ["/usage", "Usage"],
   ["/audit", "Audit log"],
   ["/account", "Account"],
   ["/team", "Team"],
@@ -30,6 +32,8 @@ const PUBLIC_PAGES = {
 function privatePage(path, me) {
   const userMatch = path.match(/^\/users\/([^/]+)$/);
   if (userMatch) return html`<${UserPage} userId=${decodeURIComponent(userMatch[1])} />`;
+  const keyUsageMatch = path.match(/^\/api-keys\/([^/]+)\/usage$/);
+  if (keyUsageMatch) return html`<${ApiKeyUsagePage} keyId=${decodeURIComponent(keyUsageMatch[1])} />`;
   switch (path) {
     case "/":
     case "/api-keys":
@@ -38,6 +42,8 @@ function privatePage(path, me) {
       return html`<${ApplicationsPage} />`;
     case "/users":
       return html`<${UsersPage} />`;
+    case "/usage":
+      return html`<${UsagePage} />`;
     case "/audit":
       return html`<${AuditPage} me=${me} />`;
     case "/account":

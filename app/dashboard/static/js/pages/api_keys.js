@@ -158,6 +158,7 @@ function KeyRow({ apiKey, developerName, open }) {
     <td>${apiKey.expires_at ? formatDay(apiKey.expires_at) : html`<span class="muted">never</span>`}</td>
     <td><${Access} apiKey=${apiKey} /></td>
     <td class="row-actions">
+      <a class="button" href=${`/dashboard/api-keys/${apiKey.id}/usage`} aria-label=${`Usage of ${apiKey.name}`}>Usage</a>
       <button type="button" aria-label=${`Rename ${apiKey.name}`} onClick=${() => open("rename", apiKey)}>Rename</button>
       <button type="button" aria-label=${`Restrict ${apiKey.name}`} onClick=${() => open("restrict", apiKey)}>Restrict</button>
       <button type="button" aria-label=${`Rotate ${apiKey.name}`} onClick=${() => open("rotate", apiKey)}>Rotate</button>
