@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 COUNTED_KINDS = frozenset({Kind.API_KEY, Kind.SDK})
 UNMATCHED_ROUTE = "unmatched"
+IDLE_TIMER_FLOOR_SECONDS = 0.5
 
 
 def status_class(status: int) -> str:
@@ -98,10 +99,12 @@ def start_flushing(app: Flask) -> None:
     """In a serving process (`wsgi.py`): flush from an idle timer too, and once more at
     exit (gunicorn ends a worker with `sys.exit`, which runs `atexit`)."""
     counter = usage_counter(app)
+    # A zero interval (flush after every response) must not make the timer spin.
+    period = max(counter.flush_seconds, IDLE_TIMER_FLOOR_SECONDS)
 
     def flush_when_idle() -> None:
         while True:
-            time.sleep(counter.flush_seconds)
+            time.sleep(period)
             counter.flush_if_due()
 
     threading.Thread(target=flush_when_idle, name="usage-flush", daemon=True).start()

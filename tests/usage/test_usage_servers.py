@@ -1,6 +1,8 @@
 """Usage counts are exact across gunicorn workers: flushed by each worker's timer, and
 by a worker that exits before its next flush."""
 
+import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -10,7 +12,7 @@ import requests
 from app.usage import services
 from app.usage.schemas import UsageQuerySchema
 from tests.support.auth import bearer, developer_token
-from tests.support.environment import server_settings
+from tests.support.environment import REPO, server_settings
 from tests.support.servers import gunicorn, worker_pids
 
 pytestmark = pytest.mark.slow
@@ -85,3 +87,29 @@ def test_a_worker_flushes_what_it_counted_when_it_exits(
 
     assert before_exit == {"2xx": 0, "4xx": 0, "429": 0, "5xx": 0}
     assert after_exit == {"2xx": 100, "4xx": 0, "429": 0, "5xx": 0}
+
+
+IDLE_PROCESS = """
+import time
+from app import create_app
+from app.usage.counter import start_flushing
+start_flushing(create_app({"DATABASE_URL": "sqlite://", "USAGE_FLUSH_SECONDS": 0}))
+started = time.process_time()
+time.sleep(2)
+print(time.process_time() - started)
+"""
+
+
+def test_an_idle_process_flushing_after_every_response_does_not_spin():
+    """`USAGE_FLUSH_SECONDS=0` flushes after every response; the idle timer still sleeps."""
+    idle = subprocess.run(
+        [sys.executable, "-c", IDLE_PROCESS],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+
+    # Two idle seconds cost next to no CPU time; a spinning timer takes a core.
+    assert float(idle.stdout) < 0.3
