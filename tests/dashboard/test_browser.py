@@ -124,6 +124,11 @@ def test_a_restricted_key_is_made_and_narrowed_in_the_dashboard(visit):
     row = page.get_by_role("row", name=re.compile("Reporting"))
     expect(row).to_contain_text("users:read, data:read")
     expect(row).to_contain_text("from 127.0.0.1/32, 2001:db8::/32")
+    # Every action of the row is on screen, none hidden past the table's scroll edge.
+    table = page.locator(".table-wrap").bounding_box()
+    for action in row.locator(".row-actions > *").all():
+        box = action.bounding_box()
+        assert table["x"] <= box["x"] and box["x"] + box["width"] <= table["x"] + table["width"]
     assert api(visit.base, "GET", "/api/v1/users", secret).status_code == 200
     created = api(visit.base, "POST", "/api/v1/users", secret, json={"external_user_id": "r"})
     assert created.status_code == 403
