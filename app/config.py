@@ -511,6 +511,40 @@ SETTINGS: tuple[Setting, ...] = (
         "Length of the fixed buckets refused API keys are counted in, per network.",
     ),
     Setting(
+        "ACTIVITY_NEW_NETWORK_LEARNING_SECONDS",
+        86400,
+        int,
+        "A new API key's first this-many seconds: the networks it is used from are "
+        "remembered without an `activity.new_network` alert (0: alert from the first use).",
+    ),
+    Setting(
+        "ACTIVITY_NEW_NETWORK_MEMORY_DAYS",
+        30,
+        int,
+        "A network an API key was not used from for this many days is new again.",
+    ),
+    Setting(
+        "ACTIVITY_LIMIT_SUSTAINED_MINUTES",
+        5,
+        int,
+        "Consecutive minutes with requests refused by an API key's rate limit (429) that "
+        "raise an `activity.limit_sustained` alert (at most 120, the minutes Redis keeps).",
+    ),
+    Setting(
+        "ACTIVITY_SPIKE_FACTOR",
+        10,
+        int,
+        "An API key's requests in the current hour reaching this many times the median of "
+        "its hourly requests over `ACTIVITY_SPIKE_BASELINE_HOURS` raise an "
+        "`activity.traffic_spike` alert.",
+    ),
+    Setting(
+        "ACTIVITY_SPIKE_BASELINE_HOURS",
+        24,
+        int,
+        "The completed hours before the current one whose median is a key's usual traffic.",
+    ),
+    Setting(
         "SECRET_SCANNING_PUBLIC_KEYS_FILE",
         "",
         str,
@@ -561,13 +595,25 @@ ACTIVITY_SETTINGS = (
     "ACTIVITY_MINT_FAILURES_SECONDS",
     "ACTIVITY_AUTH_FAILURES_THRESHOLD",
     "ACTIVITY_AUTH_FAILURES_SECONDS",
+    "ACTIVITY_NEW_NETWORK_MEMORY_DAYS",
+    "ACTIVITY_LIMIT_SUSTAINED_MINUTES",
+    "ACTIVITY_SPIKE_FACTOR",
+    "ACTIVITY_SPIKE_BASELINE_HOURS",
 )
+LONGEST_LIMIT_STREAK_MINUTES = 120
+"""The minutes the usage analytics keep in Redis (`app.usage.minutes.MINUTES_KEPT`)."""
 
 
 def _check_activity_settings(config: Mapping[str, Any]) -> None:
     for name in ACTIVITY_SETTINGS:
         if config[name] < 1:
             raise ValueError(f"{name} must be 1 or more.")
+    if config["ACTIVITY_NEW_NETWORK_LEARNING_SECONDS"] < 0:
+        raise ValueError("ACTIVITY_NEW_NETWORK_LEARNING_SECONDS must be 0 or more.")
+    if config["ACTIVITY_LIMIT_SUSTAINED_MINUTES"] > LONGEST_LIMIT_STREAK_MINUTES:
+        raise ValueError(
+            f"ACTIVITY_LIMIT_SUSTAINED_MINUTES must be at most {LONGEST_LIMIT_STREAK_MINUTES}."
+        )
 
 
 def _check_signing_settings(config: Mapping[str, Any]) -> None:

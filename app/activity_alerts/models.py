@@ -43,3 +43,17 @@ class RaisedActivityAlert(CreatedAt, Model):
     alert_id: Mapped[uuid.UUID] = mapped_column(
         Uuid, ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False
     )
+
+
+class KeyNetwork(Model):
+    """A network (IPv4 /24, IPv6 /48) an API key was used from, and when last: what
+    `activity.new_network` compares a key's traffic against."""
+
+    __tablename__ = "api_key_networks"
+
+    key_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("api_keys.id", ondelete="CASCADE"), primary_key=True
+    )
+    network: Mapped[str] = mapped_column(String(SUBJECT_LENGTH), primary_key=True)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    """The start of the latest rolled-up minute the key was used from this network in."""

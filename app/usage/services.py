@@ -386,3 +386,38 @@ def all_usage(query: UsageQuery, now: float | None = None) -> dict[str, Any]:
     per_user = _by((hit for hit in hits if hit.kind == Kind.SDK), lambda hit: hit.subject_id)
     answer["users"] = [{"user_id": user, **counts} for user, counts in per_user.items()]
     return answer
+
+
+# What unusual-activity detection reads.
+
+
+def key_minutes(key_id: str, minutes: Sequence[int]) -> dict[int, StatusCounts]:
+    """One API key's requests per epoch minute (of the last MINUTES_KEPT) by status
+    class, from Redis; a minute without requests has zeros."""
+    counts = recent_minutes().read(list(minutes))
+    per_minute = {minute: zero_counts() for minute in minutes}
+    for minute, fields in counts.items():
+        for what, requests in fields.items():
+            if what.kind == Kind.API_KEY and what.subject_id == key_id:
+                per_minute[minute][what.status_class] += requests
+    return per_minute
+
+
+def key_hourly_requests(key_id: str, start: datetime, end: datetime) -> dict[datetime, int]:
+    """One API key's requests per clock hour in [start, end), every status class and
+    route together, from the rolled-up rows (hours without requests are absent)."""
+    rows = db.session.execute(
+        select(
+            UsageBucket.bucket_start,
+            func.sum(sum(getattr(UsageBucket, column) for column in COUNT_COLUMNS.values())),
+        )
+        .where(
+            UsageBucket.granularity == "hour",
+            UsageBucket.subject_kind == Kind.API_KEY.value,
+            UsageBucket.subject_id == key_id,
+            UsageBucket.bucket_start >= start,
+            UsageBucket.bucket_start < end,
+        )
+        .group_by(UsageBucket.bucket_start)
+    ).all()
+    return {hour: int(requests) for hour, requests in rows}
