@@ -4,6 +4,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from openwearables import (
+    Forbidden,
     NewSample,
     NewWorkout,
     OpenWearables,
@@ -12,6 +13,7 @@ from openwearables import (
     __version__,
 )
 
+from app.usage.counter import usage_counter
 from tests.support.environment import ADMIN_EMAIL, ADMIN_PASSWORD
 
 
@@ -174,6 +176,40 @@ def test_api_key_lifecycle_through_a_developer_login(live, admin_client):
         admin_client.api_keys.delete(created.id)
         with pytest.raises(Unauthorized):
             list(export.users.list())
+
+
+def test_a_restricted_key_its_grace_rotation_and_its_usage(app, live, admin_client):
+    created = admin_client.api_keys.create(
+        "Reports", scopes=["users:read"], allowed_ips=["127.0.0.1", "2001:db8::/32"]
+    )
+    assert created.scopes == ("users:read",)
+    assert created.allowed_ips == ("127.0.0.1/32", "2001:db8::/32")
+
+    with OpenWearables(live.url, api_key=created.key) as reports:
+        assert list(reports.users.list()) == []
+        with pytest.raises(Forbidden, match="users:write"):
+            reports.users.create()
+
+        moved = admin_client.api_keys.update(created.id, allowed_ips=["203.0.113.0/24"])
+        assert moved.scopes == ("users:read",)  # what is not given stays
+        with pytest.raises(Forbidden, match="not allowed from this IP address"):
+            list(reports.users.list())
+        lifted = admin_client.api_keys.update(created.id, scopes=None, allowed_ips=None)
+        assert (lifted.scopes, lifted.allowed_ips) == (None, None)
+        assert reports.users.create().id
+
+        rotated = admin_client.api_keys.rotate(created.id, grace_seconds=600)
+        assert rotated.previous_key_expires_at is not None
+        assert list(reports.users.list())  # the previous secret works during the grace
+    with OpenWearables(live.url, api_key=rotated.key) as reports:
+        assert list(reports.users.list())
+
+    usage_counter(app).flush()
+    usage = admin_client.api_keys.usage(created.id, granularity="minute")
+    assert usage.granularity == "minute"
+    assert len(usage.buckets) >= 60
+    assert usage.totals == {"2xx": 4, "4xx": 1, "429": 0, "5xx": 0}
+    assert usage.routes["/api/v1/users"]["2xx"] == 4
 
 
 def test_applications_and_minting_through_a_developer_login(live, admin_client):

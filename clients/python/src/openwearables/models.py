@@ -185,10 +185,20 @@ class ApiKey:
     expires_at: datetime | None
     rotated_at: datetime | None
     created_by: str | None
+    scopes: tuple[str, ...] | None
+    """None: full access."""
+    allowed_ips: tuple[str, ...] | None
+    """CIDRs the key works from; None: anywhere."""
+    previous_key_expires_at: datetime | None
+    """When the secret a rotation with a grace period replaced stops working."""
 
     @classmethod
     def from_json(cls, body: Json) -> Self:
         return cls(**_api_key_fields(body))
+
+
+def _optional_tuple(value: list[str] | None) -> tuple[str, ...] | None:
+    return None if value is None else tuple(value)
 
 
 def _api_key_fields(body: Json) -> dict[str, Any]:
@@ -202,6 +212,9 @@ def _api_key_fields(body: Json) -> dict[str, Any]:
         "expires_at": _optional_datetime(body.get("expires_at")),
         "rotated_at": _optional_datetime(body.get("rotated_at")),
         "created_by": body.get("created_by"),
+        "scopes": _optional_tuple(body.get("scopes")),
+        "allowed_ips": _optional_tuple(body.get("allowed_ips")),
+        "previous_key_expires_at": _optional_datetime(body.get("previous_key_expires_at")),
     }
 
 
@@ -248,3 +261,45 @@ class NewApplication(Application):
     @classmethod
     def from_json(cls, body: Json) -> Self:
         return cls(**_application_fields(body), app_secret=body["app_secret"])
+
+
+STATUS_CLASSES = ("2xx", "4xx", "429", "5xx")
+
+
+@dataclass(frozen=True, slots=True)
+class UsageBucket:
+    """Requests in one bucket by status class (`4xx` without `429`)."""
+
+    start: datetime
+    counts: Mapping[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """`GET /api/v1/api-keys/{id}/usage` or `GET /api/v1/usage`: every bucket of the
+    range (zeros included), the totals, and the requests per route template."""
+
+    start: datetime
+    end: datetime
+    granularity: str
+    buckets: tuple[UsageBucket, ...]
+    totals: Mapping[str, int]
+    routes: Mapping[str, Mapping[str, int]]
+
+    @classmethod
+    def from_json(cls, body: Json) -> Self:
+        return cls(
+            start=parse_datetime(body["start"]),
+            end=parse_datetime(body["end"]),
+            granularity=body["granularity"],
+            buckets=tuple(
+                UsageBucket(parse_datetime(item["start"]), _status_counts(item))
+                for item in body["data"]
+            ),
+            totals=_status_counts(body["totals"]),
+            routes={item["route"]: _status_counts(item) for item in body["routes"]},
+        )
+
+
+def _status_counts(body: Json) -> dict[str, int]:
+    return {status: int(body[status]) for status in STATUS_CLASSES}

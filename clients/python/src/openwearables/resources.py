@@ -23,6 +23,7 @@ from openwearables.models import (
     NewApplication,
     TimeSeriesPoint,
     TokenPair,
+    Usage,
     User,
     Workout,
     WorkoutBatchResult,
@@ -38,6 +39,15 @@ class Unset(enum.Enum):
 
 
 UNSET = Unset.UNSET
+
+
+def _usage_query(start: Instant | None, end: Instant | None, granularity: str) -> dict[str, str]:
+    query = {"granularity": granularity}
+    if start is not None:
+        query["start"] = format_instant(start, "start")
+    if end is not None:
+        query["end"] = format_instant(end, "end")
+    return query
 
 
 def segment(value: Id) -> str:
@@ -230,12 +240,23 @@ class ApiKeys(_Resource):
     PATH = "/api/v1/api-keys"
 
     def create(
-        self, name: str, *, environment: str = "live", expires_at: Instant | None = None
+        self,
+        name: str,
+        *,
+        environment: str = "live",
+        expires_at: Instant | None = None,
+        scopes: Iterable[str] | None = None,
+        allowed_ips: Iterable[str] | None = None,
     ) -> NewApiKey:
-        """A new key; its secret is `.key`, shown this once."""
+        """A new key; its secret is `.key`, shown this once. `scopes` and `allowed_ips`
+        (CIDRs) restrict it; None: full access, from anywhere."""
         body: dict[str, Any] = {"name": name, "environment": environment}
         if expires_at is not None:
             body["expires_at"] = format_instant(expires_at, "expires_at")
+        if scopes is not None:
+            body["scopes"] = list(scopes)
+        if allowed_ips is not None:
+            body["allowed_ips"] = list(allowed_ips)
         return NewApiKey.from_json(self._json("POST", self.PATH, json=body))
 
     def list(self) -> Iterator[ApiKey]:
@@ -247,13 +268,47 @@ class ApiKeys(_Resource):
         return ApiKey.from_json(self._json("GET", f"{self.PATH}/{segment(key_id)}"))
 
     def rename(self, key_id: str, name: str) -> ApiKey:
-        path = f"{self.PATH}/{segment(key_id)}"
-        return ApiKey.from_json(self._json("PATCH", path, json={"name": name}))
+        return self.update(key_id, name=name)
 
-    def rotate(self, key_id: str) -> NewApiKey:
-        """A new secret (`.key`) for the same key; the old one stops working at once."""
+    def update(
+        self,
+        key_id: str,
+        *,
+        name: str | Unset = UNSET,
+        scopes: Iterable[str] | Unset | None = UNSET,
+        allowed_ips: Iterable[str] | Unset | None = UNSET,
+    ) -> ApiKey:
+        """Change only what is given; None lifts a restriction (full access, anywhere).
+        A narrowing holds on every server at once."""
+        body: dict[str, Any] = {}
+        if not isinstance(name, Unset):
+            body["name"] = name
+        for field_name, value in (("scopes", scopes), ("allowed_ips", allowed_ips)):
+            if not isinstance(value, Unset):
+                body[field_name] = None if value is None else list(value)
+        path = f"{self.PATH}/{segment(key_id)}"
+        return ApiKey.from_json(self._json("PATCH", path, json=body))
+
+    def rotate(self, key_id: str, *, grace_seconds: int = 0) -> NewApiKey:
+        """A new secret (`.key`) for the same key; the old one stops working at once, or
+        `grace_seconds` later (at most 86400; see `.previous_key_expires_at`)."""
         path = f"{self.PATH}/{segment(key_id)}/rotate"
-        return NewApiKey.from_json(self._json("POST", path))
+        body = {"grace_seconds": grace_seconds} if grace_seconds else None
+        return NewApiKey.from_json(self._json("POST", path, json=body))
+
+    def usage(
+        self,
+        key_id: str,
+        *,
+        start: Instant | None = None,
+        end: Instant | None = None,
+        granularity: str = "hour",
+    ) -> Usage:
+        """The key's requests per bucket by status class (default: the last 24 hours)."""
+        path = f"{self.PATH}/{segment(key_id)}/usage"
+        return Usage.from_json(
+            self._json("GET", path, params=_usage_query(start, end, granularity))
+        )
 
     def delete(self, key_id: str) -> None:
         self._delete(f"{self.PATH}/{segment(key_id)}")
