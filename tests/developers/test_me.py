@@ -73,6 +73,10 @@ def _claims(admin, **changes):
         (lambda a: _forge(_claims(a, exp=None)), "Invalid token."),
         (lambda a: _forge(_claims(a, jti=None)), "Invalid token."),
         (lambda a: "not.a.jwt", "Invalid token."),
+        (lambda a: "W10." + _forge(_claims(a)).split(".", 1)[1], "Invalid token."),
+        (lambda a: "e30." + _forge(_claims(a)).split(".", 1)[1], "Invalid token."),
+        (lambda a: "%%%." + _forge(_claims(a)).split(".", 1)[1], "Invalid token."),
+        (lambda a: "", "Authorization header must be 'Bearer <token>'."),
     ],
     ids=[
         "expired",
@@ -84,6 +88,11 @@ def _claims(admin, **changes):
         "no-exp",
         "no-jti",
         "garbage",
+        # The header is read before the signature is checked, to choose the key.
+        "header-not-an-object",
+        "header-without-alg",
+        "header-not-base64",
+        "empty",
     ],
 )
 def test_bad_access_tokens_are_401(client, admin, make_token, detail):
