@@ -14,11 +14,13 @@ All of it runs in the rollup task, never on the request path. `raise_activity_al
 keeps each kind to one alert per key and hour.
 """
 
+import logging
 import statistics
 from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.activity_alerts.models import ActivityKind, KeyNetwork
 from app.activity_alerts.services import network_of, raise_activity_alert
@@ -28,17 +30,28 @@ from app.extensions import db
 from app.usage import services as usage
 
 MINUTE, HOUR = timedelta(minutes=1), timedelta(hours=1)
+log = logging.getLogger(__name__)
 
 
 def check_minute(minute: usage.MinuteUsage) -> None:
     for key_id, counts in sorted(minute.per_key.items()):
-        api_key = db.session.get(ApiKey, key_id)
-        if api_key is None:
-            continue  # deleted since: nothing to alert about
-        _new_networks(api_key, minute.start, minute.ips.get(key_id, set()))
-        if counts["429"]:
-            _limit_sustained(api_key, minute.start)
-        _traffic_spike(api_key, minute.start)
+        try:
+            _check_key(key_id, counts, minute)
+        except SQLAlchemyError:
+            # One key's failed check costs neither the other keys their checks nor the
+            # rollup its retention step; the minute is not checked again for this key.
+            log.exception("activity checks of API key %s failed for %s", key_id, minute.start)
+            db.session.rollback()
+
+
+def _check_key(key_id: str, counts: usage.StatusCounts, minute: usage.MinuteUsage) -> None:
+    api_key = db.session.get(ApiKey, key_id)
+    if api_key is None:
+        return  # deleted since: nothing to alert about
+    _new_networks(api_key, minute.start, minute.ips.get(key_id, set()))
+    if counts["429"]:
+        _limit_sustained(api_key, minute.start)
+    _traffic_spike(api_key, minute.start)
 
 
 def _new_networks(api_key: ApiKey, start: datetime, ips: set[str]) -> None:

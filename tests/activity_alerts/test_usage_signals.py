@@ -6,7 +6,9 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
+from app.activity_alerts import usage_signals
 from app.activity_alerts.models import KeyNetwork
 from app.extensions import db
 from app.usage import services as usage
@@ -107,6 +109,33 @@ class TestNewNetwork:
         roll_up(app, through=minute)
         [alert] = alerts_of(app, "activity.new_network")
         assert "198.51.100.0/24" in alert.payload["summary"]
+
+    def test_a_failed_check_of_one_key_leaves_the_other_keys_checked(
+        self, app, client, api_key, admin_headers, monkeypatch, caplog
+    ):
+        other = client.post(
+            "/api/v1/api-keys", json={"name": "Other server"}, headers=admin_headers
+        ).get_json()
+        failing = min(api_key["id"], other["id"])  # the keys are checked in id order
+        checked = max(api_key["id"], other["id"])
+        check_networks = usage_signals._new_networks
+
+        def database_fails_for_one_key(key, start, ips):
+            if key.id == failing:
+                raise OperationalError("INSERT INTO api_key_networks", {}, Exception("gone"))
+            check_networks(key, start, ips)
+
+        monkeypatch.setattr(usage_signals, "_new_networks", database_fails_for_one_key)
+        call(client, api_key, ip="192.0.2.1")
+        call(client, other, ip="198.51.100.1")
+        roll_up(app)
+
+        [event] = audit_events(app, "activity.new_network")
+        assert event.target_id == checked
+        assert len(alerts_of(app, "activity.new_network")) == 1
+        assert f"activity checks of API key {failing} failed" in caplog.text
+        # The rollup itself stands: both keys' requests are counted.
+        assert sum(row.requests_2xx for row in rows(app, UsageBucket)) >= 2
 
 
 def test_networks_seen_in_a_keys_first_day_are_learned_without_an_alert(app, client, api_key):
