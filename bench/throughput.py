@@ -4,11 +4,15 @@
 
 Needs `wrk` (Debian package `wrk`) and PostgreSQL on 127.0.0.1; starts its own
 redis-server, database and gunicorn (2 workers) per worker class, with the limits raised
-so nothing is refused. For each worker class it serves the app twice: as is, and as
-`bench/auth_off_app.py` (the caller injected: no credential check, no Redis call, no
-rate-limit headers). wrk keeps 8 connections open; the access log's worker pids show how
-they spread over the two workers (gthread keeps a connection on the worker that accepted
-it; sync closes it after each response, so every request is balanced anew).
+so nothing is refused. For each worker class it serves the app twice at once: as is,
+and as `bench/auth_off_app.py` (the caller injected: no credential check, no Redis
+call, no rate-limit headers), and measures the cases in ROUNDS interleaved rounds, so
+that the machine's drift falls on all of them alike. wrk runs 8 connections; the access
+log's worker pids show how they spread over the two workers. gthread keeps a keep-alive
+connection on the worker that accepted it, so its keep-alive row depends on where 8
+connections happened to land; its other row sends `Connection: close`, a new connection
+per request, as `deploy/nginx.conf` reaches gunicorn. sync closes every connection
+after its response, so every request is balanced anew.
 """
 
 import os
@@ -31,10 +35,13 @@ from tests.support.servers import PrivateRedis, serving
 
 VENV_BIN = Path(sys.executable).parent
 CONNECTIONS = 8
+ROUNDS = 5
 WORKER_CLASSES = {
-    "sync": [],
-    "gthread (4 threads)": ["--threads", "4"],
+    "sync": ([], {}),
+    "gthread, 4 threads, new connections": (["--threads", "4"], {"Connection": "close"}),
+    "gthread, 4 threads, keep-alive": (["--threads", "4"], {}),
 }
+"""Worker class → gunicorn options, and the headers wrk adds to every request."""
 
 
 @contextmanager
@@ -116,33 +123,42 @@ def measure(settings: dict[str, str], seeded, log_dir: Path, seconds: int) -> No
         "BENCH_KEY_ID": seeded.key_id,
     }
     print(
-        f"gunicorn, 2 workers; wrk, {CONNECTIONS} connections, {seconds} s per case; "
-        f"{os.cpu_count()} cores shared by wrk, gunicorn, Redis and PostgreSQL\n"
+        f"gunicorn, 2 workers; wrk, {CONNECTIONS} connections, {seconds} s per case in "
+        f"{ROUNDS} interleaved rounds; {os.cpu_count()} cores shared by wrk, gunicorn, "
+        "Redis and PostgreSQL\n"
     )
     print(
-        f"{'worker class':20} {'/healthz':>9} {'auth off':>9} {'API key':>9} "
+        f"{'worker class':36} {'/healthz':>9} {'auth off':>9} {'API key':>9} "
         f"{'dev JWT':>9} {'SDK':>9}   {'÷ auth off (key, JWT, SDK)':>27}  worker split"
     )
-    for worker_class, options in WORKER_CLASSES.items():
-        with served("bench.auth_off_app:app", options, auth_off, log_dir) as (base, log):
-            wrk(base, seeded.user_path, key_header, 1)
+    share = max(seconds // ROUNDS, 1)
+    for worker_class, (options, extra) in WORKER_CLASSES.items():
+        with (
+            served("bench.auth_off_app:app", options, auth_off, log_dir) as (off_base, off_log),
+            served("wsgi:app", options, settings, log_dir) as (base, log),
+        ):
+            healthz = wrk(base, "/healthz", extra, seconds)
+            cases = {"auth off": (off_base, key_header)} | {
+                label: (base, headers) for label, headers in seeded.credentials.items()
+            }
+            for case_base, headers in cases.values():
+                wrk(case_base, seeded.user_path, {**headers, **extra}, 1)
+            spread(off_log)
             spread(log)
-            off = wrk(base, seeded.user_path, key_header, seconds)
-            split = spread(log)
-        with served("wsgi:app", options, settings, log_dir) as (base, log):
-            healthz = wrk(base, "/healthz", {}, seconds)
-            rates = {}
-            for label, headers in seeded.credentials.items():
-                wrk(base, seeded.user_path, headers, 1)
-                rates[label] = wrk(base, seeded.user_path, headers, seconds)
-            split += " | " + spread(log)
+            rates = dict.fromkeys(cases, 0.0)
+            for _ in range(ROUNDS):
+                for label, (case_base, headers) in cases.items():
+                    rates[label] += wrk(case_base, seeded.user_path, {**headers, **extra}, share)
+            split = spread(off_log) + " | " + spread(log)
+        off = rates.pop("auth off")
         ratios = ", ".join(f"{rate / off:.2f}" for rate in rates.values())
         print(
-            f"{worker_class:20} {healthz:9.0f} {off:9.0f} {rates['API key']:9.0f} "
-            f"{rates['developer JWT']:9.0f} {rates['SDK token']:9.0f}   {ratios:>27}  {split}"
+            f"{worker_class:36} {healthz:9.0f} {off / ROUNDS:9.0f} "
+            f"{rates['API key'] / ROUNDS:9.0f} {rates['developer JWT'] / ROUNDS:9.0f} "
+            f"{rates['SDK token'] / ROUNDS:9.0f}   {ratios:>27}  {split}"
         )
     print("\nrequests per second; worker split: % of requests per worker (auth off | auth on)")
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 6)
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 10)

@@ -169,6 +169,7 @@ class CallerLimit:
     """The script's ARGV[1..3] for this limit."""
     bucket_seconds: float
     key_suffix: str
+    description: str
 
     @classmethod
     def parse(cls, text: str) -> "CallerLimit":
@@ -181,13 +182,14 @@ class CallerLimit:
             (item.amount, WINDOW_SLOTS, window_state_ttl_ms(seconds)),
             bucket_seconds(seconds),
             f":window:{item.amount}/{seconds}",
+            str(item),
         )
 
     def window(self, admitted: bool, oldest_bucket_end: int, count: int) -> CallerWindow:
         return CallerWindow(
             amount=self.amount,
             seconds=self.seconds,
-            description=str(self.item),
+            description=self.description,
             admitted=admitted,
             reset_at=window_reset_at(oldest_bucket_end, count, self.seconds) + self.seconds,
             remaining=max(self.amount - count, 0),
@@ -422,7 +424,7 @@ class Admission:
         return resolved, CallerWindow(
             amount=limit.amount,
             seconds=limit.seconds,
-            description=str(limit.item),
+            description=limit.description,
             admitted=admitted,
             reset_at=reset_at,
             remaining=remaining,

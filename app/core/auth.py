@@ -168,8 +168,10 @@ def networks_of(field: str) -> tuple[Network, ...] | None:
     return tuple(ipaddress.ip_network(cidr) for cidr in field.split())
 
 
+@lru_cache(maxsize=4096)
 def api_key_caller(key_id: str, scopes: str, allowed_ips: str) -> Principal:
-    """The principal of a key from its record's fields (Redis) or its row (PostgreSQL)."""
+    """The principal of a key from its record's fields (Redis) or its row (PostgreSQL);
+    the same frozen principal for the same fields, built once per process."""
     return Principal(
         kind=Kind.API_KEY,
         subject_id=key_id,
