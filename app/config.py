@@ -10,6 +10,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from limits import parse
+
 DEVELOPMENT_SECRET = "dev-only-secret-change-me"
 DEVELOPMENT_PEPPER = "dev-only-pepper-change-me"
 APP_ENVIRONMENTS = ("development", "testing", "production")
@@ -488,8 +490,9 @@ SETTINGS: tuple[Setting, ...] = (
         20,
         int,
         "Failed SDK token mints for one `app_id` within one `ACTIVITY_MINT_FAILURES_SECONDS` "
-        "bucket that raise an `activity.mint_failures` alert. Keep it below the "
-        "`RATELIMIT_FAILED_MINTS_PER_APP` count, which refuses further mints (429) uncounted.",
+        "bucket that raise an `activity.mint_failures` alert. At most the "
+        "`RATELIMIT_FAILED_MINTS_PER_APP` count, which refuses further mints (429) uncounted; "
+        "the app refuses to start otherwise.",
     ),
     Setting(
         "ACTIVITY_MINT_FAILURES_SECONDS",
@@ -613,6 +616,14 @@ def _check_activity_settings(config: Mapping[str, Any]) -> None:
     if config["ACTIVITY_LIMIT_SUSTAINED_MINUTES"] > LONGEST_LIMIT_STREAK_MINUTES:
         raise ValueError(
             f"ACTIVITY_LIMIT_SUSTAINED_MINUTES must be at most {LONGEST_LIMIT_STREAK_MINUTES}."
+        )
+    # A mint refused by the failed-mint limit is not a failure counted: a threshold over
+    # the limit's count could never be reached, and the alert would never come.
+    failed_mints = parse(config["RATELIMIT_FAILED_MINTS_PER_APP"]).amount
+    if config["ACTIVITY_MINT_FAILURES_THRESHOLD"] > failed_mints:
+        raise ValueError(
+            "ACTIVITY_MINT_FAILURES_THRESHOLD must not exceed the count of "
+            f"RATELIMIT_FAILED_MINTS_PER_APP ({failed_mints})."
         )
 
 

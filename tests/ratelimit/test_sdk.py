@@ -33,7 +33,14 @@ def test_one_limit_per_user_across_two_tokens_from_two_applications(client, admi
 
 @pytest.mark.parametrize(
     "config_overrides",
-    [{"RATELIMIT_FAILED_MINTS_PER_APP": "3 per 15 minutes", "RATELIMIT_PER_IP": "100/minute"}],
+    [
+        {
+            "RATELIMIT_FAILED_MINTS_PER_APP": "3 per 15 minutes",
+            "RATELIMIT_PER_IP": "100/minute",
+            # A threshold above the limit's count is refused at startup.
+            "ACTIVITY_MINT_FAILURES_THRESHOLD": 3,
+        }
+    ],
 )
 def test_failed_mints_per_application_lock_that_application(client, admin_headers):
     user = create_user(client, admin_headers)

@@ -293,6 +293,14 @@ def test_sweep_requeues_only_lost_alerts(make_app, smtp):
             "http:// or https://",
         ),
         ({"ALERT_DELIVERY_LEASE_SECONDS": "20"}, "must exceed"),
+        (
+            {"ACTIVITY_MINT_FAILURES_THRESHOLD": "31"},
+            r"must not exceed the count of RATELIMIT_FAILED_MINTS_PER_APP \(30\)",
+        ),
+        (
+            {"ACTIVITY_MINT_FAILURES_THRESHOLD": "8", "RATELIMIT_FAILED_MINTS_PER_APP": "5/minute"},
+            r"\(5\)",
+        ),
     ],
 )
 def test_inconsistent_alert_settings_are_refused_at_startup(settings, message):
