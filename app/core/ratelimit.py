@@ -71,52 +71,62 @@ plus the one the window's far edge is in, which counts whole until it has fully 
 # The caller passes the current bucket (its clock: API hosts' clocks must agree to well
 # within a bucket, as NTP keeps them; reading Redis's TIME instead costs more Redis CPU
 # than the rest of the script). A bucket older than the newest seen counts as the
-# newest, so a lagging host never reopens a window. `acquire` is shared with the
-# admission script (`app.core.admission`).
+# newest, so a lagging host never reopens a window. The live pairs are copied once, into
+# the one concatenation an admission writes: the script's Redis time grows with the
+# window's occupied buckets (11 µs at 1, 17 at 240 here, in a tight loop; 22 at 240 when
+# the pairs were cut out and joined again). `acquire` is shared with the admission script
+# (`app.core.admission`).
 WINDOW_FUNCTION = """
 local function acquire(key, limit, cost, slots, ttl_ms, current)
     local state = redis.call('GET', key)
-    local total, pairs = 0, ''
+    local total, first, size = 0, 13, 12
     if state then
+        size = #state
         local newest
         newest, total = struct.unpack('>dI4', state)
         if current < newest then
             current = newest
         end
-        local position = 13
         if current - newest >= slots then
-            position = #state + 1
+            first = size + 1
         end
-        while position < #state do
-            local bucket, count = struct.unpack('>I2I4', state, position)
+        while first < size do
+            local bucket, count = struct.unpack('>I2I4', state, first)
             if (current - bucket) % 65536 < slots then
                 break
             end
             total = total - count
-            position = position + 6
+            first = first + 6
         end
-        if position >= #state then
+        if first >= size then
             total = 0
         end
-        pairs = string.sub(state, position)
     end
+    local live = first < size
+    local tag = current % 65536
     local admitted = 0
     if cost > 0 and cost <= limit and total + cost <= limit then
-        local tag = current % 65536
-        local size = #pairs
-        if size > 0 and struct.unpack('>I2', pairs, size - 5) == tag then
-            local count = struct.unpack('>I4', pairs, size - 3)
-            pairs = string.sub(pairs, 1, size - 4) .. struct.pack('>I4', count + cost)
-        else
-            pairs = pairs .. struct.pack('>I2I4', tag, cost)
-        end
         total = total + cost
         admitted = 1
-        redis.call('SET', key, struct.pack('>dI4', current, total) .. pairs, 'PX', ttl_ms)
+        local header = struct.pack('>dI4', current, total)
+        local value
+        if live and struct.unpack('>I2', state, size - 5) == tag then
+            value = header .. string.sub(state, first, size - 4)
+                .. struct.pack('>I4', struct.unpack('>I4', state, size - 3) + cost)
+        elseif live then
+            value = header .. string.sub(state, first) .. struct.pack('>I2I4', tag, cost)
+        else
+            value = header .. struct.pack('>I2I4', tag, cost)
+        end
+        redis.call('SET', key, value, 'PX', ttl_ms)
     end
     local oldest_end = 0
     if total > 0 then
-        oldest_end = current - (current - struct.unpack('>I2', pairs, 1)) % 65536 + 1
+        local oldest = tag
+        if live then
+            oldest = struct.unpack('>I2', state, first)
+        end
+        oldest_end = current - (current - oldest) % 65536 + 1
     end
     return admitted, oldest_end, total
 end

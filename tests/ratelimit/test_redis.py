@@ -1,6 +1,7 @@
 """Cost and failure of the Redis behind the limits, on a redis-server of the test's own."""
 
 import logging
+import random
 import re
 import time
 
@@ -11,6 +12,7 @@ from app.api_keys import services as api_keys
 from app.core.admission import rate_limits_on_fallback
 from app.core.auth import Kind, Principal
 from app.core.client import ClientInfo
+from app.core.ratelimit import ACQUIRE_AND_READ_WINDOW
 from tests.support.auth import bearer, forge_token
 from tests.support.servers import PrivateRedis
 
@@ -153,3 +155,39 @@ def test_a_redis_outage_logs_one_warning_then_one_summary_not_one_per_request(
     served = re.fullmatch(rf"Redis unavailable for \d+ s, (\d+) {CONSEQUENCE}", lines[1])
     assert served is not None
     assert int(served.group(1)) >= 30
+
+
+def _reference_window(buckets: dict[int, int], limit: int, cost: int, slots: int, current: int):
+    """The window as documented (`app.core.ratelimit`): counts per bucket, a bucket
+    counting while fewer than `slots` buckets older than the current one, a clock behind
+    the newest bucket admitted into counting as that bucket; only an admission writes
+    (it keeps the live buckets). Returns (admitted, oldest bucket end, total)."""
+    current = max(current, max(buckets, default=current))
+    live = {bucket: count for bucket, count in buckets.items() if current - bucket < slots}
+    total = sum(live.values())
+    if not 0 < cost <= limit - total:
+        return 0, (min(live) + 1 if total else 0), total
+    live[current] = live.get(current, 0) + cost
+    buckets.clear()
+    buckets.update(live)
+    return 1, min(live) + 1, total + cost
+
+
+def test_the_window_script_matches_its_documented_semantics(private_redis):
+    """Thousands of calls with random limits, costs and clock steps (a lagging host, a
+    whole window idle, the 2^16 wrap of the stored bucket numbers) against the model."""
+    client = redis.Redis.from_url(private_redis.url)
+    window = client.register_script(ACQUIRE_AND_READ_WINDOW)
+    rng = random.Random(15)
+    try:
+        for run in range(120):
+            limit, slots = rng.choice([1, 3, 10, 1000]), rng.choice([5, 17, 241])
+            current, buckets = rng.choice([10, 65_530, 1_000_000]), {}
+            for _ in range(rng.randint(1, 300)):
+                current += rng.choice([0, 0, 0, 1, 2, slots - 1, slots, slots + 3, -1, 70_000])
+                cost = rng.choice([1, 1, 1, 0, 2, limit, limit + 1])
+                expected = _reference_window(buckets, limit, cost, slots, current)
+                reply = window([f"w{{{run}}}"], [limit, cost, slots, 60_000, current])
+                assert tuple(reply) == expected, (run, limit, slots, current, cost)
+    finally:
+        client.close()
