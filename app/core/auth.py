@@ -248,8 +248,9 @@ def _decoded_claims(token: str) -> dict[str, Any]:
     """The checks of flask-jwt-extended's `decode_token` (its JWT_DECODE_* settings), in
     one PyJWT decode. `decode_token` parses the token three times (unverified claims,
     unverified header, then verified), and PyJWT checks base64url character by character
-    in Python: one parse here costs ~40 % of it (`python -m bench.hot_path`). The key is
-    chosen from the header, unverified, by the key loader registered with
+    in Python: this costs about half (80 against 151 µs, measured alone). The header is
+    read here, not with `jwt.get_unverified_header`, which would parse the whole token
+    again; unverified, it only chooses the key, through the loader registered with
     flask-jwt-extended (`app.signing_keys`); the decode then checks the signature, the
     header's algorithm and the claims."""
     config = current_app.config
@@ -258,7 +259,8 @@ def _decoded_claims(token: str) -> dict[str, Any]:
     if not isinstance(header, dict):
         raise pyjwt.DecodeError("Invalid header")
     # The loader selects by the header alone: no claim is read before its signature.
-    key = jwt_manager()._decode_key_callback(header, {})
+    manager: JWTManager = current_app.extensions["flask-jwt-extended"]
+    key = manager._decode_key_callback(header, {})
     audience = config["JWT_DECODE_AUDIENCE"]
     claims: dict[str, Any] = pyjwt.decode(
         token,
@@ -270,11 +272,6 @@ def _decoded_claims(token: str) -> dict[str, Any]:
         options={"verify_aud": audience is not None, "verify_sub": config["JWT_VERIFY_SUB"]},
     )
     return claims
-
-
-def jwt_manager() -> JWTManager:
-    manager: JWTManager = current_app.extensions["flask-jwt-extended"]
-    return manager
 
 
 def verify_access_token(token: str) -> Principal:
