@@ -5,8 +5,16 @@ import time
 import psycopg
 import pytest
 import requests
+from sqlalchemy import select
 
+from app import create_app
+from app.api_keys.models import ApiKey
+from app.extensions import db
+from app.usage.counter import usage_counter
 from tests.faults.outage_load import MixedLoad
+from tests.support.apps import close_app
+from tests.support.auth import bearer, login
+from tests.support.environment import ADMIN_EMAIL, ADMIN_PASSWORD, app_config
 from tests.support.servers import wait_for
 
 pytestmark = pytest.mark.slow
@@ -79,3 +87,33 @@ def test_postgresql_restarted_and_stopped_under_load_answers_503_then_recovers(
     assert 1 <= started_lines <= 4, log[-3000:]
     assert summaries == started_lines, log[-3000:]
     assert "Traceback" not in log, log[-3000:]
+
+
+def test_answers_while_postgresql_is_down_count_in_the_keys_usage_as_5xx(
+    postgres_cluster, own_redis, seeded
+):
+    """A key already in Redis passes without SQL while PostgreSQL is down; the handler's
+    own query fails (503), and the key's usage shows it as 5xx once PostgreSQL is back."""
+    app = create_app(app_config(seeded.database_url, own_redis.url))
+    client = app.test_client()
+    headers = bearer(seeded.api_key)
+    try:
+        assert client.get("/api/v1/users", headers=headers).status_code == 200
+        postgres_cluster.stop()
+        during = client.get("/api/v1/users", headers=headers)
+        postgres_cluster.start()
+        usage_counter(app).flush()
+        with app.app_context():
+            key_id = db.session.scalars(select(ApiKey.id)).one()
+        developer = login(client, ADMIN_EMAIL, ADMIN_PASSWORD).get_json()["access_token"]
+        usage = client.get(
+            f"/api/v1/api-keys/{key_id}/usage",
+            query_string={"granularity": "minute"},
+            headers=bearer(developer),
+        )
+    finally:
+        close_app(app)
+
+    assert during.status_code == 503, during.get_json()
+    assert usage.status_code == 200, usage.get_json()
+    assert usage.get_json()["totals"] == {"2xx": 1, "4xx": 0, "429": 0, "5xx": 1}
