@@ -36,6 +36,7 @@ from app import (
 )
 from app.config import load_config
 from app.core.admission import init_admission
+from app.core.api import NestingSafeJSONProvider
 from app.core.cors import init_cors
 from app.core.deployment import init_deployment
 from app.core.errors import register_error_handlers
@@ -77,6 +78,7 @@ FEATURES: tuple[Feature, ...] = (
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app: config → extensions → Api → features → CORS → errors."""
     app = Flask(__name__, instance_relative_config=True)
+    app.json = NestingSafeJSONProvider(app)
     app.config.from_mapping(load_config(overrides=config))
     logging.basicConfig(level=app.config["LOG_LEVEL"])
     init_deployment(app)

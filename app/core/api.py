@@ -2,6 +2,7 @@
 Blueprint every feature declares its routes on."""
 
 import http
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -9,6 +10,7 @@ import flask
 import flask_smorest
 import marshmallow as ma
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
 from flask_smorest import Api
 from swagger_ui_bundle import swagger_ui_path
 from webargs.flaskparser import FlaskParser
@@ -48,9 +50,34 @@ def _unstorable_paths(value: object, path: str) -> Iterator[str]:
             yield from _unstorable_paths(inner, f"{path}.{index}" if path else str(index))
 
 
+TOO_DEEP = "JSON nested too deeply"
+"""Arrays or objects nested past Python's recursion limit: a few kilobytes of brackets
+fit in any body or header, and the decoder would raise RecursionError (a 500, and in a
+limiter's key function a switch of that process to in-memory counters)."""
+
+
+class NestingSafeJSONProvider(DefaultJSONProvider):
+    """`request.get_json` and `flask.json.loads`: too deep a document is invalid JSON
+    (ValueError, so `get_json` answers 400, or None when silent)."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError as error:
+            raise ValueError(TOO_DEEP) from error
+
+
 class StorableTextParser(FlaskParser):
     """Refuses input text the database cannot store (422) before any schema sees it, so
-    no field of any feature can turn such text into a database error (500)."""
+    no field of any feature can turn such text into a database error (500); a body
+    nested too deeply is invalid JSON (400), as it is for `request.get_json`."""
+
+    def _raw_load_json(self, req: flask.Request) -> Any:
+        try:
+            return super()._raw_load_json(req)
+        except RecursionError as error:
+            # A document, not "": webargs takes an empty one for a missing body.
+            raise json.JSONDecodeError(TOO_DEEP, TOO_DEEP, 0) from error
 
     def _load_location_data(self, *, schema: ma.Schema, req: flask.Request, location: str) -> Any:
         data = super()._load_location_data(schema=schema, req=req, location=location)

@@ -12,7 +12,6 @@ then looked up in PostgreSQL, JWT revocations read from it.
 
 import base64
 import ipaddress
-import json
 import time
 from collections.abc import Callable, Iterable
 from copy import deepcopy
@@ -255,7 +254,8 @@ def _decoded_claims(token: str) -> dict[str, Any]:
     header's algorithm and the claims."""
     config = current_app.config
     segment = token.split(".", 1)[0]
-    header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    # The app's JSON provider: too deep a document is a ValueError, not a RecursionError.
+    header = current_app.json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
     if not isinstance(header, dict):
         raise pyjwt.DecodeError("Invalid header")
     # The loader selects by the header alone: no claim is read before its signature.

@@ -2,6 +2,8 @@
 
 import pytest
 
+from app.core.ratelimit import limiter
+
 
 def test_unknown_route_is_404_with_detail(client):
     response = client.get("/api/v1/nope")
@@ -25,6 +27,28 @@ def test_malformed_json_is_400_with_detail(client):
 
     assert response.status_code == 400
     assert response.get_json() == {"detail": "Request body is not valid JSON."}
+
+
+DEEP = "[" * 5000 + "]" * 5000
+"""10 KB of brackets, nested past Python's recursion limit."""
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/auth/refresh",  # parsed by the route's schema (webargs)
+        "/api/v1/auth/forgot-password",  # also read by the limit's key function
+        f"/api/v1/users/{'0' * 8}-0000-0000-0000-{'0' * 12}/token",
+    ],
+)
+def test_json_nested_too_deeply_is_400_and_leaves_the_limits_in_redis(client, path):
+    response = client.post(path, data=DEEP, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.get_json() == {"detail": "Request body is not valid JSON."}
+    # A RecursionError in a limiter key function once switched flask-limiter to
+    # per-process counters.
+    assert not limiter.using_fallback
 
 
 def test_json_of_the_wrong_shape_is_422(client):

@@ -1,3 +1,4 @@
+import base64
 import time
 
 import jwt
@@ -41,6 +42,10 @@ def _forge(claims: dict, key: str = TEST_SECRET_KEY, algorithm: str = "HS256") -
     return jwt.encode(claims, key, algorithm=algorithm)
 
 
+def _segment(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
 def _claims(admin, **changes):
     now = int(time.time())
     claims = {
@@ -77,6 +82,8 @@ def _claims(admin, **changes):
         (lambda a: "e30." + _forge(_claims(a)).split(".", 1)[1], "Invalid token."),
         (lambda a: "%%%." + _forge(_claims(a)).split(".", 1)[1], "Invalid token."),
         (lambda a: "", "Authorization header must be 'Bearer <token>'."),
+        (lambda a: _segment(b"[" * 3000 + b"]" * 3000) + ".e30.AAAA", "Invalid token."),
+        (lambda a: "e30." + _segment(b"[" * 3000 + b"]" * 3000) + ".AAAA", "Invalid token."),
     ],
     ids=[
         "expired",
@@ -93,6 +100,8 @@ def _claims(admin, **changes):
         "header-without-alg",
         "header-not-base64",
         "empty",
+        "header-nested-too-deep",
+        "claims-nested-too-deep",
     ],
 )
 def test_bad_access_tokens_are_401(client, admin, make_token, detail):
