@@ -329,14 +329,30 @@ KeyFunc = Callable[[], str]
 FailurePredicate = Callable[[Response], bool] | None
 
 
+def _never_raising(key_func: KeyFunc) -> KeyFunc:
+    """flask-limiter takes any exception from a key function for a storage outage and
+    switches the process to in-memory counters. A request whose body cannot be read
+    (too large: 413; JSON nested too deeply) counts per client IP instead, and its view
+    then answers it with that error."""
+
+    @wraps(key_func)
+    def key() -> str:
+        try:
+            return key_func()
+        except Exception:  # whatever reading the request raised, the view raises again
+            return f"unreadable:ip:{client_ip()}"
+
+    return key
+
+
 def _limit(
     view: Callable[P, R], scope: str, key_func: KeyFunc, setting: str, failed: FailurePredicate
 ) -> Callable[P, R]:
     """A limit only failed attempts count against (every attempt when `failed` is None).
     Limits that share a scope (and setting) share one counter."""
-    limited = limiter.limit(_setting(setting), key_func=key_func, scope=scope, deduct_when=failed)(
-        view
-    )
+    limited = limiter.limit(
+        _setting(setting), key_func=_never_raising(key_func), scope=scope, deduct_when=failed
+    )(view)
     # functools.wraps copies __dict__ outwards, so every decorator around this one
     # carries the mark to the method the route dispatches to.
     vars(limited)[ROUTE_LIMITED] = True

@@ -51,6 +51,29 @@ def test_json_nested_too_deeply_is_400_and_leaves_the_limits_in_redis(client, pa
     assert not limiter.using_fallback
 
 
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/auth/login", {"data": {"username": "a@example.com", "password": "x" * 70000}}),
+        ("/api/v1/auth/forgot-password", {"json": {"email": "x" * 70000}}),
+        (
+            f"/api/v1/users/{'0' * 8}-0000-0000-0000-{'0' * 12}/token",
+            {"json": {"app_id": "x" * 70000}},
+        ),
+    ],
+    ids=["login-form", "forgot-password", "mint"],
+)
+def test_a_body_too_large_is_413_and_leaves_the_limits_in_redis(make_app, path, body):
+    client = make_app(MAX_CONTENT_LENGTH=65536).test_client()
+
+    response = client.post(path, **body)
+
+    assert response.status_code == 413
+    assert response.get_json() == {"detail": "Request body too large."}
+    # The limits' key functions read the body too: their error is not a storage outage.
+    assert not limiter.using_fallback
+
+
 def test_json_of_the_wrong_shape_is_422(client):
     response = client.post("/api/v1/auth/refresh", json=["rt_x"])
 
