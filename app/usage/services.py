@@ -16,12 +16,11 @@ from typing import Any, cast
 
 from flask import Flask, current_app
 from sqlalchemy import Table, delete, func, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from app.api_keys.models import ApiKey
 from app.core.auth import Kind
+from app.core.db import insert_on_conflict
 from app.extensions import db
 from app.usage.minutes import (
     MINUTES_KEPT,
@@ -125,11 +124,6 @@ def roll_up(now: float | None = None) -> int:
     return sum(sum(minute.values()) for minute in counts.values())
 
 
-def _insert(model: type[UsageBucket] | type[UsageDistinctIps]) -> Any:
-    dialect = db.session.get_bind().dialect.name
-    return (postgresql_insert if dialect == "postgresql" else sqlite_insert)(model)
-
-
 def _add_to_buckets(counts: dict[int, MinuteCounts]) -> None:
     rows: dict[tuple[str, str, str, datetime, str], StatusCounts] = {}
     for minute, fields in counts.items():
@@ -141,7 +135,7 @@ def _add_to_buckets(counts: dict[int, MinuteCounts]) -> None:
     if not rows:
         return
     table = cast(Table, UsageBucket.__table__)
-    statement = _insert(UsageBucket)
+    statement = insert_on_conflict(UsageBucket, db.session.get_bind().dialect)
     statement = statement.on_conflict_do_update(
         index_elements=[column.name for column in table.primary_key],
         set_={
@@ -186,7 +180,7 @@ def _add_distinct_ips(counts: dict[int, MinuteCounts]) -> None:
     ordered = sorted(periods)
     sizes = recent_minutes().sizes([_period_ips_name(*period) for period in ordered])
     table = cast(Table, UsageDistinctIps.__table__)
-    statement = _insert(UsageDistinctIps)
+    statement = insert_on_conflict(UsageDistinctIps, db.session.get_bind().dialect)
     larger = func.greatest if db.session.get_bind().dialect.name == "postgresql" else func.max
     statement = statement.on_conflict_do_update(
         index_elements=["granularity", "key_id", "bucket_start"],
