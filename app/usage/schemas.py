@@ -46,6 +46,15 @@ class UsageQuerySchema(ma.Schema):
 
     @ma.post_load
     def _to_query(self, fields: dict[str, Any], **kwargs: Any) -> UsageQuery:
+        try:
+            return self._aligned(fields)
+        except (OverflowError, ValueError) as error:
+            # A range at the edge of the calendar (year 1, 9999): its buckets cannot be
+            # named as datetimes.
+            raise ma.ValidationError("Out of the range usage is counted in.", "end") from error
+
+    @staticmethod
+    def _aligned(fields: dict[str, Any]) -> UsageQuery:
         granularity = fields["granularity"]
         size = GRANULARITY_SECONDS[granularity]
         end = fields.get("end") or datetime.now(UTC)

@@ -287,6 +287,10 @@ def test_all_usage_breaks_down_by_key_and_by_end_user(app, client, admin_headers
         {"start": "2026-01-01T00:00:00Z", "end": "2026-03-01T00:00:00Z"},
         {"granularity": "minute", "start": "2026-01-01T00:00:00Z", "end": "2026-01-01T01:00:00Z"},
         {"granularity": "day", "start": "2024-01-01T00:00:00Z", "end": "2026-01-01T00:00:00Z"},
+        # The calendar's edges: buckets there cannot be named as datetimes.
+        {"granularity": "day", "end": "9999-12-31T23:59:59Z"},
+        {"granularity": "hour", "end": "9999-12-31T23:59:59Z"},
+        {"granularity": "hour", "end": "0001-01-01T00:30:00Z"},  # its default start
     ],
 )
 def test_bad_ranges_are_422(client, admin_headers, api_key, query):
