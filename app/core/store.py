@@ -84,6 +84,9 @@ class MemoryStore:
             expiry = self._flags.get(key)
             if expiry is not None and expiry > now:
                 return False
+            # A claim starts: lapsed flags go, so memory follows the live ones (refusals
+            # from ever new networks would otherwise pile up in the process).
+            self._flags = {k: until for k, until in self._flags.items() if until > now}
             self._flags[key] = now + ttl_seconds
             return True
 

@@ -5,6 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from app.audit.models import AuditEvent
+from app.core.store import MemoryStore
 from app.extensions import db
 from tests.support.auth import bearer
 from tests.support.ports import free_port
@@ -169,6 +170,20 @@ def test_a_refusal_is_audited_once_per_network_an_hour(app, client, admin_header
         "/api/v1/audit-events", query_string={"action": "api_key.ip_refused"}, headers=admin_headers
     )
     assert len(listed.get_json()["data"]) == 3
+
+
+def test_claims_kept_in_memory_go_once_lapsed():
+    """The per-process claims (the embedded default; every worker while Redis is down):
+    one per key and network an hour, and lapsed ones do not pile up."""
+    store = MemoryStore()
+
+    assert store.first_in("network-a", 3600)
+    assert not store.first_in("network-a", 3600)
+    assert store.first_in("lapsed-at-once", 0)
+    assert store.first_in("lapsed-at-once", 0)
+    assert store.first_in("network-b", 3600)
+
+    assert sorted(store._flags) == ["network-a", "network-b"]
 
 
 def test_a_refused_request_writes_nothing_to_the_database_after_its_first(
