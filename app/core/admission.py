@@ -22,8 +22,13 @@ a key before its rotation committed cannot resurrect it: a tombstone already the
 stays (fills merge, never delete), and the fill reads PostgreSQL again after writing and
 adds the tombstone itself if the key has gone meanwhile (`app.core.revocation`).
 
-flask-limiter still runs the per-route limits (failed logins, mints, password resets);
-it cannot carry the caller's limit here, because its hit is a storage call of its own
+flask-limiter still runs the per-route limits (failed logins, mints, password resets),
+but the windows of those it only tests before the view (the failure-only ones: failed
+logins, failed mints) are read in the admission's call, so a login or a mint costs one
+call for all its limits (on a Redis Cluster, the windows in the caller's slot: those per
+client IP for an anonymous caller; a window per application or e-mail is read apart);
+a failure then counts in each window with flask-limiter's hit after the view. It cannot
+carry the caller's limit here, because its hit is a storage call of its own
 made after the key function, with no way to carry the credential check or to leave the
 window untouched when the credential turns out to be revoked. The settings
 (`RATELIMIT_*`) and the fallback are the same: while Redis is unreachable the caller
@@ -45,6 +50,7 @@ from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 from redis.cluster import RedisCluster
+from redis.crc import key_slot
 
 from app.core import revocation
 from app.core.auth import (
@@ -69,9 +75,12 @@ from app.core.ratelimit import (
     WINDOW_SLOTS,
     CallerWindow,
     bucket_seconds,
-    client_ip,
+    client_subject,
+    current_bucket,
+    failure_only_windows,
     is_preflight,
     is_unlimited,
+    remember_window,
     window_reset_at,
     window_state_ttl_ms,
 )
@@ -98,15 +107,20 @@ FILL_ATTEMPTS = 3
 """Writes of a key's record before a fill gives up on a key that keeps changing."""
 KEY_REPLY_FIELDS = ("id", "scopes", "allowed_ips")
 """A key record's fields the script returns after the window."""
+KIND_ARGUMENTS_END = 9
+"""The script's last argument about the credential; windows to read follow."""
 
 # KEYS[1]: the caller's window. KEYS[2]: the subject's hash (`app.core.revocation`).
 # ARGV[1..3]: limit, slots, window TTL in ms; ARGV[4]: the current bucket; ARGV[5]: cost
 # (0 reads the window without counting); ARGV[6]: now, in epoch seconds; ARGV[7]:
 # 'token', 'key' or 'anonymous'; tokens: ARGV[8], ARGV[9] the `jti` and `sid` fields;
-# keys: ARGV[8] the client IP.
+# keys: ARGV[8] the client IP. KEYS[3…]: the windows of the view's failure-only limits
+# (on a Cluster, those in KEYS[1]'s slot), read without counting; ARGV[10…] a limit and
+# current bucket for each.
 # Returns {status} when the credential cannot pass (-1 not loaded, or a record written
 # without scopes and allowlist; 1 revoked, 2 unknown key, 3 expired key), else
-# {0, admitted, oldest bucket end, count[, key id, scopes, allowed ips]}.
+# {0, admitted, oldest bucket end, count[, key id, scopes, allowed ips]}; with windows to
+# read, the key's three fields (or nils) and an oldest bucket end and count per window.
 ADMIT = (
     WINDOW_FUNCTION
     + """
@@ -149,7 +163,18 @@ elseif kind == 'key' then
 end
 local admitted, oldest_end, total = acquire(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[5]),
     tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4]))
-return {0, admitted, oldest_end, total, key_id, scopes, allowed_ips}
+if #KEYS == 2 then
+    return {0, admitted, oldest_end, total, key_id, scopes, allowed_ips}
+end
+local reply = {0, admitted, oldest_end, total, key_id or false, scopes or false,
+    allowed_ips or false}
+for i = 3, #KEYS do
+    local _, read_oldest_end, read_total = acquire(KEYS[i], tonumber(ARGV[2 * i + 4]), 0,
+        tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[2 * i + 5]))
+    reply[#reply + 1] = read_oldest_end
+    reply[#reply + 1] = read_total
+end
+return reply
 """
 )
 NOT_LOADED, CLEAR, REVOKED, UNKNOWN_KEY, EXPIRED_KEY = -1, 0, 1, 2, 3
@@ -211,6 +236,8 @@ class Admission:
         # on Redis only.
         self.script = cast(redis.Redis, client).register_script(ADMIT) if client else None
         self.client = client
+        # One Redis holds every key; on a Cluster a call reads the windows in its slot.
+        self.cluster = isinstance(client, RedisCluster)
         self.memory = MovingWindowRateLimiter(MemoryStorage())
         self.retry_at = 0.0
         self.backoff = 0
@@ -285,9 +312,22 @@ class Admission:
             arguments = ("token", *claim.revocation_fields)
         now = time.time()
         current = int(now // limit.bucket_seconds)
-        reply: list[int | bytes] = self.script(
-            keys, [*limit.arguments, current, cost, int(now), *arguments]
-        )
+        values = [*limit.arguments, current, cost, int(now), *arguments]
+        windows = failure_only_windows()
+        if windows and self.cluster:
+            slot = key_slot(keys[0].encode())
+            windows = [window for window in windows if key_slot(window[0].encode()) == slot]
+        if windows:
+            values += [""] * (KIND_ARGUMENTS_END - len(values))
+            for key, item in windows:
+                keys.append(key)
+                values += [item.amount, current_bucket(item.get_expiry())]
+        reply: list[int | bytes] = self.script(keys, values)
+        if windows and reply[0] == CLEAR:
+            read = reply[len(KEY_REPLY_FIELDS) + 4 :]
+            for (key, item), oldest_end, count in zip(windows, read[::2], read[1::2], strict=True):
+                oldest = window_reset_at(int(oldest_end), int(count), item.get_expiry())
+                remember_window(key, oldest, int(count))
         return reply
 
     def _window(self, claim: Claim | None, reply: list[int | bytes]) -> CallerWindow:
@@ -298,7 +338,7 @@ class Admission:
         self, claim: Claim | None, resolved: Resolved, credential: str | None
     ) -> tuple[Resolved, CallerWindow]:
         if claim is None:
-            return resolved, self._window(None, self._call(None, f"ip:{client_ip()}"))
+            return resolved, self._window(None, self._call(None, client_subject()))
         try:
             return self._check_and_admit(claim)
         except sqlalchemy.exc.SQLAlchemyError as error:
@@ -324,7 +364,7 @@ class Admission:
             # A rotated or deleted key's secret is simply no longer a key.
             refused_key = claim.kind is Kind.API_KEY and status == REVOKED
             refusal = unauthorized("Invalid API key" if refused_key else REFUSALS[status])
-            return refusal, self._window(None, self._call(None, f"ip:{client_ip()}"))
+            return refusal, self._window(None, self._call(None, client_subject()))
         if claim.principal is not None:
             return claim.principal, self._window(claim, reply)
         key_id, scopes, allowed_ips = (cast(bytes, field).decode() for field in reply[4:7])
@@ -401,7 +441,7 @@ class Admission:
     def _in_memory(
         self, claim: Claim | None, resolved: Resolved, credential: str | None
     ) -> tuple[Resolved, CallerWindow]:
-        tag, kind = f"ip:{client_ip()}", None
+        tag, kind = client_subject(), None
         if claim is not None and credential is not None:
             try:
                 principal = verify_credential(claim)

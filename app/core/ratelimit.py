@@ -32,11 +32,12 @@ from typing import Any, NamedTuple, ParamSpec, TypeVar, cast
 from flask import Flask, Response, current_app, g, has_app_context, request
 from flask_limiter import Limiter, RequestLimit
 from flask_limiter.util import get_remote_address
-from limits import parse
+from limits import RateLimitItem, parse
 from limits.storage import RedisClusterStorage, RedisStorage
 from redis.commands.core import Script
 
 from app.core.auth import optional_principal
+from app.core.revocation import subject_of
 from app.core.secrets import digest
 
 LIMIT_SETTINGS = (
@@ -58,7 +59,9 @@ R = TypeVar("R")
 UNLIMITED_BLUEPRINTS = frozenset({"health", "api-docs", "dashboard"})
 POLICY_NAME = "default"
 UNROUTED = "unrouted"
-ROUTE_LIMITED = "owa_route_limited"
+ROUTE_LIMITS = "owa_route_limits"
+LIMITER_KEY_PREFIX = "owa"
+WINDOWS_READ = "rate_limit_windows"
 STORAGE_SCHEME = "owa+"
 WINDOW_SLOTS = 241
 """Counters per limit window: 240 buckets of 1/240 of the window (0.25 s of a minute),
@@ -155,6 +158,12 @@ def current_bucket(expiry: int) -> int:
     return int(time.time() // bucket_seconds(expiry))
 
 
+def remember_window(prefixed_key: str, oldest: float, count: int) -> None:
+    """A window of flask-limiter's storage as this request last saw it (oldest bucket's
+    end as `window_reset_at` gives it, count): its tests and headers read no further."""
+    g.setdefault(WINDOWS_READ, {})[prefixed_key] = (oldest, count)
+
+
 def window_reset_at(oldest_bucket_end: int, count: int, expiry: int) -> float:
     """When the window frees: when its oldest counted bucket has wholly left it; an
     empty window resets a full window from now."""
@@ -186,14 +195,14 @@ class SingleTripWindow:
         )
         oldest = window_reset_at(oldest_bucket_end, count, expiry)
         if has_app_context():
-            g.setdefault("rate_limit_windows", {})[key] = (oldest, int(count))
+            remember_window(key, oldest, int(count))
         return bool(admitted), oldest, int(count)
 
     def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
         return self._run(key, limit, expiry, amount)[0]
 
     def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
-        known = g.get("rate_limit_windows", {}) if has_app_context() else {}
+        known = g.get(WINDOWS_READ, {}) if has_app_context() else {}
         window: tuple[float, int] | None = known.get(self.prefixed_key(key))
         if window is None:
             _, oldest, count = self._run(key, limit, expiry, 0)
@@ -248,6 +257,17 @@ def client_ip() -> str:
     return address
 
 
+def client_subject() -> str:
+    """The hash tag of a caller without valid credentials: its client IP."""
+    return f"ip:{client_ip()}"
+
+
+def _client_tagged() -> str:
+    # Under the caller window's hash tag: on a Redis Cluster the admission can read it
+    # in the same call.
+    return f"{{{client_subject()}}}"
+
+
 def is_unlimited() -> bool:
     """Probes, the API docs, the dashboard's pages and static files (as flask-limiter
     exempts `static` endpoints)."""
@@ -276,7 +296,7 @@ def _submitted_email() -> str:
 
 
 def _submitted_email_from_client() -> str:
-    return f"{_submitted_email()}:ip:{client_ip()}"
+    return f"{_client_tagged()}:{_submitted_email()}"
 
 
 def _submitted_json_email() -> str:
@@ -302,7 +322,9 @@ def _wrong_password(response: Response) -> bool:
 
 def _signed_in_developer() -> str:
     principal = optional_principal()
-    return f"developer:{principal.subject_id}" if principal else f"ip:{client_ip()}"
+    if principal is None:
+        return _client_tagged()
+    return f"{{{subject_of(principal.kind, principal.subject_id)}}}"
 
 
 def _setting(name: str) -> Callable[[], str]:
@@ -317,7 +339,7 @@ def new_limiter() -> OpenWearablesLimiter:
         headers_enabled=False,
         in_memory_fallback_enabled=True,
         swallow_errors=True,
-        key_prefix="owa",
+        key_prefix=LIMITER_KEY_PREFIX,
     )
 
 
@@ -327,6 +349,15 @@ limiter = new_limiter()
 
 KeyFunc = Callable[[], str]
 FailurePredicate = Callable[[Response], bool] | None
+
+
+class RouteLimit(NamedTuple):
+    """One of a view's own limits, as `_limit` gave it to flask-limiter."""
+
+    scope: str
+    key_func: KeyFunc
+    setting: str
+    failure_only: bool
 
 
 def _never_raising(key_func: KeyFunc) -> KeyFunc:
@@ -350,21 +381,45 @@ def _limit(
 ) -> Callable[P, R]:
     """A limit only failed attempts count against (every attempt when `failed` is None).
     Limits that share a scope (and setting) share one counter."""
-    limited = limiter.limit(
-        _setting(setting), key_func=_never_raising(key_func), scope=scope, deduct_when=failed
-    )(view)
+    key_func = _never_raising(key_func)
+    limited = limiter.shared_limit(_setting(setting), scope, key_func=key_func, deduct_when=failed)(
+        view
+    )
     # functools.wraps copies __dict__ outwards, so every decorator around this one
-    # carries the mark to the method the route dispatches to.
-    vars(limited)[ROUTE_LIMITED] = True
+    # carries the list to the method the route dispatches to.
+    known: tuple[RouteLimit, ...] = vars(limited).get(ROUTE_LIMITS, ())
+    vars(limited)[ROUTE_LIMITS] = (*known, RouteLimit(scope, key_func, setting, failed is not None))
     return limited
 
 
-def has_no_route_limits() -> bool:
-    """Whether the request's view has no limit of its own (flask-limiter's only job)."""
+def route_limits() -> tuple[RouteLimit, ...]:
+    """The request's view's own limits (flask-limiter's only job)."""
     view = current_app.view_functions.get(request.endpoint or "")
     view_class = getattr(view, "view_class", None)
     target = getattr(view_class, request.method.lower(), None) if view_class else view
-    return not getattr(target, ROUTE_LIMITED, False)
+    limits: tuple[RouteLimit, ...] = getattr(target, ROUTE_LIMITS, ())
+    return limits
+
+
+def has_no_route_limits() -> bool:
+    return not route_limits()
+
+
+def failure_only_windows() -> list[tuple[str, RateLimitItem]]:
+    """The Redis keys (and limits) of the windows flask-limiter will test, not hit, for
+    this request's view: the admission reads them in its call, so the tests make none.
+    Each key is flask-limiter's own for a shared limit (its prefix, the key function, the
+    scope)."""
+    tested = [route_limit for route_limit in route_limits() if route_limit.failure_only]
+    storage: object = limiter.storage if tested else None
+    if not isinstance(storage, SingleTripWindow) or limiter.using_fallback:
+        return []
+    windows = []
+    for route_limit in tested:
+        item = parse(current_app.config[route_limit.setting])
+        key = item.key_for(LIMITER_KEY_PREFIX, route_limit.key_func(), route_limit.scope)
+        windows.append((storage.prefixed_key(key), item))
+    return windows
 
 
 def _per_subject_and_ip(
@@ -379,7 +434,7 @@ def _per_subject_and_ip(
 
     def decorator(view: Callable[P, R]) -> Callable[P, R]:
         view = _limit(view, subject_scope, subject_key, per_subject_setting, failed)
-        return _limit(view, ip_scope, client_ip, per_ip_setting, failed)
+        return _limit(view, ip_scope, _client_tagged, per_ip_setting, failed)
 
     return decorator
 

@@ -11,6 +11,7 @@ shows where a due flush goes instead: after the response, when it is closed."""
 
 import pytest
 from flask_migrate import upgrade
+from limits import parse
 
 from app import create_app
 from app.core.auth import Kind
@@ -19,6 +20,7 @@ from app.users import services as users
 from tests.support.apps import close_app
 from tests.support.auth import bearer, login
 from tests.support.environment import ADMIN_EMAIL, ADMIN_PASSWORD, app_config
+from tests.support.factories import create_application, mint_with_app
 from tests.support.postgres import PostgresCluster
 from tests.support.servers import PrivateRedis
 
@@ -182,3 +184,83 @@ def test_a_request_refused_by_the_allowlist_writes_nothing_after_the_first(serve
     assert [response.status_code for response in responses] == [403] * 3
     assert sent == ["evalsha", "set"] * 3
     assert [s for s in statements if s.upper().startswith(("SELECT", "INSERT", "UPDATE"))] == []
+
+
+def with_wrong_secret(application):
+    secret = application["app_secret"]
+    return {**application, "app_secret": secret[:-1] + ("A" if secret[-1] != "A" else "B")}
+
+
+def test_minting_an_sdk_token_is_one_redis_command_for_its_limits(servers, counted):
+    """The per-IP caller window and the two failed-mint windows (per application, per
+    IP) are read in the admission's one call (one Redis; a Cluster keeps them in three
+    slots)."""
+    redis_server = servers[2]
+    _, client, user_id, credentials = counted
+    application = create_application(client, bearer(credentials[Kind.DEVELOPER]), "Counted")
+    wrong = with_wrong_secret(application)
+    assert mint_with_app(client, user_id, wrong).status_code == 401  # loads the hit's script
+    responses = []
+
+    minted, _ = redis_server.commands_sent_during(
+        lambda: responses.append(mint_with_app(client, user_id, application))
+    )
+    failed, _ = redis_server.commands_sent_during(
+        lambda: responses.append(mint_with_app(client, user_id, wrong))
+    )
+    after_failure, _ = redis_server.commands_sent_during(
+        lambda: responses.append(mint_with_app(client, user_id, application))
+    )
+
+    assert [response.status_code for response in responses] == [200, 401, 200]
+    assert minted == ["evalsha"]
+    # A refusal then counts: for the unusual-activity alerts (INCRBY and EXPIRE in one
+    # pipeline) and in each failed-mint window (flask-limiter's hit, a call each).
+    assert failed == ["evalsha", "incrby", "expire", "evalsha", "evalsha"]
+    assert after_failure == ["evalsha"]
+    per_ip = parse(counted[0].config["RATELIMIT_PER_IP"]).amount
+    assert responses[2].headers["X-RateLimit-Limit"] == str(per_ip)
+
+
+def test_a_failed_mint_limit_refuses_from_the_window_the_admission_read(
+    servers, make_app_on, counted
+):
+    """The window read in the admission's call is the one flask-limiter tests: once the
+    failures fill it, the next mint is refused (429) without another Redis command."""
+    redis_server = servers[2]
+    _, _, user_id, credentials = counted
+    strict = make_app_on(
+        RATELIMIT_FAILED_MINTS_PER_APP="2/minute", ACTIVITY_MINT_FAILURES_THRESHOLD=2
+    )
+    client = strict.test_client()
+    developer = bearer(credentials[Kind.DEVELOPER])
+    application = create_application(client, developer, "Strict")
+    wrong = with_wrong_secret(application)
+    assert [mint_with_app(client, user_id, wrong).status_code for _ in range(2)] == [401, 401]
+    responses = []
+
+    refused, _ = redis_server.commands_sent_during(
+        lambda: responses.append(mint_with_app(client, user_id, application))
+    )
+
+    assert responses[0].status_code == 429
+    assert responses[0].get_json()["detail"].startswith("Rate limit exceeded")
+    assert responses[0].headers["X-RateLimit-Limit"] == "2"
+    assert refused == ["evalsha"]
+
+
+def test_a_login_is_one_redis_command_for_its_limits(servers, counted):
+    """Three failed-login windows (per e-mail from this client, per e-mail, per IP) and
+    the per-IP caller window: one call."""
+    redis_server = servers[2]
+    client = counted[1]
+    responses = []
+
+    sent, _ = redis_server.commands_sent_during(
+        lambda: responses.append(login(client, ADMIN_EMAIL, ADMIN_PASSWORD))
+    )
+
+    assert responses[0].status_code == 200
+    # The limits' one call, then the login's own write: the new session is fresh (it
+    # just proved the password) for REAUTH_MAX_AGE_SECONDS.
+    assert sent == ["evalsha", "set"]

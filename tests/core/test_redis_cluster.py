@@ -9,6 +9,7 @@ from app.core.secrets import digest
 from app.core.store import cluster_client
 from tests.ratelimit.helpers import RATE_LIMIT_HEADERS
 from tests.support.auth import bearer, forge_token, login
+from tests.support.factories import create_application, create_user, mint_with_app
 from tests.support.servers import RedisClusterServers
 
 ME = "/api/v1/auth/me"
@@ -106,3 +107,64 @@ def test_limits_on_the_cluster_are_exact_per_subject_across_nodes(make_app, redi
     ]
     assert len(nodes_holding_limits) > 1
     app.extensions["owa_store"].client.flushall(target_nodes="primaries")
+
+
+def _evalsha_calls(app) -> int:
+    client = app.extensions["owa_store"].client
+    stats = [
+        client.get_redis_connection(node).info("commandstats") for node in client.get_primaries()
+    ]
+    return sum(stat.get("cmdstat_evalsha", {}).get("calls", 0) for stat in stats)
+
+
+@pytest.mark.slow
+def test_failed_mints_are_limited_on_the_cluster_per_ip_in_the_callers_slot(
+    make_app, redis_cluster, admin
+):
+    """The failed-mint window per IP carries the client's hash tag: the admission reads
+    it with the caller window in one call; the per-application window is in another
+    slot, one call more."""
+    app = make_app(
+        REDIS_URL=redis_cluster.url,
+        RATELIMIT_FAILED_MINTS_PER_IP="2/minute",
+        ACTIVITY_MINT_FAILURES_THRESHOLD=2,
+    )
+    client = app.test_client()
+    developer = bearer(login(client, admin["email"], admin["password"]).get_json()["access_token"])
+    user = create_user(client, developer, external_user_id="cluster-mint")
+    application = create_application(client, developer, "Cluster")
+    secret = application["app_secret"]
+    wrong = {**application, "app_secret": secret[:-1] + ("A" if secret[-1] != "A" else "B")}
+
+    before = _evalsha_calls(app)
+    minted = mint_with_app(client, user["id"], application)
+    calls_for_a_mint = _evalsha_calls(app) - before
+    failures = [mint_with_app(client, user["id"], wrong).status_code for _ in range(2)]
+    refused = mint_with_app(client, user["id"], application)
+
+    assert minted.status_code == 200
+    assert calls_for_a_mint == 2
+    assert failures == [401, 401]
+    assert refused.status_code == 429
+    assert refused.headers["X-RateLimit-Limit"] == "2"
+    per_ip_keys = [key for keys in _keys_by_node(app, "*failed-mint-ip*").values() for key in keys]
+    caller_keys = [
+        key for keys in _keys_by_node(app, "owa:{ip:*}:window:*").values() for key in keys
+    ]
+    slot = cluster_client(app.config["REDIS_URL"]).keyslot
+    assert len(per_ip_keys) == 1
+    assert [slot(key) for key in caller_keys] == [slot(per_ip_keys[0])]
+    app.extensions["owa_store"].client.flushall(target_nodes="primaries")
+
+
+@pytest.mark.slow
+def test_a_login_on_the_cluster_reads_the_client_ips_windows_in_its_call(cluster_app, admin):
+    """Per IP and per e-mail from that IP: the caller's slot, one call; per e-mail: one
+    more."""
+    client = cluster_app.test_client()
+
+    before = _evalsha_calls(cluster_app)
+    response = login(client, admin["email"], admin["password"])
+
+    assert response.status_code == 200
+    assert _evalsha_calls(cluster_app) - before == 2

@@ -82,6 +82,22 @@ def test_wrong_current_passwords_count_as_failed_logins(client, admin, admin_hea
     assert "Retry-After" in blocked.headers
 
 
+def test_wrong_current_passwords_and_failed_logins_share_the_client_ips_budget(
+    admin, admin_headers, make_app
+):
+    """One counter per IP for both (the `failed-login-ip` scope): a session cannot buy
+    more password guesses from a client than its failed logins left."""
+    app = make_app(RATELIMIT_FAILED_LOGINS_PER_IP="2 per minute")
+    limited = app.test_client()
+    failed_logins = [login(limited, ADMIN_EMAIL, "wrong-wrong-wrong").status_code for _ in "ab"]
+
+    refused = change_password(limited, admin_headers, current="wrong-wrong-wrong")
+
+    assert failed_logins == [401, 401]
+    assert refused.status_code == 429
+    assert refused.headers["X-RateLimit-Limit"] == "2"
+
+
 @pytest.mark.parametrize(
     ("new_password", "rule"),
     [
