@@ -264,3 +264,24 @@ def test_a_login_is_one_redis_command_for_its_limits(servers, counted):
     # The limits' one call, then the login's own write: the new session is fresh (it
     # just proved the password) for REAUTH_MAX_AGE_SECONDS.
     assert sent == ["evalsha", "set"]
+
+
+def test_a_mint_writes_in_one_transaction(servers, counted):
+    """The application by its secret's digest, the user, then the audit event and the
+    refresh token inserted and committed together: six statements, one commit."""
+    cluster, database_url, _ = servers
+    _, client, user_id, credentials = counted
+    application = create_application(client, bearer(credentials[Kind.DEVELOPER]), "One commit")
+    responses = []
+
+    statements = cluster.statements_during(
+        database_url, lambda: responses.append(mint_with_app(client, user_id, application))
+    )
+    assert responses[0].status_code == 200
+    shapes = [" ".join(statement.split()[:3]) for statement in statements]
+    assert shapes[0] == "BEGIN"
+    assert [(s.split()[0], s.split(" FROM ")[1].split()[0]) for s in statements[1:3]] == [
+        ("SELECT", "applications"),
+        ("SELECT", "users"),
+    ]
+    assert shapes[3:] == ["INSERT INTO audit_events", "INSERT INTO refresh_tokens", "COMMIT"]
