@@ -27,7 +27,8 @@ but the windows of those it only tests before the view (the failure-only ones: f
 logins, failed mints) are read in the admission's call, so a login or a mint costs one
 call for all its limits (on a Redis Cluster, the windows in the caller's slot: those per
 client IP for an anonymous caller; a window per application or e-mail is read apart);
-a failure then counts in each window with flask-limiter's hit after the view. It cannot
+a failure then counts in every window after the view, in one more call (flask-limiter's
+hits, collected by `app.core.ratelimit.hits_counted_together`). It cannot
 carry the caller's limit here, because its hit is a storage call of its own
 made after the key function, with no way to carry the credential check or to leave the
 window untouched when the credential turns out to be revoked. The settings

@@ -6,8 +6,10 @@ its key, an SDK token against its end user (shared by all that user's tokens and
 applications), a developer token against the developer, and anything without valid
 credentials (login, refresh, SDK token minting, rejected credentials) against the client
 IP. That limit is admitted by `app.core.admission` in the same Redis call that checks
-the credential. Login, minting and password resets add failure-only limits on top,
-run by flask-limiter (`limiter`, owned here).
+the credential. Login and minting add failure-only limits on top, password resets
+limits that count every attempt; all run by flask-limiter (`limiter`, owned here).
+The admission reads the failure-only windows in its call (`failure_only_windows`), and
+a failure is counted in all of them after the view in one call (`hits_counted_together`).
 
 The moving window counts admissions in buckets of 1/240 of the window (0.25 s of a
 minute) and counts the bucket its far edge falls in whole, so no 60-second span ever
@@ -23,22 +25,28 @@ admission does the same for the caller limits.
 """
 
 import ipaddress
+import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import partial, wraps
 from typing import Any, NamedTuple, ParamSpec, TypeVar, cast
 
+import redis
 from flask import Flask, Response, current_app, g, has_app_context, request
 from flask_limiter import Limiter, RequestLimit
 from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse
 from limits.storage import RedisClusterStorage, RedisStorage
 from redis.commands.core import Script
+from redis.crc import key_slot
 
 from app.core.auth import optional_principal
 from app.core.revocation import subject_of
 from app.core.secrets import digest
+
+log = logging.getLogger(__name__)
 
 LIMIT_SETTINGS = (
     "RATELIMIT_API_KEY",
@@ -144,6 +152,29 @@ return {admitted, oldest_end, total}
 """
 )
 
+# Failures counted after the view, every window in one call (one slot on a Cluster).
+# ARGV[1]: slots; then per key: limit, cost, TTL in ms, current bucket.
+ACQUIRE_ALL = (
+    WINDOW_FUNCTION
+    + """
+local slots = tonumber(ARGV[1])
+for i = 1, #KEYS do
+    local at = 4 * i - 2
+    acquire(KEYS[i], tonumber(ARGV[at]), tonumber(ARGV[at + 1]), slots, ARGV[at + 2],
+        tonumber(ARGV[at + 3]))
+end
+return #KEYS
+"""
+)
+DEFERRED_HITS = "rate_limit_deferred_hits"
+
+
+class DeferredHit(NamedTuple):
+    prefixed_key: str
+    limit: int
+    expiry: int
+    cost: int
+
 
 def window_state_ttl_ms(expiry: int) -> int:
     """A window's key outlives its last admission by the window and one bucket."""
@@ -179,6 +210,7 @@ class SingleTripWindow:
     """
 
     acquire_and_read: Script
+    acquire_all_script: Script
     prefixed_key: Callable[[str], str]
 
     def register_window_script(self, connection: Any) -> None:
@@ -186,6 +218,24 @@ class SingleTripWindow:
         self.acquire_and_read = cast(
             Script, connection.register_script(ACQUIRE_AND_READ_WINDOW.encode())
         )
+        self.acquire_all_script = cast(Script, connection.register_script(ACQUIRE_ALL.encode()))
+
+    def acquire_all(self, hits: list[DeferredHit]) -> None:
+        """Count each hit in its window: one call per slot the keys fall in."""
+        by_slot: dict[int, list[DeferredHit]] = {}
+        for hit in hits:
+            by_slot.setdefault(self.slot_of(hit.prefixed_key), []).append(hit)
+        for group in by_slot.values():
+            arguments: list[int | str] = [WINDOW_SLOTS]
+            for hit in group:
+                expiry = hit.expiry
+                arguments += [hit.limit, hit.cost, window_state_ttl_ms(expiry)]
+                arguments.append(current_bucket(expiry))
+            self.acquire_all_script([hit.prefixed_key for hit in group], arguments)
+
+    def slot_of(self, prefixed_key: str) -> int:
+        """One Redis: every key in one call."""
+        return 0
 
     def _run(self, key: str, limit: int, expiry: int, cost: int) -> tuple[bool, float, int]:
         key = self.prefixed_key(key)
@@ -199,6 +249,11 @@ class SingleTripWindow:
         return bool(admitted), oldest, int(count)
 
     def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
+        deferred: list[DeferredHit] | None = g.get(DEFERRED_HITS) if has_app_context() else None
+        if deferred is not None:
+            # A failure counted after the view: nothing waits for the answer.
+            deferred.append(DeferredHit(self.prefixed_key(key), limit, expiry, amount))
+            return True
         return self._run(key, limit, expiry, amount)[0]
 
     def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
@@ -226,6 +281,9 @@ class SingleTripRedisClusterStorage(SingleTripWindow, RedisClusterStorage):
     def __init__(self, uri: str, **options: Any) -> None:
         super().__init__(uri.removeprefix(STORAGE_SCHEME), **options)
         self.register_window_script(self.get_connection())
+
+    def slot_of(self, prefixed_key: str) -> int:
+        return int(key_slot(prefixed_key.encode()))
 
 
 class OpenWearablesLimiter(Limiter):
@@ -517,8 +575,12 @@ def _run_limiter_only_where_route_limited(app: Flask) -> None:
         def gated(*response: Response) -> Response | None:
             if has_no_route_limits():
                 return response[0] if response else None
-            result: Response | None = hook(*response)
-            return result
+            if not response:
+                before: Response | None = hook()
+                return before
+            with hits_counted_together():
+                after: Response = hook(*response)
+            return after
 
         return gated
 
@@ -527,6 +589,24 @@ def _run_limiter_only_where_route_limited(app: Flask) -> None:
         list[list[Any]], [app.before_request_funcs[None], app.after_request_funcs[None]]
     ):
         hooks[:] = [only_where_route_limited(h) if is_limiters(h) else h for h in hooks]
+
+
+@contextmanager
+def hits_counted_together() -> Iterator[None]:
+    """flask-limiter counts a failure in each of its windows after the view, one call per
+    window; inside this block its hits are collected, then sent in one call (per slot).
+    Like flask-limiter's own, a failure to count is logged, not raised."""
+    g.setdefault(DEFERRED_HITS, [])
+    try:
+        yield
+    finally:
+        hits: list[DeferredHit] = g.pop(DEFERRED_HITS, [])
+        storage: object = limiter.storage
+        if hits and isinstance(storage, SingleTripWindow):
+            try:
+                storage.acquire_all(hits)
+            except redis.RedisError:
+                log.exception("Failed to count %d rate-limit failures.", len(hits))
 
 
 def attach_rate_limit_headers(app: Flask, limiter: Limiter) -> None:

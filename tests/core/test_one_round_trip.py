@@ -215,8 +215,8 @@ def test_minting_an_sdk_token_is_one_redis_command_for_its_limits(servers, count
     assert [response.status_code for response in responses] == [200, 401, 200]
     assert minted == ["evalsha"]
     # A refusal then counts: for the unusual-activity alerts (INCRBY and EXPIRE in one
-    # pipeline) and in each failed-mint window (flask-limiter's hit, a call each).
-    assert failed == ["evalsha", "incrby", "expire", "evalsha", "evalsha"]
+    # pipeline) and in both failed-mint windows (flask-limiter's hits, sent in one call).
+    assert failed == ["evalsha", "incrby", "expire", "evalsha"]
     assert after_failure == ["evalsha"]
     per_ip = parse(counted[0].config["RATELIMIT_PER_IP"]).amount
     assert responses[2].headers["X-RateLimit-Limit"] == str(per_ip)
@@ -285,3 +285,21 @@ def test_a_mint_writes_in_one_transaction(servers, counted):
         ("SELECT", "users"),
     ]
     assert shapes[3:] == ["INSERT INTO audit_events", "INSERT INTO refresh_tokens", "COMMIT"]
+
+
+def test_a_failed_login_counts_in_its_three_windows_in_one_call(servers, counted):
+    """After the view, flask-limiter's three hits (per e-mail from the client, per
+    e-mail, per IP) are sent together."""
+    redis_server = servers[2]
+    client = counted[1]
+    assert login(client, ADMIN_EMAIL, "not the password").status_code == 401  # loads scripts
+    responses = []
+
+    sent, scripted = redis_server.commands_sent_during(
+        lambda: responses.append(login(client, ADMIN_EMAIL, "not the password"))
+    )
+
+    assert responses[0].status_code == 401
+    assert sent == ["evalsha", "evalsha"]
+    # The admission writes the caller window, the second call the three failure windows.
+    assert scripted.count("set") == 4
