@@ -228,9 +228,8 @@ class SingleTripWindow:
         for group in by_slot.values():
             arguments: list[int | str] = [WINDOW_SLOTS]
             for hit in group:
-                expiry = hit.expiry
-                arguments += [hit.limit, hit.cost, window_state_ttl_ms(expiry)]
-                arguments.append(current_bucket(expiry))
+                ttl_ms, current = window_state_ttl_ms(hit.expiry), current_bucket(hit.expiry)
+                arguments += [hit.limit, hit.cost, ttl_ms, current]
             self.acquire_all_script([hit.prefixed_key for hit in group], arguments)
 
     def slot_of(self, prefixed_key: str) -> int:
@@ -365,9 +364,12 @@ def _submitted_json_email() -> str:
 
 
 def _submitted_app_id() -> str:
+    # Keyed by digest, as e-mails are: read before the schema checks the body, a raw
+    # `app_id` could be as long as the body or hold what Redis cannot name (a lone
+    # surrogate: `digest` raises, and the request counts per client IP).
     body = request.get_json(silent=True)
     app_id = body.get("app_id") if isinstance(body, dict) else None
-    return f"app:{app_id}" if isinstance(app_id, str) else "app:"
+    return "app:" + digest(app_id) if isinstance(app_id, str) else "app:"
 
 
 def _failed(response: Response) -> bool:
@@ -457,10 +459,6 @@ def route_limits() -> tuple[RouteLimit, ...]:
     target = getattr(view_class, request.method.lower(), None) if view_class else view
     limits: tuple[RouteLimit, ...] = getattr(target, ROUTE_LIMITS, ())
     return limits
-
-
-def has_no_route_limits() -> bool:
-    return not route_limits()
 
 
 def failure_only_windows() -> list[tuple[str, RateLimitItem]]:
@@ -573,7 +571,7 @@ def _run_limiter_only_where_route_limited(app: Flask) -> None:
     def only_where_route_limited(hook: Callable[..., Any]) -> Callable[..., Any]:
         @wraps(hook)
         def gated(*response: Response) -> Response | None:
-            if has_no_route_limits():
+            if not route_limits():
                 return response[0] if response else None
             if not response:
                 before: Response | None = hook()

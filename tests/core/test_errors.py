@@ -74,6 +74,20 @@ def test_a_body_too_large_is_413_and_leaves_the_limits_in_redis(make_app, path, 
     assert not limiter.using_fallback
 
 
+MINT = f"/api/v1/users/{'0' * 8}-0000-0000-0000-{'0' * 12}/token"
+
+
+def test_an_app_id_redis_cannot_name_is_422_and_leaves_the_limits_in_redis(client):
+    """A lone surrogate is valid JSON but no UTF-8: the failed-mint limit counts the
+    request per client IP, and the schema refuses the text."""
+    body = '{"app_id": "\\ud800", "app_secret": "secret_x"}'
+
+    response = client.post(MINT, data=body, content_type="application/json")
+
+    assert response.status_code == 422
+    assert not limiter.using_fallback
+
+
 def test_json_of_the_wrong_shape_is_422(client):
     response = client.post("/api/v1/auth/refresh", json=["rt_x"])
 
