@@ -12,10 +12,13 @@ requests are never refused. Prints, in one run:
 - per credential kind, `GET /api/v1/users/{id}` with everything on, minus the same
   handler with the caller injected and no admission, limiter or headers: the cost of
   auth + limit + headers, and its ratio to the floor (for a JWT, the floor plus the
-  signature check timed alone);
+  signature check timed alone); beside it, the admission's `EVALSHA` alone in the same
+  request (arguments built, no credential parsing, principal or headers): the part of
+  the ratio the one call takes before any other code of ours runs;
 - Redis commands clients sent and SQL statements per request (counted), Redis CPU per
-  call (`INFO commandstats`), and the bytes Redis keeps per subject at limit 1000 with
-  every bucket of the window occupied (`MEMORY USAGE`, the worst case).
+  call (`INFO commandstats`) in requests (Redis idle between calls) and back to back,
+  and the bytes Redis keeps per subject at limit 1000 with every bucket of the window
+  occupied (`MEMORY USAGE`, the worst case), with the script's CPU at that occupancy.
 """
 
 import secrets
@@ -32,8 +35,8 @@ from flask_migrate import upgrade
 from sqlalchemy import event
 
 from app import create_app
-from app.core.admission import admit_request
-from app.core.auth import Kind, Principal, verify_access_token
+from app.core.admission import Admission, admit_request
+from app.core.auth import Claim, Kind, Principal, identify, verify_access_token
 from app.core.ratelimit import add_rate_limit_headers
 from app.extensions import db
 from bench.ratelimit import measure as measure_minimal_app
@@ -50,6 +53,8 @@ CALLER_LIMITS = (
     "RATELIMIT_DEVELOPER",
     "RATELIMIT_PER_IP",
 )
+LOOPBACK_CLIENT = {"REMOTE_ADDR": "127.0.0.1"}
+"""The client address of the test client's requests, for requests the bench builds."""
 WORST_CASE_WINDOW_SECONDS = 15
 """The window filled to its 240 buckets for the bytes column: a 15-second window has
 the same buckets as a minute's and fills in 15 s."""
@@ -110,6 +115,30 @@ def with_one_ping(app: Flask) -> Flask:
     return app
 
 
+def with_the_call_alone(app: Flask, claims: dict[str, Claim]) -> Flask:
+    """The injected app plus the admission's one call for the request's credential,
+    its claim identified beforehand: the call without the code around it."""
+    admission: Admission = app.extensions["owa_admission"]
+
+    def call() -> None:
+        claim = claims[request.headers["Authorization"]]
+        admission.call(claim, claim.subject)
+
+    app.before_request_funcs[None].insert(1, call)
+    return app
+
+
+def claims_of(app: Flask, path: str, credentials: dict[str, dict[str, str]]) -> dict[str, Claim]:
+    """Authorization header → its claim, as the admission identifies it."""
+    claims = {}
+    for headers in credentials.values():
+        with app.test_request_context(path, headers=headers, environ_base=LOOPBACK_CLIENT):
+            claims[headers["Authorization"]] = identify(
+                headers["Authorization"].removeprefix("Bearer ")
+            )
+    return claims
+
+
 def ping_floor(redis_url: str, count: int) -> float:
     client = redis.Redis.from_url(redis_url)
     try:
@@ -162,16 +191,34 @@ def redis_usec_per_call(redis_url: str, request: Callable[[], object]) -> float:
         server.close()
 
 
-def worst_case_bytes(database_url: str, redis_url: str, credentials: dict, user_path: str) -> dict:
-    """MEMORY USAGE of everything one subject keeps, at limit 1000 with all 240 buckets
-    of its window occupied (one request every window/300 for a whole window)."""
+def back_to_back_usec_per_call(
+    app: Flask, redis_url: str, path: str, headers: dict[str, str], count: int = 300
+) -> float:
+    """The admission script's Redis time per call with the calls back to back (one
+    request's admission repeated in a loop): Redis never idles between them."""
+    admission: Admission = app.extensions["owa_admission"]
+    server = redis.Redis.from_url(redis_url)
+    try:
+        with app.test_request_context(path, headers=headers, environ_base=LOOPBACK_CLIENT):
+            server.config_resetstat()
+            for _ in range(count):
+                admission.admit()
+            return script_usec_per_call(server)
+    finally:
+        server.close()
+
+
+def worst_case(database_url: str, redis_url: str, credentials: dict, user_path: str) -> dict:
+    """label → (MEMORY USAGE of everything one subject keeps, the script's µs per call
+    back to back), at limit 1000 with all 240 buckets of its window occupied (one
+    request every window/300 for a whole window)."""
     limit = f"1000 per {WORST_CASE_WINDOW_SECONDS} seconds"
     app = create_app(
         config(database_url, redis_url, RATELIMIT_API_KEY=limit, RATELIMIT_DEVELOPER=limit)
     )
     client = app.test_client()
     server = redis.Redis.from_url(redis_url)
-    sizes = {}
+    measured = {}
     try:
         for label in ("API key", "developer JWT"):
             headers = credentials[label]
@@ -185,13 +232,14 @@ def worst_case_bytes(database_url: str, redis_url: str, credentials: dict, user_
                 for k in server.scan_iter(f"owa:{{{tag}*")
                 if b":window:1000/" in k or k.endswith(b":revoked")
             ]
-            sizes[label] = sum(server.memory_usage(key) or 0 for key in keys)
+            size = sum(server.memory_usage(key) or 0 for key in keys)
+            measured[label] = (size, back_to_back_usec_per_call(app, redis_url, user_path, headers))
     finally:
         server.close()
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
-    return sizes
+    return measured
 
 
 def main(per_case: int) -> None:
@@ -261,11 +309,17 @@ def run(per_case: int, database_url: str, redis_url: str, minimal: dict) -> None
         without_admission(create_app(config(database_url, redis_url)), callers)
     )
     pinging = pinging_app.test_client()
+    calling_app = with_the_call_alone(
+        without_admission(create_app(config(database_url, redis_url)), callers),
+        claims_of(app, user_path, credentials),
+    )
+    calling = calling_app.test_client()
 
     samples: dict[str, dict[str, list[float]]] = {
-        label: {"full": [], "injected": [], "pinging": []} for label in credentials
+        label: {"full": [], "injected": [], "pinging": [], "call alone": []}
+        for label in credentials
     }
-    apps = {"full": client, "injected": injected, "pinging": pinging}
+    apps = {"full": client, "injected": injected, "pinging": pinging, "call alone": calling}
     for _ in range(50):
         for headers in credentials.values():
             for test_client in apps.values():
@@ -294,13 +348,14 @@ def run(per_case: int, database_url: str, redis_url: str, minimal: dict) -> None
     )
     print(
         f"{'GET /users/{id} with':16} {'full µs':>8} {'injected µs':>12} "
-        f"{'auth+limit+headers µs':>22} {'÷ floor':>8} {'Redis cmds':>10} {'SQL':>5} "
-        f"{'Redis µs/call':>13}"
+        f"{'auth+limit+headers µs':>22} {'÷ floor':>8} {'call alone ÷ floor':>19} "
+        f"{'Redis cmds':>10} {'SQL':>5} {'Redis µs/call':>13} {'back to back':>12}"
     )
     for label, headers in credentials.items():
         full = mean_of(samples[label]["full"])
         without = mean_of(samples[label]["injected"])
         cost = full - without
+        call_alone = mean_of(samples[label]["call alone"]) - without
         budget = floor + (signature if label != "API key" else 0)
         request = partial(client.get, user_path, headers=headers)
         sent, _ = round_trips(redis_url, request)
@@ -309,23 +364,30 @@ def run(per_case: int, database_url: str, redis_url: str, minimal: dict) -> None
             injected_app, partial(injected.get, user_path, headers=headers)
         )
         usec = redis_usec_per_call(redis_url, request)
+        looped = back_to_back_usec_per_call(app, redis_url, user_path, headers)
         print(
             f"{label:16} {full * 1e6:8.0f} {without * 1e6:12.0f} {cost * 1e6:22.0f} "
-            f"{cost / budget:8.2f} {sent:10.1f} {sql - sql_injected:5.1f} {usec:13.1f}"
+            f"{cost / budget:8.2f} {call_alone / floor:19.2f} {sent:10.1f} "
+            f"{sql - sql_injected:5.1f} {usec:13.1f} {looped:12.1f}"
         )
     print(
         "\n÷ floor: auth+limit+headers over one PING (for JWTs, over one PING plus the "
-        "signature check). SQL: statements beyond the handler's own."
+        "signature check); call alone: the admission's EVALSHA alone in the request, over "
+        "one PING. SQL: statements beyond the handler's own. Redis µs/call: in requests "
+        "(Redis idle between calls), and back to back."
     )
-    sizes = worst_case_bytes(database_url, redis_url, credentials, user_path)
+    worst = worst_case(database_url, redis_url, credentials, user_path)
     print(
-        "Redis memory per subject at limit 1000, all 240 buckets occupied: "
-        + ", ".join(f"{label} {size} B" for label, size in sizes.items())
+        "At limit 1000 with all 240 buckets occupied: "
+        + "; ".join(
+            f"{label} {size} B in Redis, {usec:.1f} µs/call back to back"
+            for label, (size, usec) in worst.items()
+        )
     )
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
-    for built in (injected_app, pinging_app):
+    for built in (injected_app, pinging_app, calling_app):
         with built.app_context():
             db.session.remove()
             db.engine.dispose()

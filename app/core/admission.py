@@ -298,10 +298,12 @@ class Admission:
 
     # Redis: one call in the steady state.
 
-    def _call(
+    def call(
         self, claim: Claim | None, tag: str, cost: int = 1, check: bool = True
     ) -> list[int | bytes]:
-        """`check=False`: admit against the claim's limit without reading its status."""
+        """The one `EVALSHA`: the claim's status (unless `check=False`), its window
+        admitted by `cost` (0: read only) and the view's failure-only windows read, for
+        the subject tagged `tag`; the script's reply (see ADMIT)."""
         assert self.script is not None
         limit = self.limits[claim.kind if claim else None]
         keys = [f"owa:{{{tag}}}{limit.key_suffix}", revocation.cache_key(tag)]
@@ -339,7 +341,7 @@ class Admission:
         self, claim: Claim | None, resolved: Resolved, credential: str | None
     ) -> tuple[Resolved, CallerWindow]:
         if claim is None:
-            return resolved, self._window(None, self._call(None, client_subject()))
+            return resolved, self._window(None, self.call(None, client_subject()))
         try:
             return self._check_and_admit(claim)
         except sqlalchemy.exc.SQLAlchemyError as error:
@@ -347,10 +349,10 @@ class Admission:
 
     def _check_and_admit(self, claim: Claim) -> tuple[Resolved, CallerWindow]:
         revocation.ensure_trusted()
-        reply = self._call(claim, claim.subject)
+        reply = self.call(claim, claim.subject)
         if reply[0] == NOT_LOADED:
             decided = self._fill(claim)
-            reply = self._call(claim, claim.subject)
+            reply = self.call(claim, claim.subject)
             if reply[0] == NOT_LOADED:
                 # Evicted again at once (a Redis full and evicting): PostgreSQL decided.
                 reply = decided if decided[0] != CLEAR else self._admit_unchecked(claim, decided)
@@ -365,7 +367,7 @@ class Admission:
             # A rotated or deleted key's secret is simply no longer a key.
             refused_key = claim.kind is Kind.API_KEY and status == REVOKED
             refusal = unauthorized("Invalid API key" if refused_key else REFUSALS[status])
-            return refusal, self._window(None, self._call(None, client_subject()))
+            return refusal, self._window(None, self.call(None, client_subject()))
         if claim.principal is not None:
             return claim.principal, self._window(claim, reply)
         key_id, scopes, allowed_ips = (cast(bytes, field).decode() for field in reply[4:7])
@@ -377,7 +379,7 @@ class Admission:
     def _recheck(self, claim: Claim, reply: list[int | bytes]) -> list[int | bytes]:
         """Read the credential again without counting; the window stays as admitted.
         A pushed change (an API key's new scopes or allowlist) may have unloaded it."""
-        recheck = self._call(claim, claim.subject, cost=0)
+        recheck = self.call(claim, claim.subject, cost=0)
         if recheck[0] == NOT_LOADED:
             recheck = self._fill(claim)
             if recheck[0] == CLEAR:
@@ -388,7 +390,7 @@ class Admission:
 
     def _admit_unchecked(self, claim: Claim, decided: list[int | bytes]) -> list[int | bytes]:
         """Admit against the claim's window once PostgreSQL has cleared the credential."""
-        reply = self._call(claim, claim.subject, check=False)
+        reply = self.call(claim, claim.subject, check=False)
         return [*reply[:4], *decided[1:]]
 
     def _fill(self, claim: Claim) -> list[int | bytes]:
@@ -435,7 +437,7 @@ class Admission:
             raise error
         database_outage().failed(error)
         tag = f"unchecked:{digest(credential or '')}"
-        return database_unavailable_error(), self._window(None, self._call(None, tag))
+        return database_unavailable_error(), self._window(None, self.call(None, tag))
 
     # Memory: the embedded default, and every process while Redis is unreachable.
 

@@ -82,10 +82,14 @@ plus the one the window's far edge is in, which counts whole until it has fully 
 # The caller passes the current bucket (its clock: API hosts' clocks must agree to well
 # within a bucket, as NTP keeps them; reading Redis's TIME instead costs more Redis CPU
 # than the rest of the script). A bucket older than the newest seen counts as the
-# newest, so a lagging host never reopens a window. The live pairs are copied once, into
-# the one concatenation an admission writes: the script's Redis time grows with the
-# window's occupied buckets (11 µs at 1, 17 at 240 here, in a tight loop; 22 at 240 when
-# the pairs were cut out and joined again). `acquire` is shared with the admission script
+# newest, so a lagging host never reopens a window. An admission in the newest bucket
+# (most of them under load: a bucket is 0.25 s of a minute) counts in place, its total
+# and its bucket's count rewritten with two SETRANGE; the key keeps the TTL set when the
+# bucket opened, which already outlasts the bucket's leaving the window. Only the first
+# admission of a bucket cuts the expired pairs and writes the value anew (the live pairs
+# copied once, into one concatenation). In place, the script's Redis time no longer
+# grows with the occupied buckets: 5.2 µs at 1 and 7.4 at 240 back to back, against 6.5
+# and 11.5 rewriting the value every time. `acquire` is shared with the admission script
 # (`app.core.admission`).
 WINDOW_FUNCTION = """
 local function acquire(key, limit, cost, slots, ttl_ms, current)
@@ -97,6 +101,20 @@ local function acquire(key, limit, cost, slots, ttl_ms, current)
         newest, total = struct.unpack('>dI4', state)
         if current < newest then
             current = newest
+        end
+        if current == newest and size >= 18 then
+            local last, count = struct.unpack('>I2I4', state, size - 5)
+            if last == current % 65536 then
+                -- Still the newest bucket: nothing has left the window since its write.
+                local oldest = struct.unpack('>I2', state, 13)
+                local oldest_end = current - (current - oldest) % 65536 + 1
+                if cost == 0 or cost > limit or total + cost > limit then
+                    return 0, oldest_end, total
+                end
+                redis.call('SETRANGE', key, 8, struct.pack('>I4', total + cost))
+                redis.call('SETRANGE', key, size - 4, struct.pack('>I4', count + cost))
+                return 1, oldest_end, total + cost
+            end
         end
         if current - newest >= slots then
             first = size + 1
@@ -177,8 +195,10 @@ class DeferredHit(NamedTuple):
 
 
 def window_state_ttl_ms(expiry: int) -> int:
-    """A window's key outlives its last admission by the window and one bucket."""
-    return math.ceil((expiry + expiry / (WINDOW_SLOTS - 1)) * 1000)
+    """A window's key outlives the first admission of its newest bucket (the one write
+    that sets its TTL) by the window and two buckets: the bucket itself, and a host's
+    clock up to a bucket ahead of Redis's."""
+    return math.ceil((expiry + 2 * expiry / (WINDOW_SLOTS - 1)) * 1000)
 
 
 def bucket_seconds(expiry: int) -> float:

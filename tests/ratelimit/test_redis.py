@@ -14,7 +14,7 @@ from app.core.auth import Kind, Principal
 from app.core.client import ClientInfo
 from app.core.ratelimit import ACQUIRE_AND_READ_WINDOW
 from tests.support.auth import bearer, forge_token
-from tests.support.servers import PrivateRedis
+from tests.support.servers import PrivateRedis, windows_written
 
 ME = "/api/v1/auth/me"
 CONSEQUENCE = (
@@ -60,11 +60,13 @@ def test_one_redis_round_trip_per_limited_request(make_app, admin, private_redis
     # One script checks the developer's revocations (HMGET) and admits the request; the
     # window is one string read and written, whatever the limit.
     assert developer == ["evalsha"]
-    assert sorted(set(scripted)) == ["get", "hmget", "set"]
+    assert set(scripted) - {"set", "setrange"} == {"get", "hmget"}
+    assert windows_written(scripted) == 1
     assert anonymous == ["evalsha"]
     # The same script reads the key's record and marks its last use (once a second).
     assert api_key == ["evalsha"]
-    assert {"get", "hmget", "set"} <= set(key_scripted) <= {"get", "hmget", "hset", "set"}
+    assert set(key_scripted) - {"set", "setrange", "hset"} == {"get", "hmget"}
+    assert windows_written(key_scripted) == 1
     assert response.headers["X-RateLimit-Remaining"] == "997"
 
 
@@ -175,7 +177,8 @@ def _reference_window(buckets: dict[int, int], limit: int, cost: int, slots: int
 
 def test_the_window_script_matches_its_documented_semantics(private_redis):
     """Thousands of calls with random limits, costs and clock steps (a lagging host, a
-    whole window idle, the 2^16 wrap of the stored bucket numbers) against the model."""
+    whole window idle, the 2^16 wrap of the stored bucket numbers) against the model;
+    the state never loses its TTL, admitted in place in the newest bucket or rewritten."""
     client = redis.Redis.from_url(private_redis.url)
     window = client.register_script(ACQUIRE_AND_READ_WINDOW)
     rng = random.Random(15)
@@ -189,5 +192,7 @@ def test_the_window_script_matches_its_documented_semantics(private_redis):
                 expected = _reference_window(buckets, limit, cost, slots, current)
                 reply = window([f"w{{{run}}}"], [limit, cost, slots, 60_000, current])
                 assert tuple(reply) == expected, (run, limit, slots, current, cost)
+                # -2: nothing admitted yet; never -1 (a key left without expiry).
+                assert client.pttl(f"w{{{run}}}") in (-2, *range(50_000, 60_001))
     finally:
         client.close()

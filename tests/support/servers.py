@@ -103,6 +103,15 @@ def wait_for_redis(url: str, seconds: float = 20) -> None:
     raise AssertionError(f"redis-server at {url} did not answer within {seconds}s")
 
 
+def windows_written(scripted: list[str]) -> int:
+    """How many rate-limit windows the script commands `scripted` wrote: a window is
+    written whole when its newest bucket opens (SET), else counted in place (two
+    SETRANGE: the total and the bucket's count)."""
+    in_place, rest = divmod(scripted.count("setrange"), 2)
+    assert not rest, scripted
+    return scripted.count("set") + in_place
+
+
 class PrivateRedis:
     """A redis-server of our own, so command counts are ours alone and we may stop it."""
 
