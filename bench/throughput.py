@@ -21,9 +21,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections import Counter
+from collections import Counter, defaultdict
 from contextlib import contextmanager
 from pathlib import Path
+
+import redis
 
 from app import create_app
 from app.extensions import db
@@ -109,13 +111,40 @@ def main(seconds: int) -> None:
                 with app.app_context():
                     db.session.remove()
                     db.engine.dispose()
-            measure(settings, seeded, log_dir, seconds)
+            server = redis.Redis.from_url(redis_server.url)
+            try:
+                measure(settings, seeded, log_dir, seconds, server)
+            finally:
+                server.close()
     finally:
         redis_server.stop()
         shutil.rmtree(log_dir, ignore_errors=True)
 
 
-def measure(settings: dict[str, str], seeded, log_dir: Path, seconds: int) -> None:
+class ScriptTime:
+    """The admission script's Redis time per call (`INFO commandstats`) over the runs
+    measured with it, per case: under load, Redis sharing the cores with the rest."""
+
+    def __init__(self, server: redis.Redis) -> None:
+        self.server = server
+        self.usec: defaultdict[str, float] = defaultdict(float)
+        self.calls: defaultdict[str, int] = defaultdict(int)
+
+    @contextmanager
+    def counting(self, case: str):
+        self.server.config_resetstat()
+        yield
+        row = self.server.info("commandstats").get("cmdstat_evalsha", {})
+        self.usec[case] += row.get("usec", 0)
+        self.calls[case] += row.get("calls", 0)
+
+    def per_call(self, case: str) -> float:
+        return self.usec[case] / max(self.calls[case], 1)
+
+
+def measure(
+    settings: dict[str, str], seeded, log_dir: Path, seconds: int, server: redis.Redis
+) -> None:
     key_header = seeded.credentials["API key"]
     auth_off = {
         **settings,
@@ -129,7 +158,8 @@ def measure(settings: dict[str, str], seeded, log_dir: Path, seconds: int) -> No
     )
     print(
         f"{'worker class':36} {'/healthz':>9} {'auth off':>9} {'API key':>9} "
-        f"{'dev JWT':>9} {'SDK':>9}   {'÷ auth off (key, JWT, SDK)':>27}  worker split"
+        f"{'dev JWT':>9} {'SDK':>9}   {'÷ auth off (key, JWT, SDK)':>27}  "
+        f"{'Redis µs/call':>13}  worker split"
     )
     share = max(seconds // ROUNDS, 1)
     for worker_class, (options, extra) in WORKER_CLASSES.items():
@@ -146,18 +176,27 @@ def measure(settings: dict[str, str], seeded, log_dir: Path, seconds: int) -> No
             spread(off_log)
             spread(log)
             rates = dict.fromkeys(cases, 0.0)
+            script = ScriptTime(server)
             for _ in range(ROUNDS):
                 for label, (case_base, headers) in cases.items():
-                    rates[label] += wrk(case_base, seeded.user_path, {**headers, **extra}, share)
+                    with script.counting(label):
+                        rates[label] += wrk(
+                            case_base, seeded.user_path, {**headers, **extra}, share
+                        )
             split = spread(off_log) + " | " + spread(log)
         off = rates.pop("auth off")
         ratios = ", ".join(f"{rate / off:.2f}" for rate in rates.values())
+        script_usec = max(script.per_call(label) for label in rates)
         print(
             f"{worker_class:36} {healthz:9.0f} {off / ROUNDS:9.0f} "
             f"{rates['API key'] / ROUNDS:9.0f} {rates['developer JWT'] / ROUNDS:9.0f} "
-            f"{rates['SDK token'] / ROUNDS:9.0f}   {ratios:>27}  {split}"
+            f"{rates['SDK token'] / ROUNDS:9.0f}   {ratios:>27}  {script_usec:13.1f}  {split}"
         )
-    print("\nrequests per second; worker split: % of requests per worker (auth off | auth on)")
+    print(
+        "\nrequests per second; Redis µs/call: the admission script's time per call under "
+        "this load (`INFO commandstats`, the slowest credential kind); worker split: % of "
+        "requests per worker (auth off | auth on)"
+    )
 
 
 if __name__ == "__main__":
