@@ -92,6 +92,11 @@ plus the one the window's far edge is in, which counts whole until it has fully 
 # and 11.5 rewriting the value every time. `acquire` is shared with the admission script
 # (`app.core.admission`).
 WINDOW_FUNCTION = """
+local function bucket_end(current, tag)
+    -- The end of the bucket stored as `tag` (its number mod 2^16), the newest `current`.
+    return current - (current - tag) % 65536 + 1
+end
+
 local function acquire(key, limit, cost, slots, ttl_ms, current)
     local state = redis.call('GET', key)
     local total, first, size = 0, 13, 12
@@ -102,12 +107,11 @@ local function acquire(key, limit, cost, slots, ttl_ms, current)
         if current < newest then
             current = newest
         end
-        if current == newest and size >= 18 then
+        if current == newest and size >= 18 then -- a header and at least one pair
             local last, count = struct.unpack('>I2I4', state, size - 5)
             if last == current % 65536 then
                 -- Still the newest bucket: nothing has left the window since its write.
-                local oldest = struct.unpack('>I2', state, 13)
-                local oldest_end = current - (current - oldest) % 65536 + 1
+                local oldest_end = bucket_end(current, struct.unpack('>I2', state, 13))
                 if cost == 0 or cost > limit or total + cost > limit then
                     return 0, oldest_end, total
                 end
@@ -155,7 +159,7 @@ local function acquire(key, limit, cost, slots, ttl_ms, current)
         if live then
             oldest = struct.unpack('>I2', state, first)
         end
-        oldest_end = current - (current - oldest) % 65536 + 1
+        oldest_end = bucket_end(current, oldest)
     end
     return admitted, oldest_end, total
 end
