@@ -12,7 +12,7 @@ import pytest
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from playwright.sync_api import Browser, sync_playwright
-from sqlalchemy import event, text
+from sqlalchemy import event
 
 from app import create_app
 from app.developers import services as developers
@@ -83,9 +83,11 @@ def app(database_url, redis_url, config_overrides):
     yield app
     with app.app_context():
         db.session.remove()
-        tables = ", ".join(f'"{table.name}"' for table in db.metadata.sorted_tables)
+        # DELETE, children first: on tables this small it costs ~5 ms where TRUNCATE,
+        # which gives every table new files, costs ~70 ms, after each of ~900 tests.
         with db.engine.begin() as connection:
-            connection.execute(text(f"TRUNCATE {tables} CASCADE"))
+            for table in reversed(db.metadata.sorted_tables):
+                connection.execute(table.delete())
         db.engine.dispose()
     store = app.extensions["owa_store"]
     store.client.flushdb()
