@@ -3,6 +3,8 @@ VENV ?= .venv
 PYTHON ?= python3
 PORT ?= 8000
 BIN := $(VENV)/bin
+# pytest-xdist processes for `make test`; each has its own database and Redis indexes.
+TEST_WORKERS ?= 2
 export FLASK_APP := wsgi.py
 
 .PHONY: install install-loadtest run serve worker beat test test-fast lint format bench loadtest vendor screenshots
@@ -45,15 +47,16 @@ beat: install
 serve: install
 	$(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
 
-## The whole suite against real PostgreSQL and Redis (started when not running).
+## The whole suite against real PostgreSQL and Redis (started when not running), in
+## TEST_WORKERS processes (TEST_WORKERS=0: one process, no pytest-xdist).
 test: install
 	bash .ci/services
-	$(BIN)/pytest --durations=15
+	$(BIN)/pytest -n $(TEST_WORKERS) --durations=15
 
 ## The tests that start no processes (no `slow` marker): the quick loop while developing.
 test-fast: install
 	bash .ci/services
-	$(BIN)/pytest -m "not slow"
+	$(BIN)/pytest -n $(TEST_WORKERS) -m "not slow"
 
 ## ruff (lint and format) and mypy --strict on app/ and workers/ (settings in pyproject.toml).
 lint: install

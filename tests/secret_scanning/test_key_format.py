@@ -44,14 +44,16 @@ def test_the_pattern_finds_generated_keys_in_text(pattern, prefix):
 @pytest.mark.parametrize(
     "text",
     [
-        generate_secret("secret_"),
-        generate_secret("rt_"),
-        generate_secret("ow_prod_"),
-        generate_secret("ow_live_")[:-1],
-        generate_secret("ow_live_") + "x",
-        "x" + generate_secret("ow_live_"),
-        "ow_live_" + "-" * 38,
-        "ow_live_",
+        # Ids name each case: generated secrets differ from one collection to the next,
+        # and every pytest-xdist worker must collect the same tests.
+        pytest.param(generate_secret("secret_"), id="another-prefix"),
+        pytest.param(generate_secret("rt_"), id="refresh-token-prefix"),
+        pytest.param(generate_secret("ow_prod_"), id="unknown-environment"),
+        pytest.param(generate_secret("ow_live_")[:-1], id="truncated"),
+        pytest.param(generate_secret("ow_live_") + "x", id="extended"),
+        pytest.param("x" + generate_secret("ow_live_"), id="inside-a-word"),
+        pytest.param("ow_live_" + "-" * 38, id="not-base62"),
+        pytest.param("ow_live_", id="prefix-alone"),
     ],
 )
 def test_the_pattern_finds_nothing_else(pattern, text):

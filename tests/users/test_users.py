@@ -94,7 +94,9 @@ def test_patch_to_a_taken_email_is_409(client, admin_headers):
     assert response.status_code == 409
 
 
-@pytest.mark.parametrize("bad_id", ["not-a-uuid", "123", str(uuid.uuid4())])
+@pytest.mark.parametrize(
+    "bad_id", ["not-a-uuid", "123", pytest.param(str(uuid.uuid4()), id="unknown-uuid")]
+)
 def test_bad_or_unknown_ids_are_404_never_500(client, admin_headers, bad_id):
     for method in ("get", "patch", "delete"):
         response = getattr(client, method)(f"{USERS}/{bad_id}", headers=admin_headers, json={})
