@@ -83,8 +83,11 @@ def test_postgresql_restarted_and_stopped_under_load_answers_503_then_recovers(
     print(*(line for line in log.splitlines() if "Database unavailable" in line), sep="\n")
     started_lines = log.count("Database unavailable (")
     summaries = log.count("Database unavailable for ")
-    # At most one line per worker per outage (two workers, two outages), one summary each.
-    assert 1 <= started_lines <= 4, log[-3000:]
+    # Lines per outage, not per request (thousands were answered 503). A restart may
+    # flap once: a connection opened as the old server shut down counts as the database
+    # answering, then the new one is still starting up. So at most two lines per worker
+    # per outage (two workers, two outages), and one summary each.
+    assert 1 <= started_lines <= 8, log[-3000:]
     assert summaries == started_lines, log[-3000:]
     assert "Traceback" not in log, log[-3000:]
 
