@@ -165,13 +165,15 @@ def rotate(refresh_token: str, client: ClientInfo | None = None) -> TokenPair:
 
     The consuming UPDATE only matches an unused, unrevoked row, so of two concurrent
     refreshes with the same token exactly one wins; the loser is a reuse, which revokes
-    the family and alerts its owner (`client` is who presented the used token).
+    the family and alerts its owner (`client` is who presented the used token). A
+    revocation of the family waits for the successor's commit (`_lock_families`).
     """
     row = _find(refresh_token)
     if row is None:
         raise unauthorized("Invalid refresh token.")
     now = utcnow()
     if _unspent(row) and row.expires_at > now:
+        _lock_families([row.family_id])
         consumed = db.session.execute(
             update(RefreshToken).where(RefreshToken.id == row.id, *UNSPENT).values(used_at=now)
         )
@@ -231,6 +233,7 @@ def _reissue_within_grace(
     used_at = parent.used_at
     if not grace or used_at is None or used_at < now - grace or parent.expires_at <= now:
         return None
+    _lock_families([parent.family_id])
     claimed = db.session.execute(
         update(RefreshToken)
         .where(
@@ -313,10 +316,30 @@ def revoke_families(family_ids: Iterable[uuid.UUID]) -> None:
     revocations.push(staged)
 
 
+def _lock_families(family_ids: list[uuid.UUID]) -> None:
+    """Lock the first token of each family until the transaction ends, before any other
+    row of the family: what serialises a refresh with a revocation of its family.
+
+    Without it a revoking UPDATE that waits on the row a refresh is consuming resumes
+    with its snapshot from before that refresh, and misses the successor the refresh
+    inserts: the session would outlive its logout. Locked first, in a statement of its
+    own, the revocation's UPDATE starts after the refresh committed and sees the
+    successor; a refresh that comes second finds its token revoked. Roots are locked in
+    id order, so revocations of several families never deadlock (SQLite ignores FOR
+    UPDATE; it serialises writers anyway)."""
+    db.session.execute(
+        select(RefreshToken.id)
+        .where(RefreshToken.family_id.in_(family_ids), RefreshToken.parent_id.is_(None))
+        .order_by(RefreshToken.id)
+        .with_for_update()
+    ).all()
+
+
 def _mark_revoked(family_ids: list[uuid.UUID]) -> list[UnpushedRevocation]:
     """Revoke the families' unrevoked tokens in the current transaction, with the Redis
     flags to push after commit; none when this UPDATE revoked nothing (a concurrent one
     got there first and pushes them)."""
+    _lock_families(family_ids)
     revoked = db.session.execute(
         update(RefreshToken)
         .where(RefreshToken.family_id.in_(family_ids), RefreshToken.revoked_at.is_(None))

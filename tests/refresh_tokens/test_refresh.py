@@ -1,16 +1,19 @@
 import threading
 from datetime import timedelta
 
+import psycopg
 import pytest
 from sqlalchemy import select, update
 
 from app.alerts.models import Alert
 from app.core.db import utcnow
 from app.extensions import db
+from app.refresh_tokens import services
 from app.refresh_tokens.models import RefreshToken
 from tests.support.apps import all_rows_text
 from tests.support.auth import bearer
 from tests.support.environment import ADMIN_PASSWORD
+from tests.support.servers import wait_for
 
 
 def refresh(client, token):
@@ -175,3 +178,66 @@ def test_concurrent_reuses_of_one_family_queue_exactly_one_alert(app, make_app, 
         ).all()
         db.session.remove()
     assert len(alerts) == 1
+
+
+def sessions_waiting_for_a_lock(database_url) -> int:
+    with psycopg.connect(database_url) as connection:
+        return connection.execute(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        ).fetchone()[0]
+
+
+def test_logout_during_a_refresh_also_revokes_the_token_that_refresh_issues(
+    app, database_url, admin_tokens, monkeypatch
+):
+    """The refresh is held after consuming its token, before its commit; the logout
+    starts then, and waits for it. The successor committed a moment later belongs to the
+    logged-out session: it must be revoked with it, not live on."""
+    consumed, resume = threading.Event(), threading.Event()
+    mint_successor = services._successor
+
+    def held_successor(*args):
+        pair = mint_successor(*args)
+        consumed.set()
+        resume.wait(timeout=30)
+        return pair
+
+    monkeypatch.setattr(services, "_successor", held_successor)
+    responses = {}
+
+    def call(name, send):
+        with app.test_client() as client:
+            responses[name] = send(client)
+
+    refreshing = threading.Thread(
+        target=call, args=("refresh", lambda c: refresh(c, admin_tokens["refresh_token"]))
+    )
+    logging_out = threading.Thread(
+        target=call,
+        args=(
+            "logout",
+            lambda c: c.post("/api/v1/auth/logout", headers=bearer(admin_tokens["access_token"])),
+        ),
+    )
+    refreshing.start()
+    assert consumed.wait(timeout=30)
+    logging_out.start()
+    wait_for(lambda: sessions_waiting_for_a_lock(database_url) == 1, 30, what="the logout waits")
+    resume.set()
+    refreshing.join()
+    logging_out.join()
+
+    assert responses["refresh"].status_code == 200
+    assert responses["logout"].status_code == 204
+    successor = responses["refresh"].get_json()
+    after = refresh(app.test_client(), successor["refresh_token"])
+    assert after.status_code == 401
+    assert after.get_json() == {"detail": "Refresh token has been revoked."}
+    assert me(app.test_client(), successor["access_token"]).status_code == 401
+    with app.app_context():
+        assert [row.revoked_at is not None for row in db.session.scalars(select_all())] == [
+            True,
+            True,
+        ]
+        db.session.remove()
