@@ -139,7 +139,12 @@ def require_fresh_session(principal: Principal) -> None:
 
 def signed_in_developer(principal: Principal) -> Developer:
     """The caller's account; 401 once it is gone or deactivated."""
-    developer = get_developer(principal.subject_id)
+    return active_developer(principal.subject_id)
+
+
+def active_developer(developer_id: str) -> Developer:
+    """The developer with this id; 401 once the account is gone or deactivated."""
+    developer = get_developer(developer_id)
     if developer is None or not developer.is_active:
         raise unauthorized("Account no longer exists.")
     return developer

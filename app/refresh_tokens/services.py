@@ -171,6 +171,10 @@ def rotate(refresh_token: str, client: ClientInfo | None = None) -> TokenPair:
     row = _find(refresh_token)
     if row is None:
         raise unauthorized("Invalid refresh token.")
+    if row.subject_type == Kind.DEVELOPER.value:
+        # Removing a developer revokes their sessions in a transaction of its own, after
+        # the removal commits: the account's state is what ends them for sure.
+        developers.active_developer(row.subject_id)
     now = utcnow()
     if _unspent(row) and row.expires_at > now:
         _lock_families([row.family_id])

@@ -7,6 +7,7 @@ from sqlalchemy import select, update
 
 from app.alerts.models import Alert
 from app.core.db import utcnow
+from app.developers.models import Developer
 from app.extensions import db
 from app.refresh_tokens import services
 from app.refresh_tokens.models import RefreshToken
@@ -240,4 +241,20 @@ def test_logout_during_a_refresh_also_revokes_the_token_that_refresh_issues(
             True,
             True,
         ]
+        db.session.remove()
+
+
+def test_a_deactivated_developers_refresh_token_is_refused(app, client, admin_tokens):
+    """Deactivated with a session left unrevoked (the removal's revocation comes after its
+    commit): the refresh token no longer opens the account."""
+    with app.app_context():
+        db.session.execute(update(Developer).values(is_active=False))
+        db.session.commit()
+
+    response = refresh(client, admin_tokens["refresh_token"])
+
+    assert response.status_code == 401
+    assert response.get_json() == {"detail": "Account no longer exists."}
+    with app.app_context():
+        assert db.session.scalars(select(RefreshToken.used_at)).all() == [None]
         db.session.remove()
