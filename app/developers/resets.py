@@ -1,5 +1,6 @@
 """Password-reset tokens: issued by the mail worker, redeemed once by reset-password."""
 
+import uuid
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -44,12 +45,21 @@ def redeem(token: str) -> Developer | None:
     now = utcnow()
     if reset is None or reset.used_at is not None or reset.expires_at <= now:
         return None
-    consumed = db.session.execute(
-        update(PasswordReset)
-        .where(PasswordReset.developer_id == reset.developer_id, PasswordReset.used_at.is_(None))
-        .values(used_at=now)
-    )
+    consumed = use_up_every_link(reset.developer_id)
     developer = db.session.get(Developer, reset.developer_id)
-    if rows_changed(consumed) == 0 or developer is None or not developer.is_active:
+    if consumed == 0 or developer is None or not developer.is_active:
         return None
     return developer
+
+
+def use_up_every_link(developer_id: uuid.UUID) -> int:
+    """Mark the developer's unused reset tokens used, in the current transaction: once
+    the password is set, by a reset or a change, no older link may set it again. How
+    many were unused."""
+    return rows_changed(
+        db.session.execute(
+            update(PasswordReset)
+            .where(PasswordReset.developer_id == developer_id, PasswordReset.used_at.is_(None))
+            .values(used_at=utcnow())
+        )
+    )

@@ -53,8 +53,10 @@ def login(email: str, password: str, client: ClientInfo) -> TokenPair:
 def change_password(
     principal: Principal, current_password: str, new_password: str, client: ClientInfo
 ) -> None:
-    """Set a new password and end every other session of the developer at once."""
+    """Set a new password, void every reset link and end every other session of the
+    developer at once."""
     developers.replace_password(principal, current_password, new_password, client)
+    resets.use_up_every_link(uuid.UUID(principal.subject_id))
     revoke_other_sessions(principal, client, "developer.password_changed")
     developers.mark_fresh(principal.subject_id, principal.session_id)
 

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from app.account_mail.models import AccountMail
 from app.extensions import db
 from tests.support.apps import all_rows_text
-from tests.support.auth import login
+from tests.support.auth import bearer, login
 from tests.support.environment import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.support.factories import session_is_dead
 from tests.support.mail import mailed_link, smtp_settings
@@ -63,6 +63,27 @@ def test_reset_link_sets_a_new_password_once_and_ends_every_session(
     for secret in (token, NEW_PASSWORD):
         assert secret not in rows
         assert secret not in caplog.text
+
+
+def test_a_password_change_voids_the_reset_links_sent_before_it(
+    client, admin, admin_tokens, mail_server
+):
+    forgot(client)
+    [message] = mail_server.messages
+    _, token = mailed_link(message)
+    changed = client.post(
+        "/api/v1/auth/change-password",
+        json={"current_password": ADMIN_PASSWORD, "new_password": "my changed passphrase"},
+        headers=bearer(admin_tokens["access_token"]),
+    )
+    assert changed.status_code == 204
+
+    response = reset(client, token)
+
+    assert response.status_code == 400
+    assert response.get_json() == {"detail": "This reset link is invalid, expired or already used."}
+    assert login(client, ADMIN_EMAIL, NEW_PASSWORD).status_code == 401
+    assert login(client, ADMIN_EMAIL, "my changed passphrase").status_code == 200
 
 
 def test_unknown_address_gets_the_same_answer_and_no_mail(app, client, admin, mail_server):
