@@ -16,6 +16,7 @@ from app.developers import resets
 from app.developers import services as developers
 from app.developers.passwords import enforce_password_policy
 from app.extensions import db
+from app.invitations import services as invitations
 from app.refresh_tokens import services as refresh_tokens
 from app.refresh_tokens.revocations import revoke_access_token
 from app.refresh_tokens.services import TokenPair
@@ -118,8 +119,9 @@ def logout(principal: Principal, refresh_token: str | None, client: ClientInfo) 
 
 
 def remove_developer(principal: Principal, developer_id: uuid.UUID, client: ClientInfo) -> None:
-    """Deactivate a developer: no more logins, every session ends at once. Their API keys
-    and applications stay (they belong to the platform); their alerts go to the caller."""
+    """Deactivate a developer: no more logins, every session and pending invitation of
+    theirs ends at once. Their API keys and applications stay (they belong to the
+    platform); their alerts go to the caller."""
     developers.require_fresh_session(principal)
     remover = developers.signed_in_developer(principal)
     if developer_id == remover.id:
@@ -135,6 +137,7 @@ def remove_developer(principal: Principal, developer_id: uuid.UUID, client: Clie
     developer.is_active = False
     developer.removed_at = utcnow()
     developer.removed_by_id = remover.id
+    invitations.revoke_sent_by(developer.id, principal, client)
     audit.record(
         "developer.removed",
         Actor.of(principal),

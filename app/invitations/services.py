@@ -121,13 +121,33 @@ def resend(principal: Principal, invitation_id: uuid.UUID, client: ClientInfo) -
 
 
 def revoke(principal: Principal, invitation_id: uuid.UUID, client: ClientInfo) -> None:
-    invitation = _get_pending(invitation_id)
+    _revoke(_get_pending(invitation_id), principal, client)
+    db.session.commit()
+
+
+def revoke_sent_by(developer_id: uuid.UUID, principal: Principal, client: ClientInfo) -> None:
+    """Revoke the pending invitations a developer sent (last sent, for a resent one), in
+    the caller's transaction: a removed developer's links must not admit anyone."""
+    for invitation in db.session.scalars(_pending(Invitation.invited_by == developer_id)):
+        _revoke(invitation, principal, client)
+
+
+def _revoke(invitation: Invitation, principal: Principal, client: ClientInfo) -> None:
     invitation.revoked_at = utcnow()
     account_mail.discard_unsent(invitation.id)
     audit.record(
         "invitation.revoked", Actor.of(principal), client, "invitation", str(invitation.id)
     )
-    db.session.commit()
+
+
+def _refuse_unless_pending(invitation: Invitation) -> None:
+    """410 for an invitation that was used, revoked or has expired."""
+    if invitation.accepted_at is not None:
+        raise ApiError(410, "This invitation has already been used.")
+    if invitation.revoked_at is not None:
+        raise ApiError(410, "This invitation has been revoked.")
+    if invitation.expires_at <= utcnow():
+        raise ApiError(410, "This invitation has expired.")
 
 
 def accept(
@@ -145,22 +165,24 @@ def accept(
         )
     if invitation is None:
         raise ApiError(400, "Invalid invitation token.")
-    if invitation.accepted_at is not None:
-        raise ApiError(410, "This invitation has already been used.")
-    if invitation.revoked_at is not None:
-        raise ApiError(410, "This invitation has been revoked.")
-    if invitation.expires_at <= utcnow():
-        raise ApiError(410, "This invitation has expired.")
+    _refuse_unless_pending(invitation)
     if developers.find_by_email(invitation.email) is not None:
         raise ApiError(409, "A developer with this e-mail already exists.")
     enforce_password_policy(password, invitation.email, "password")
+    # Conditional on every state a concurrent request may have changed since the read:
+    # another acceptance, a revocation, the removal of the inviter.
     accepted = db.session.execute(
         update(Invitation)
-        .where(Invitation.id == invitation.id, Invitation.accepted_at.is_(None))
+        .where(
+            Invitation.id == invitation.id,
+            Invitation.accepted_at.is_(None),
+            Invitation.revoked_at.is_(None),
+        )
         .values(accepted_at=utcnow())
     )
     if rows_changed(accepted) != 1:
         db.session.rollback()
+        _refuse_unless_pending(invitation)
         raise ApiError(410, "This invitation has already been used.")
     developer = developers.new_developer(invitation.email, password, first_name, last_name)
     invitation.developer_id = developer.id

@@ -3,11 +3,14 @@
 import logging
 import time
 
+import psycopg
 import pytest
 from sqlalchemy import select
 
 from app.alerts.models import Alert
+from app.developers import services as developers
 from app.extensions import db
+from app.invitations import services
 from tests.support.apps import all_rows_text
 from tests.support.auth import bearer, login
 from tests.support.environment import ADMIN_EMAIL, ADMIN_PASSWORD
@@ -135,6 +138,44 @@ def test_revoked_invitation_cannot_be_accepted(client, admin, admin_headers):
     assert client.get("/api/v1/invitations", headers=admin_headers).get_json()["items"] == []
     again = client.delete(f"/api/v1/invitations/{issued['id']}", headers=admin_headers)
     assert again.status_code == 404
+
+
+def test_removing_a_developer_revokes_the_invitations_they_sent(app, client, admin, admin_headers):
+    inviter = ("ada.colleague@example.com", "the colleague's passphrase")
+    with app.app_context():
+        inviter_id = str(developers.create_developer(*inviter).id)
+    inviter_headers = bearer(login(client, *inviter).get_json()["access_token"])
+    issued = invite(client, inviter_headers).get_json()
+
+    removed = client.delete(f"/api/v1/developers/{inviter_id}", headers=admin_headers)
+
+    assert removed.status_code == 204
+    response = accept(client, issued["accept_url"].partition("#token=")[2])
+    assert response.status_code == 410
+    assert response.get_json() == {"detail": "This invitation has been revoked."}
+    assert login(client, INVITEE, INVITEE_PASSWORD).status_code == 401
+    assert client.get("/api/v1/invitations", headers=admin_headers).get_json()["items"] == []
+
+
+def test_an_invitation_revoked_while_it_is_being_accepted_admits_no_one(
+    client, admin, admin_headers, database_url, monkeypatch
+):
+    """The revocation commits between the acceptance's read and its write."""
+    issued = invite(client, admin_headers).get_json()
+    check_policy = services.enforce_password_policy
+
+    def revoked_meanwhile(*args):
+        check_policy(*args)
+        with psycopg.connect(database_url) as connection:
+            connection.execute("UPDATE invitations SET revoked_at = now()")
+
+    monkeypatch.setattr(services, "enforce_password_policy", revoked_meanwhile)
+
+    response = accept(client, issued["accept_url"].partition("#token=")[2])
+
+    assert response.status_code == 410
+    assert response.get_json() == {"detail": "This invitation has been revoked."}
+    assert login(client, INVITEE, INVITEE_PASSWORD).status_code == 401
 
 
 def test_expired_invitation_cannot_be_accepted(make_app, admin, mail_server):
