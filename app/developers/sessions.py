@@ -104,9 +104,9 @@ def logout_cookie_session(refresh_token: str, client: ClientInfo) -> None:
 
 
 def logout(principal: Principal, refresh_token: str | None, client: ClientInfo) -> None:
-    """Kill the caller's access token now, and its session's refresh tokens."""
-    if refresh_token:
-        refresh_tokens.revoke_presented_family(refresh_token, principal.kind, principal.subject_id)
+    """Kill the caller's access token now, and its session's refresh tokens; then the
+    family of `refresh_token` too. The caller's own session ends first: a refresh token
+    that is not the caller's (422) must not keep someone who clicked "log out" in."""
     audit.record(
         "developer.logout",
         Actor.of(principal),
@@ -116,6 +116,8 @@ def logout(principal: Principal, refresh_token: str | None, client: ClientInfo) 
     )
     refresh_tokens.revoke_families([uuid.UUID(principal.session_id)])
     revoke_access_token(principal)
+    if refresh_token:
+        refresh_tokens.revoke_presented_family(refresh_token, principal.kind, principal.subject_id)
 
 
 def remove_developer(principal: Principal, developer_id: uuid.UUID, client: ClientInfo) -> None:

@@ -62,7 +62,9 @@ def test_logout_leaves_other_sessions_working(client, admin, admin_tokens):
     assert client.get("/api/v1/auth/me", headers=bearer(other["access_token"])).status_code == 200
 
 
-def test_logout_with_someone_elses_refresh_token_is_refused(app, client, admin_tokens):
+def test_logout_with_someone_elses_refresh_token_is_refused_but_logs_the_caller_out(
+    app, client, admin_tokens
+):
     from app.developers import services
 
     with app.app_context():
@@ -76,7 +78,9 @@ def test_logout_with_someone_elses_refresh_token_is_refused(app, client, admin_t
     )
 
     assert response.status_code == 422
+    assert response.get_json() == {"detail": "Refresh token does not belong to this session."}
     assert client.get("/api/v1/auth/me", headers=bearer(other["access_token"])).status_code == 200
+    assert session_is_dead(client, admin_tokens)
 
 
 def test_logout_without_token_is_401(client):
