@@ -43,6 +43,12 @@ def login(email: str, password: str, client: ClientInfo) -> TokenPair:
         "developer.login", Actor("developer", developer_id), client, "developer", developer_id
     )
     pair = refresh_tokens.start_session(Kind.DEVELOPER, developer_id, client=client)
+    # A removal committed since the password check may have looked for the developer's
+    # sessions before this one was committed: read the account again now that it is.
+    db.session.refresh(developer)
+    if not developer.is_active:
+        refresh_tokens.revoke_families([uuid.UUID(pair.session_id)])
+        raise unauthorized("Incorrect email or password")
     try:
         developers.mark_fresh(developer_id, pair.session_id)
     except redis.RedisError:

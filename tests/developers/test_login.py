@@ -1,6 +1,11 @@
+import psycopg
 import pytest
 from argon2 import PasswordHasher
+from sqlalchemy import select
 
+from app.extensions import db
+from app.refresh_tokens import services as refresh_tokens
+from app.refresh_tokens.models import RefreshToken
 from tests.support.auth import login
 from tests.support.environment import ADMIN_EMAIL, ADMIN_PASSWORD
 
@@ -57,6 +62,29 @@ def test_inactive_developer_cannot_log_in(app, client, admin):
         db.session.commit()
 
     assert login(client, ADMIN_EMAIL, ADMIN_PASSWORD).status_code == 401
+
+
+def test_a_developer_removed_during_their_login_gets_no_session(
+    app, client, admin, database_url, monkeypatch
+):
+    """The removal commits after the password check, and looks for sessions before the
+    login's own is committed: the login must not hand that session out."""
+    start_session = refresh_tokens.start_session
+
+    def removed_meanwhile(*args, **kwargs):
+        with psycopg.connect(database_url) as connection:
+            connection.execute("UPDATE developers SET is_active = false")
+        return start_session(*args, **kwargs)
+
+    monkeypatch.setattr(refresh_tokens, "start_session", removed_meanwhile)
+
+    response = login(client, ADMIN_EMAIL, ADMIN_PASSWORD)
+
+    assert response.status_code == 401
+    assert response.get_json() == {"detail": "Incorrect email or password"}
+    with app.app_context():
+        assert db.session.scalars(select(RefreshToken.revoked_at)).one() is not None
+        db.session.remove()
 
 
 @pytest.mark.parametrize(
