@@ -13,11 +13,12 @@ or the cache lifetime ran out) is not trusted: the subject is loaded first. Redi
 evicts and flushes whole keys, so the flags and their presence marker vanish together
 and no eviction policy can make a revoked token pass.
 
-A revocation is committed to PostgreSQL together with an "unpushed" record that goes
-once Redis has the flag. Records left by a Redis outage are pushed before this
+A revocation is committed to PostgreSQL together with a record of its flag, marked
+pushed once Redis has the flag and kept until the flag no longer matters. Before this
 process trusts Redis again (after any Redis error, and on every new connection: Redis
-back from a restart with its old data is a new connection) and by the periodic
-`revocations.push` task, for a process whose own connection never broke.
+back from a restart, maybe from a snapshot older than some pushes, is a new connection)
+every unexpired record is pushed again; the periodic `revocations.push` task pushes
+those never pushed, for a process whose own connection never broke.
 """
 
 import logging
@@ -124,8 +125,9 @@ class RevocationSource(Protocol):
     def live_revocations(self, subject: str) -> Revocations:
         """Everything revoked for this subject that could still be presented."""
 
-    def push_unpushed(self, add: AddRevocation) -> int:
-        """Hand every revocation Redis may lack to `add`; forget those it accepted."""
+    def push_unpushed(self, add: AddRevocation, including_pushed: bool) -> int:
+        """Hand every unexpired revocation never pushed (`including_pushed`: every
+        unexpired one, Redis may have lost them) to `add`; mark them pushed."""
 
 
 class RedisRevocations:
@@ -249,7 +251,7 @@ def ensure_trusted() -> None:
             return
         cache.untrusted = False
         try:
-            _source().push_unpushed(cache.add)
+            _source().push_unpushed(cache.add, including_pushed=True)
         except redis.RedisError:
             cache.untrusted = True
             raise
@@ -306,11 +308,14 @@ def add_revocation(subject: str, field: str, expires_at: float) -> bool:
 
 
 def push_unpushed() -> int:
-    """Push what Redis may lack (the periodic task); raises RedisError while it is down."""
+    """Push what Redis may lack (the periodic task): every unexpired revocation when
+    this process distrusts Redis, else those never pushed. Raises RedisError while it
+    is down."""
     cache = _cache()
+    including_pushed = cache.untrusted
     cache.untrusted = False
     try:
-        return _source().push_unpushed(cache.add)
+        return _source().push_unpushed(cache.add, including_pushed)
     except redis.RedisError:
         cache.untrusted = True
         raise

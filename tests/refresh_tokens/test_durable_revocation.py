@@ -3,7 +3,7 @@
 
 import pytest
 
-from app.core.revocation import cache_key
+from app.core.revocation import LOADED_FIELD, cache_key
 from tests.support.auth import login
 from tests.support.environment import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.support.ports import free_port
@@ -37,6 +37,27 @@ def test_a_logged_out_token_stays_refused_after_redis_loses_its_data(
     assert client.post("/api/v1/auth/logout", headers=headers).status_code == 204
 
     shared_redis.flushdb()  # this test run's own database index: a restart without data
+
+    for worker in (client, make_app().test_client()):
+        refused = worker.get(ME, headers=headers)
+        assert refused.status_code == 401
+        assert refused.get_json() == {"detail": "Token has been revoked."}
+
+
+def test_a_logged_out_token_stays_refused_after_redis_comes_back_from_an_older_snapshot(
+    make_app, client, admin, admin_tokens, shared_redis
+):
+    headers = bearer(admin_tokens["access_token"])
+    assert client.get(ME, headers=headers).status_code == 200  # the developer is loaded
+    assert client.post("/api/v1/auth/logout", headers=headers).status_code == 204
+
+    # Redis restarts from a snapshot taken between that load and the logout's push: the
+    # developer is loaded, the flags are gone, and every connection broke.
+    key = cache_key(f"dev:{admin['id']}")
+    flags = [field for field in shared_redis.hkeys(key) if field != LOADED_FIELD.encode()]
+    assert len(flags) == 2  # the token and its session
+    shared_redis.hdel(key, *flags)
+    shared_redis.connection_pool.disconnect()
 
     for worker in (client, make_app().test_client()):
         refused = worker.get(ME, headers=headers)
