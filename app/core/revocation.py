@@ -17,11 +17,14 @@ A revocation is committed to PostgreSQL together with a record of its flag, mark
 pushed once Redis has the flag and kept until the flag no longer matters. Before this
 process trusts Redis again (after any Redis error, and on every new connection: Redis
 back from a restart, maybe from a snapshot older than some pushes, is a new connection)
-every unexpired record is pushed again; the periodic `revocations.push` task pushes
-those never pushed, for a process whose own connection never broke.
+every unexpired record is pushed again, by one thread: until that push has completed
+(with no new connection meanwhile) every thread decides in PostgreSQL. The periodic
+`revocations.push` task pushes those never pushed, for a process whose own connection
+never broke.
 """
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from enum import IntEnum
@@ -49,6 +52,9 @@ CACHE_SECONDS = 3600
 """How long a loaded subject is trusted before it is read from PostgreSQL again."""
 UNKNOWN_KEY_CACHE_SECONDS = 60
 """How long a well-formed API key that matches no key is remembered as unknown."""
+PUSH_ATTEMPTS = 3
+"""Pushes in a row before a thread whose pushes keep being interrupted by new
+connections leaves Redis untrusted for the next request."""
 
 # One round trip per authenticated JWT request; every key is under the subject's hash
 # tag. Returns -1 when the subject is not loaded, 1 when a field is live, else 0.
@@ -139,11 +145,30 @@ class RedisRevocations:
         self.check_script = scripting.register_script(CHECK_REVOKED)
         self.add_script = scripting.register_script(ADD_REVOCATION)
         self.untrusted = True
-        """Set by a Redis error or a new connection: push before trusting Redis."""
+        """Set by a Redis error or a new connection; cleared only once a push that began
+        after the last of them succeeded. Until then PostgreSQL decides."""
+        self.distrusts = 0
+        """How many times Redis was distrusted: a push trusts it only if none happened
+        while it ran (Redis may have restarted mid-push, losing what it was given)."""
+        self.trust_lock = threading.Lock()
+        self.push_lock = threading.Lock()
+        """Held by the one thread pushing; the others decide in PostgreSQL meanwhile."""
 
     def note_new_connection(self, connection: redis.connection.AbstractConnection) -> None:
         connection.on_connect()  # type: ignore[no-untyped-call]
-        self.untrusted = True
+        self.distrust()
+
+    def distrust(self) -> None:
+        with self.trust_lock:
+            self.distrusts += 1
+            self.untrusted = True
+
+    def trust_unless_distrusted_since(self, distrusts: int) -> bool:
+        """Trust Redis if it was not distrusted since `distrusts` was read; whether it is."""
+        with self.trust_lock:
+            if self.distrusts == distrusts:
+                self.untrusted = False
+            return not self.untrusted
 
     def status(self, subject: str, fields: Iterable[str]) -> Status:
         keys = [cache_key(subject)]
@@ -231,7 +256,9 @@ def _outage() -> OutageLog:
 
 
 def _note_outage(error: redis.RedisError) -> None:
-    _cache().untrusted = True
+    cache = redis_revocations()
+    if cache is not None:
+        cache.distrust()
     _outage().failed(error)
 
 
@@ -241,20 +268,28 @@ def redis_revocations() -> RedisRevocations | None:
     return cache if isinstance(cache, RedisRevocations) else None
 
 
-def ensure_trusted() -> None:
-    """Push what Redis may lack if it failed or reconnected since the last push.
+def ensure_trusted() -> bool:
+    """Whether Redis holds every revocation: if it failed or reconnected since the last
+    push, push them all first (it may be back from an older snapshot). False while
+    another thread pushes, or when Redis kept reconnecting: decide in PostgreSQL then.
     Raises RedisError while it is down (and Redis stays untrusted)."""
-    cache = _cache()
-    # Pushing may itself open a new connection (and mark Redis untrusted again).
-    for _ in range(3):
-        if not cache.untrusted:
-            return
-        cache.untrusted = False
-        try:
-            _source().push_unpushed(cache.add, including_pushed=True)
-        except redis.RedisError:
-            cache.untrusted = True
-            raise
+    cache = redis_revocations()
+    if cache is None or not cache.untrusted:
+        return True
+    if not cache.push_lock.acquire(blocking=False):
+        return False
+    try:
+        # Pushing may itself open a new connection (and distrust Redis again).
+        return any(_push_to(cache, including_pushed=True)[1] for _ in range(PUSH_ATTEMPTS))
+    finally:
+        cache.push_lock.release()
+
+
+def _push_to(cache: RedisRevocations, including_pushed: bool) -> tuple[int, bool]:
+    """Push; how many revocations were handed over, and whether Redis is trusted now."""
+    distrusts = cache.distrusts
+    pushed = _source().push_unpushed(cache.add, including_pushed)
+    return pushed, cache.trust_unless_distrusted_since(distrusts)
 
 
 def note_outage(error: redis.RedisError) -> None:
@@ -284,7 +319,8 @@ def is_revoked(subject: str, token_id: str, session_id: str) -> bool:
     cache = _cache()
     try:
         for _ in range(2):
-            ensure_trusted()
+            if not ensure_trusted():
+                return revoked_in_database(subject, fields)
             status = cache.status(subject, fields)
             _outage().recovered()
             if not cache.untrusted:
@@ -311,11 +347,8 @@ def push_unpushed() -> int:
     """Push what Redis may lack (the periodic task): every unexpired revocation when
     this process distrusts Redis, else those never pushed. Raises RedisError while it
     is down."""
-    cache = _cache()
-    including_pushed = cache.untrusted
-    cache.untrusted = False
-    try:
-        return _source().push_unpushed(cache.add, including_pushed)
-    except redis.RedisError:
-        cache.untrusted = True
-        raise
+    cache = redis_revocations()
+    if cache is None:
+        return _source().push_unpushed(_cache().add, including_pushed=False)
+    with cache.push_lock:
+        return _push_to(cache, including_pushed=cache.untrusted)[0]

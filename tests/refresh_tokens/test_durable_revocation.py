@@ -1,6 +1,9 @@
 """No revoked token comes back when Redis loses its data, and valid tokens keep working
 (checked in PostgreSQL) while Redis is down."""
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from app.core.revocation import LOADED_FIELD, cache_key
@@ -63,6 +66,51 @@ def test_a_logged_out_token_stays_refused_after_redis_comes_back_from_an_older_s
         refused = worker.get(ME, headers=headers)
         assert refused.status_code == 401
         assert refused.get_json() == {"detail": "Token has been revoked."}
+
+
+class PausedPush:
+    """The app's revocation source, with every push held until `resume` is set."""
+
+    def __init__(self, source):
+        self.source = source
+        self.started = threading.Event()
+        self.resume = threading.Event()
+
+    def live_revocations(self, subject):
+        return self.source.live_revocations(subject)
+
+    def push_unpushed(self, add, including_pushed):
+        self.started.set()
+        assert self.resume.wait(timeout=10)
+        return self.source.push_unpushed(add, including_pushed)
+
+
+def test_a_logged_out_token_stays_refused_while_another_thread_pushes(
+    app, client, admin, admin_tokens, shared_redis, monkeypatch
+):
+    revoked = bearer(admin_tokens["access_token"])
+    valid = bearer(login(client, ADMIN_EMAIL, ADMIN_PASSWORD).get_json()["access_token"])
+    assert client.get(ME, headers=revoked).status_code == 200  # the developer is loaded
+    assert client.post("/api/v1/auth/logout", headers=revoked).status_code == 204
+    # Redis restarts from a snapshot taken before the logout's push.
+    key = cache_key(f"dev:{admin['id']}")
+    shared_redis.hdel(key, *[f for f in shared_redis.hkeys(key) if f != LOADED_FIELD.encode()])
+    shared_redis.connection_pool.disconnect()
+    paused = PausedPush(app.extensions["owa_revocation_source"])
+    monkeypatch.setitem(app.extensions, "owa_revocation_source", paused)
+    pushing = ThreadPoolExecutor(max_workers=1)
+    first = pushing.submit(client.get, ME, headers=valid)  # reconnects, then pushes
+    assert paused.started.wait(timeout=10)
+
+    during = client.get(ME, headers=revoked)
+    paused.resume.set()
+
+    assert during.status_code == 401
+    assert during.get_json() == {"detail": "Token has been revoked."}
+    assert first.result(timeout=10).status_code == 200
+    pushing.shutdown()
+    assert client.get(ME, headers=revoked).status_code == 401
+    assert client.get(ME, headers=valid).status_code == 200
 
 
 def test_a_reused_family_stays_refused_after_redis_loses_its_data(
