@@ -313,21 +313,26 @@ def revoked_in_database(subject: str, fields: Iterable[str]) -> bool:
 
 
 def is_revoked(subject: str, token_id: str, session_id: str) -> bool:
-    """One Redis call when Redis is healthy and the subject is loaded; PostgreSQL when
-    Redis is down, and to load the subject when Redis lost it."""
+    """One Redis call when Redis is trusted and the subject is loaded (a second to load
+    the subject when Redis lost it); PostgreSQL alone, without trying Redis, while Redis
+    is untrusted: down or backing off, or reconnected and not pushed to yet (the
+    admission retries it and pushes)."""
     fields = (token_field(token_id), session_field(session_id))
-    cache = _cache()
+    cache = redis_revocations()
+    if cache is None:
+        return _cache().status(subject, fields) is Status.REVOKED
+    if cache.untrusted:
+        return revoked_in_database(subject, fields)
+    distrusts = cache.distrusts
     try:
-        for _ in range(2):
-            if not ensure_trusted():
-                return revoked_in_database(subject, fields)
-            status = cache.status(subject, fields)
-            _outage().recovered()
-            if not cache.untrusted:
-                break
-        if status is not Status.NOT_LOADED:
-            return status is Status.REVOKED
-        return load_subject(subject, fields)
+        status = cache.status(subject, fields)
+        if cache.distrusts != distrusts:
+            # Reconnected during the call: Redis may be back without what was pushed.
+            return revoked_in_database(subject, fields)
+        _outage().recovered()
+        if status is Status.NOT_LOADED:
+            return load_subject(subject, fields)
+        return status is Status.REVOKED
     except redis.RedisError as error:
         _note_outage(error)
         return revoked_in_database(subject, fields)

@@ -1,6 +1,7 @@
 """No revoked token comes back when Redis loses its data, and valid tokens keep working
 (checked in PostgreSQL) while Redis is down."""
 
+import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -26,6 +27,31 @@ def refresh(client, token: str):
 def redis_down_url() -> str:
     """A Redis URL nobody listens on: every call is refused at once."""
     return f"redis://127.0.0.1:{free_port()}/0"
+
+
+@pytest.fixture
+def hanging_up_redis():
+    """A Redis URL whose server hangs up on every connection, and the connections it got."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.1)
+    connections: list[socket.socket] = []
+    stop = threading.Event()
+
+    def hang_up() -> None:
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            connections.append(connection)
+            connection.close()
+
+    server = threading.Thread(target=hang_up, daemon=True)
+    server.start()
+    yield f"redis://127.0.0.1:{listener.getsockname()[1]}/0", connections
+    stop.set()
+    server.join(timeout=5)
+    listener.close()
 
 
 @pytest.fixture
@@ -154,6 +180,25 @@ def test_a_reuse_during_a_redis_outage_revokes_the_family_for_good(
     for token in (first["access_token"], second["access_token"]):
         assert client.get(ME, headers=bearer(token)).status_code == 401
     assert refresh(client, second["refresh_token"]).status_code == 401
+
+
+def test_while_redis_backs_off_tokens_are_checked_in_postgresql_without_trying_redis(
+    make_app, client, admin, admin_tokens, hanging_up_redis
+):
+    url, connections = hanging_up_redis
+    revoked = bearer(admin_tokens["access_token"])
+    valid = bearer(login(client, ADMIN_EMAIL, ADMIN_PASSWORD).get_json()["access_token"])
+    assert client.post("/api/v1/auth/logout", headers=revoked).status_code == 204
+    during = make_app(REDIS_URL=url).test_client()
+    assert during.get(ME, headers=valid).status_code == 200  # Redis failed: back-off of 1 s
+    tried = len(connections)
+
+    answers = [during.get(ME, headers=headers) for headers in (revoked, valid, revoked)]
+
+    assert [answer.status_code for answer in answers] == [401, 200, 401]
+    assert answers[0].get_json() == {"detail": "Token has been revoked."}
+    assert tried > 0
+    assert len(connections) == tried
 
 
 def test_valid_tokens_during_a_redis_outage_are_answered_not_rate_limited_per_ip(
