@@ -223,6 +223,8 @@ class CallerLimit:
 
 
 Resolved = Principal | ApiError | None
+Decided = tuple[Resolved, CallerWindow]
+"""Who is calling (or why not) and the caller's window."""
 
 
 class Admission:
@@ -266,14 +268,19 @@ class Admission:
             resolved = error
         if self.script is not None and time.monotonic() >= self.retry_at:
             try:
-                resolved, window = self._through_redis(claim, resolved, credential)
+                through_redis = self._through_redis(claim, resolved, credential)
             except redis.RedisError as error:
                 self._failed(error)
                 resolved, window = self._in_memory(claim, resolved, credential)
             else:
-                if self.backoff:
-                    self.backoff, self.last_error = 0, None
-                    self.outage.recovered()
+                if through_redis is None:
+                    # Another thread is pushing what Redis may lack: not trusted yet.
+                    resolved, window = self._in_memory(claim, resolved, credential)
+                else:
+                    resolved, window = through_redis
+                    if self.backoff:
+                        self.backoff, self.last_error = 0, None
+                        self.outage.recovered()
         else:
             if self.last_error is not None:
                 self.outage.failed(self.last_error)  # counted for the summary line
@@ -339,7 +346,9 @@ class Admission:
 
     def _through_redis(
         self, claim: Claim | None, resolved: Resolved, credential: str | None
-    ) -> tuple[Resolved, CallerWindow]:
+    ) -> Decided | None:
+        """The caller and its window decided through Redis; None when Redis cannot be
+        trusted with the credential yet (PostgreSQL decides, see `ensure_trusted`)."""
         if claim is None:
             return resolved, self._window(None, self.call(None, client_subject()))
         try:
@@ -347,8 +356,9 @@ class Admission:
         except sqlalchemy.exc.SQLAlchemyError as error:
             return self._database_unavailable(error, credential)
 
-    def _check_and_admit(self, claim: Claim) -> tuple[Resolved, CallerWindow]:
-        revocation.ensure_trusted()
+    def _check_and_admit(self, claim: Claim) -> Decided | None:
+        if not revocation.ensure_trusted():
+            return None
         reply = self.call(claim, claim.subject)
         if reply[0] == NOT_LOADED:
             decided = self._fill(claim)
@@ -360,7 +370,8 @@ class Admission:
         if cache is not None and cache.untrusted:
             # Redis reconnected during the call: it may have restarted without the
             # revocations made meanwhile. Push them, then read again without counting.
-            revocation.ensure_trusted()
+            if not revocation.ensure_trusted():
+                return None
             reply = self._recheck(claim, reply)
         status = int(reply[0])
         if status != CLEAR:
@@ -430,7 +441,7 @@ class Admission:
 
     def _database_unavailable(
         self, error: sqlalchemy.exc.SQLAlchemyError, credential: str | None
-    ) -> tuple[Resolved, CallerWindow]:
+    ) -> Decided:
         """503 for a credential that cannot be checked now, counted per credential at
         the per-IP rate rather than against the client IP other callers share."""
         if not is_database_unavailable(error):
@@ -443,7 +454,7 @@ class Admission:
 
     def _in_memory(
         self, claim: Claim | None, resolved: Resolved, credential: str | None
-    ) -> tuple[Resolved, CallerWindow]:
+    ) -> Decided:
         tag, kind = client_subject(), None
         if claim is not None and credential is not None:
             try:

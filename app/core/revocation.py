@@ -13,14 +13,18 @@ or the cache lifetime ran out) is not trusted: the subject is loaded first. Redi
 evicts and flushes whole keys, so the flags and their presence marker vanish together
 and no eviction policy can make a revoked token pass.
 
-A revocation is committed to PostgreSQL together with an "unpushed" record that goes
-once Redis has the flag. Records left by a Redis outage are pushed before this
+A revocation is committed to PostgreSQL together with a record of its flag, marked
+pushed once Redis has the flag and kept until the flag no longer matters. Before this
 process trusts Redis again (after any Redis error, and on every new connection: Redis
-back from a restart with its old data is a new connection) and by the periodic
-`revocations.push` task, for a process whose own connection never broke.
+back from a restart, maybe from a snapshot older than some pushes, is a new connection)
+every unexpired record is pushed again, by one thread: until that push has completed
+(with no new connection meanwhile) every thread decides in PostgreSQL. The periodic
+`revocations.push` task pushes those never pushed, for a process whose own connection
+never broke.
 """
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from enum import IntEnum
@@ -48,6 +52,9 @@ CACHE_SECONDS = 3600
 """How long a loaded subject is trusted before it is read from PostgreSQL again."""
 UNKNOWN_KEY_CACHE_SECONDS = 60
 """How long a well-formed API key that matches no key is remembered as unknown."""
+PUSH_ATTEMPTS = 3
+"""Pushes in a row before a thread whose pushes keep being interrupted by new
+connections leaves Redis untrusted for the next request."""
 
 # One round trip per authenticated JWT request; every key is under the subject's hash
 # tag. Returns -1 when the subject is not loaded, 1 when a field is live, else 0.
@@ -124,8 +131,9 @@ class RevocationSource(Protocol):
     def live_revocations(self, subject: str) -> Revocations:
         """Everything revoked for this subject that could still be presented."""
 
-    def push_unpushed(self, add: AddRevocation) -> int:
-        """Hand every revocation Redis may lack to `add`; forget those it accepted."""
+    def push_unpushed(self, add: AddRevocation, including_pushed: bool) -> int:
+        """Hand every unexpired revocation never pushed (`including_pushed`: every
+        unexpired one, Redis may have lost them) to `add`; mark them pushed."""
 
 
 class RedisRevocations:
@@ -137,11 +145,30 @@ class RedisRevocations:
         self.check_script = scripting.register_script(CHECK_REVOKED)
         self.add_script = scripting.register_script(ADD_REVOCATION)
         self.untrusted = True
-        """Set by a Redis error or a new connection: push before trusting Redis."""
+        """Set by a Redis error or a new connection; cleared only once a push that began
+        after the last of them succeeded. Until then PostgreSQL decides."""
+        self.distrusts = 0
+        """How many times Redis was distrusted: a push trusts it only if none happened
+        while it ran (Redis may have restarted mid-push, losing what it was given)."""
+        self.trust_lock = threading.Lock()
+        self.push_lock = threading.Lock()
+        """Held by the one thread pushing; the others decide in PostgreSQL meanwhile."""
 
     def note_new_connection(self, connection: redis.connection.AbstractConnection) -> None:
         connection.on_connect()  # type: ignore[no-untyped-call]
-        self.untrusted = True
+        self.distrust()
+
+    def distrust(self) -> None:
+        with self.trust_lock:
+            self.distrusts += 1
+            self.untrusted = True
+
+    def trust_unless_distrusted_since(self, distrusts: int) -> bool:
+        """Trust Redis if it was not distrusted since `distrusts` was read; whether it is."""
+        with self.trust_lock:
+            if self.distrusts == distrusts:
+                self.untrusted = False
+            return not self.untrusted
 
     def status(self, subject: str, fields: Iterable[str]) -> Status:
         keys = [cache_key(subject)]
@@ -229,7 +256,9 @@ def _outage() -> OutageLog:
 
 
 def _note_outage(error: redis.RedisError) -> None:
-    _cache().untrusted = True
+    cache = redis_revocations()
+    if cache is not None:
+        cache.distrust()
     _outage().failed(error)
 
 
@@ -239,20 +268,28 @@ def redis_revocations() -> RedisRevocations | None:
     return cache if isinstance(cache, RedisRevocations) else None
 
 
-def ensure_trusted() -> None:
-    """Push what Redis may lack if it failed or reconnected since the last push.
+def ensure_trusted() -> bool:
+    """Whether Redis holds every revocation: if it failed or reconnected since the last
+    push, push them all first (it may be back from an older snapshot). False while
+    another thread pushes, or when Redis kept reconnecting: decide in PostgreSQL then.
     Raises RedisError while it is down (and Redis stays untrusted)."""
-    cache = _cache()
-    # Pushing may itself open a new connection (and mark Redis untrusted again).
-    for _ in range(3):
-        if not cache.untrusted:
-            return
-        cache.untrusted = False
-        try:
-            _source().push_unpushed(cache.add)
-        except redis.RedisError:
-            cache.untrusted = True
-            raise
+    cache = redis_revocations()
+    if cache is None or not cache.untrusted:
+        return True
+    if not cache.push_lock.acquire(blocking=False):
+        return False
+    try:
+        # Pushing may itself open a new connection (and distrust Redis again).
+        return any(_push_to(cache, including_pushed=True)[1] for _ in range(PUSH_ATTEMPTS))
+    finally:
+        cache.push_lock.release()
+
+
+def _push_to(cache: RedisRevocations, including_pushed: bool) -> tuple[int, bool]:
+    """Push; how many revocations were handed over, and whether Redis is trusted now."""
+    distrusts = cache.distrusts
+    pushed = _source().push_unpushed(cache.add, including_pushed)
+    return pushed, cache.trust_unless_distrusted_since(distrusts)
 
 
 def note_outage(error: redis.RedisError) -> None:
@@ -276,20 +313,26 @@ def revoked_in_database(subject: str, fields: Iterable[str]) -> bool:
 
 
 def is_revoked(subject: str, token_id: str, session_id: str) -> bool:
-    """One Redis call when Redis is healthy and the subject is loaded; PostgreSQL when
-    Redis is down, and to load the subject when Redis lost it."""
+    """One Redis call when Redis is trusted and the subject is loaded (a second to load
+    the subject when Redis lost it); PostgreSQL alone, without trying Redis, while Redis
+    is untrusted: down or backing off, or reconnected and not pushed to yet (the
+    admission retries it and pushes)."""
     fields = (token_field(token_id), session_field(session_id))
-    cache = _cache()
+    cache = redis_revocations()
+    if cache is None:
+        return _cache().status(subject, fields) is Status.REVOKED
+    if cache.untrusted:
+        return revoked_in_database(subject, fields)
+    distrusts = cache.distrusts
     try:
-        for _ in range(2):
-            ensure_trusted()
-            status = cache.status(subject, fields)
-            _outage().recovered()
-            if not cache.untrusted:
-                break
-        if status is not Status.NOT_LOADED:
-            return status is Status.REVOKED
-        return load_subject(subject, fields)
+        status = cache.status(subject, fields)
+        if cache.distrusts != distrusts:
+            # Reconnected during the call: Redis may be back without what was pushed.
+            return revoked_in_database(subject, fields)
+        _outage().recovered()
+        if status is Status.NOT_LOADED:
+            return load_subject(subject, fields)
+        return status is Status.REVOKED
     except redis.RedisError as error:
         _note_outage(error)
         return revoked_in_database(subject, fields)
@@ -306,11 +349,11 @@ def add_revocation(subject: str, field: str, expires_at: float) -> bool:
 
 
 def push_unpushed() -> int:
-    """Push what Redis may lack (the periodic task); raises RedisError while it is down."""
-    cache = _cache()
-    cache.untrusted = False
-    try:
-        return _source().push_unpushed(cache.add)
-    except redis.RedisError:
-        cache.untrusted = True
-        raise
+    """Push what Redis may lack (the periodic task): every unexpired revocation when
+    this process distrusts Redis, else those never pushed. Raises RedisError while it
+    is down."""
+    cache = redis_revocations()
+    if cache is None:
+        return _source().push_unpushed(_cache().add, including_pushed=False)
+    with cache.push_lock:
+        return _push_to(cache, including_pushed=cache.untrusted)[0]

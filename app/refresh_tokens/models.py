@@ -1,7 +1,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Index, String, Uuid
+from sqlalchemy import Boolean, Index, String, Uuid, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import CreatedAt, UTCDateTime, UUIDPrimaryKey
@@ -51,10 +51,15 @@ class RevokedAccessToken(Model):
 
 
 class UnpushedRevocation(UUIDPrimaryKey, Model):
-    """A committed revocation whose Redis flag may not exist yet."""
+    """A committed revocation whose Redis flag may not exist: not pushed yet, or pushed
+    to a Redis that may come back from a snapshot taken before. Kept until it expires."""
 
     __tablename__ = "unpushed_revocations"
 
     subject: Mapped[str] = mapped_column(String(80), nullable=False)
     field: Mapped[str] = mapped_column(String(80), nullable=False)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
+    pushed: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default=false()
+    )
+    """Redis accepted the flag once: pushed again only when Redis is distrusted."""

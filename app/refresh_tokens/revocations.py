@@ -1,15 +1,18 @@
 """The durable half of access-token revocation (the Redis half is `app.core.revocation`).
 
 A revocation is committed to PostgreSQL with one `UnpushedRevocation` per Redis flag
-it needs, in the same transaction; `push` then flags Redis and forgets the records.
-When Redis is down the records stay, and whoever next trusts Redis pushes them first.
+it needs, in the same transaction; `push` then flags Redis and marks the records pushed.
+When Redis is down they stay unpushed, and whoever next trusts Redis pushes them first.
+Pushed records are kept until they expire (the purge task deletes them then): a Redis
+restored from a snapshot taken before the push lacks their flags, so every push after
+Redis was distrusted (an error, a new connection) hands them over again.
 """
 
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, tuple_, update
 
 from app.core.auth import Kind, Principal
 from app.core.db import rows_changed, utcnow
@@ -88,38 +91,48 @@ def revoke_access_token(principal: Principal) -> None:
 
 
 def push(rows: list[UnpushedRevocation]) -> None:
-    """Flag committed revocations in Redis and forget their records; while Redis is
-    down they stay for the next push."""
+    """Flag committed revocations in Redis and mark their records pushed; while Redis
+    is down they stay unpushed for the next push."""
     if rows and all(
         add_revocation(row.subject, row.field, row.expires_at.timestamp()) for row in rows
     ):
-        _forget([row.id for row in rows])
+        _mark_pushed([row.id for row in rows])
 
 
-def _forget(ids: list[object]) -> None:
-    db.session.execute(delete(UnpushedRevocation).where(UnpushedRevocation.id.in_(ids)))
+def _mark_pushed(ids: list[object]) -> None:
+    db.session.execute(
+        update(UnpushedRevocation).where(UnpushedRevocation.id.in_(ids)).values(pushed=True)
+    )
     db.session.commit()
 
 
-def push_unpushed(add: AddRevocation) -> int:
-    """Hand every unpushed revocation to `add`, oldest expiry first, and forget those it
-    took; expired ones are only forgotten. Raises what `add` raises."""
-    pushed = 0
+def push_unpushed(add: AddRevocation, including_pushed: bool) -> int:
+    """Hand every unexpired revocation never pushed (`including_pushed`: every unexpired
+    one) to `add`, oldest expiry first, and mark them pushed; how many were handed over.
+    Raises what `add` raises."""
+    handed = 0
+    after: tuple[datetime, object] | None = None
+    order = (UnpushedRevocation.expires_at, UnpushedRevocation.id)
     while True:
-        rows = db.session.scalars(
+        batch = (
             select(UnpushedRevocation)
-            .order_by(UnpushedRevocation.expires_at)
+            .where(UnpushedRevocation.expires_at > utcnow())
+            .order_by(*order)
             .limit(PUSH_BATCH_SIZE)
-        ).all()
+        )
+        if not including_pushed:
+            batch = batch.where(UnpushedRevocation.pushed.is_(False))
+        if after is not None:
+            batch = batch.where(tuple_(*order) > after)
+        rows = db.session.scalars(batch).all()
         if not rows:
             db.session.commit()
-            return pushed
-        now = utcnow()
+            return handed
         for row in rows:
-            if row.expires_at > now:
-                add(row.subject, row.field, row.expires_at.timestamp())
-        _forget([row.id for row in rows])
-        pushed += len(rows)
+            add(row.subject, row.field, row.expires_at.timestamp())
+        after = (rows[-1].expires_at, rows[-1].id)
+        _mark_pushed([row.id for row in rows if not row.pushed])
+        handed += len(rows)
 
 
 def live_revocations(subject: str) -> Revocations:
@@ -157,7 +170,7 @@ def live_revocations(subject: str) -> Revocations:
 
 
 def purge_expired(batch_size: int) -> int:
-    """Delete logged-out tokens and unpushed flags that no longer matter, `batch_size`
+    """Delete logged-out tokens and revocation records that no longer matter, `batch_size`
     rows per statement and transaction."""
     deleted = 0
     for model, key in (

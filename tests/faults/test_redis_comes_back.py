@@ -49,3 +49,26 @@ def test_revoked_during_an_outage_stays_refused_when_redis_returns_with_its_data
         assert refused.get_json() == {"detail": "Token has been revoked."}
     fresh = login(worker_b, ADMIN_EMAIL, ADMIN_PASSWORD).get_json()
     assert worker_b.get(ME, headers=bearer(fresh["access_token"])).status_code == 200
+
+
+@pytest.mark.slow
+def test_revoked_after_a_snapshot_stays_refused_when_redis_returns_with_that_snapshot(
+    make_app, admin, own_redis
+):
+    worker_a = make_app(REDIS_URL=own_redis.url).test_client()
+    worker_b = make_app(REDIS_URL=own_redis.url).test_client()
+    tokens = login(worker_a, ADMIN_EMAIL, ADMIN_PASSWORD).get_json()
+    headers = bearer(tokens["access_token"])
+    for worker in (worker_a, worker_b):
+        assert worker.get(ME, headers=headers).status_code == 200
+    own_redis.save()  # loaded, not revoked
+    assert worker_a.post("/api/v1/auth/logout", headers=headers).status_code == 204
+    assert worker_b.get(ME, headers=headers).status_code == 401  # pushed to Redis
+    own_redis.kill()
+
+    own_redis.start()  # with the snapshot taken before the push
+
+    for worker in (worker_b, worker_a, make_app(REDIS_URL=own_redis.url).test_client()):
+        refused = worker.get(ME, headers=headers)
+        assert refused.status_code == 401
+        assert refused.get_json() == {"detail": "Token has been revoked."}

@@ -1,9 +1,13 @@
 """No revoked token comes back when Redis loses its data, and valid tokens keep working
 (checked in PostgreSQL) while Redis is down."""
 
+import socket
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
-from app.core.revocation import cache_key
+from app.core.revocation import LOADED_FIELD, cache_key
 from tests.support.auth import login
 from tests.support.environment import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.support.ports import free_port
@@ -26,6 +30,31 @@ def redis_down_url() -> str:
 
 
 @pytest.fixture
+def hanging_up_redis():
+    """A Redis URL whose server hangs up on every connection, and the connections it got."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.1)
+    connections: list[socket.socket] = []
+    stop = threading.Event()
+
+    def hang_up() -> None:
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            connections.append(connection)
+            connection.close()
+
+    server = threading.Thread(target=hang_up, daemon=True)
+    server.start()
+    yield f"redis://127.0.0.1:{listener.getsockname()[1]}/0", connections
+    stop.set()
+    server.join(timeout=5)
+    listener.close()
+
+
+@pytest.fixture
 def shared_redis(app):
     return app.extensions["owa_store"].client
 
@@ -42,6 +71,72 @@ def test_a_logged_out_token_stays_refused_after_redis_loses_its_data(
         refused = worker.get(ME, headers=headers)
         assert refused.status_code == 401
         assert refused.get_json() == {"detail": "Token has been revoked."}
+
+
+def test_a_logged_out_token_stays_refused_after_redis_comes_back_from_an_older_snapshot(
+    make_app, client, admin, admin_tokens, shared_redis
+):
+    headers = bearer(admin_tokens["access_token"])
+    assert client.get(ME, headers=headers).status_code == 200  # the developer is loaded
+    assert client.post("/api/v1/auth/logout", headers=headers).status_code == 204
+
+    # Redis restarts from a snapshot taken between that load and the logout's push: the
+    # developer is loaded, the flags are gone, and every connection broke.
+    key = cache_key(f"dev:{admin['id']}")
+    flags = [field for field in shared_redis.hkeys(key) if field != LOADED_FIELD.encode()]
+    assert len(flags) == 2  # the token and its session
+    shared_redis.hdel(key, *flags)
+    shared_redis.connection_pool.disconnect()
+
+    for worker in (client, make_app().test_client()):
+        refused = worker.get(ME, headers=headers)
+        assert refused.status_code == 401
+        assert refused.get_json() == {"detail": "Token has been revoked."}
+
+
+class PausedPush:
+    """The app's revocation source, with every push held until `resume` is set."""
+
+    def __init__(self, source):
+        self.source = source
+        self.started = threading.Event()
+        self.resume = threading.Event()
+
+    def live_revocations(self, subject):
+        return self.source.live_revocations(subject)
+
+    def push_unpushed(self, add, including_pushed):
+        self.started.set()
+        assert self.resume.wait(timeout=10)
+        return self.source.push_unpushed(add, including_pushed)
+
+
+def test_a_logged_out_token_stays_refused_while_another_thread_pushes(
+    app, client, admin, admin_tokens, shared_redis, monkeypatch
+):
+    revoked = bearer(admin_tokens["access_token"])
+    valid = bearer(login(client, ADMIN_EMAIL, ADMIN_PASSWORD).get_json()["access_token"])
+    assert client.get(ME, headers=revoked).status_code == 200  # the developer is loaded
+    assert client.post("/api/v1/auth/logout", headers=revoked).status_code == 204
+    # Redis restarts from a snapshot taken before the logout's push.
+    key = cache_key(f"dev:{admin['id']}")
+    shared_redis.hdel(key, *[f for f in shared_redis.hkeys(key) if f != LOADED_FIELD.encode()])
+    shared_redis.connection_pool.disconnect()
+    paused = PausedPush(app.extensions["owa_revocation_source"])
+    monkeypatch.setitem(app.extensions, "owa_revocation_source", paused)
+    pushing = ThreadPoolExecutor(max_workers=1)
+    first = pushing.submit(client.get, ME, headers=valid)  # reconnects, then pushes
+    assert paused.started.wait(timeout=10)
+
+    during = client.get(ME, headers=revoked)
+    paused.resume.set()
+
+    assert during.status_code == 401
+    assert during.get_json() == {"detail": "Token has been revoked."}
+    assert first.result(timeout=10).status_code == 200
+    pushing.shutdown()
+    assert client.get(ME, headers=revoked).status_code == 401
+    assert client.get(ME, headers=valid).status_code == 200
 
 
 def test_a_reused_family_stays_refused_after_redis_loses_its_data(
@@ -85,6 +180,25 @@ def test_a_reuse_during_a_redis_outage_revokes_the_family_for_good(
     for token in (first["access_token"], second["access_token"]):
         assert client.get(ME, headers=bearer(token)).status_code == 401
     assert refresh(client, second["refresh_token"]).status_code == 401
+
+
+def test_while_redis_backs_off_tokens_are_checked_in_postgresql_without_trying_redis(
+    make_app, client, admin, admin_tokens, hanging_up_redis
+):
+    url, connections = hanging_up_redis
+    revoked = bearer(admin_tokens["access_token"])
+    valid = bearer(login(client, ADMIN_EMAIL, ADMIN_PASSWORD).get_json()["access_token"])
+    assert client.post("/api/v1/auth/logout", headers=revoked).status_code == 204
+    during = make_app(REDIS_URL=url).test_client()
+    assert during.get(ME, headers=valid).status_code == 200  # Redis failed: back-off of 1 s
+    tried = len(connections)
+
+    answers = [during.get(ME, headers=headers) for headers in (revoked, valid, revoked)]
+
+    assert [answer.status_code for answer in answers] == [401, 200, 401]
+    assert answers[0].get_json() == {"detail": "Token has been revoked."}
+    assert tried > 0
+    assert len(connections) == tried
 
 
 def test_valid_tokens_during_a_redis_outage_are_answered_not_rate_limited_per_ip(
