@@ -13,10 +13,10 @@ from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 from flask_smorest import Api
 from swagger_ui_bundle import swagger_ui_path
-from webargs.flaskparser import FlaskParser
+from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import HTTPException
 
-from app.core.errors import ErrorResponse, ErrorSchema, http_error_response
+from app.core.errors import ApiError, ErrorResponse, ErrorSchema, http_error_response
 from app.core.openapi import (
     DEFAULT_ERROR,
     ResponseHeadersPlugin,
@@ -25,6 +25,7 @@ from app.core.openapi import (
 )
 
 UNSTORABLE_TEXT = "Text may not contain NUL characters or unpaired surrogates."
+NOT_JSON = "Send the body as JSON (Content-Type: application/json)."
 
 
 def _is_storable(text: str) -> bool:
@@ -70,7 +71,8 @@ class NestingSafeJSONProvider(DefaultJSONProvider):
 class StorableTextParser(FlaskParser):
     """Refuses input text the database cannot store (422) before any schema sees it, so
     no field of any feature can turn such text into a database error (500); a body
-    nested too deeply is invalid JSON (400), as it is for `request.get_json`."""
+    nested too deeply is invalid JSON (400), as it is for `request.get_json`; a body of
+    another type where JSON is expected is a 415."""
 
     def _raw_load_json(self, req: flask.Request) -> Any:
         try:
@@ -80,6 +82,10 @@ class StorableTextParser(FlaskParser):
             raise json.JSONDecodeError(TOO_DEEP, TOO_DEEP, 0) from error
 
     def _load_location_data(self, *, schema: ma.Schema, req: flask.Request, location: str) -> Any:
+        if location == "json" and req.get_data(cache=True) and not is_json_request(req):
+            # webargs reads such a body as no body: `{"email": …}` sent as text/plain
+            # would create a user with every field empty. ("json_or_form" takes forms.)
+            raise ApiError(415, NOT_JSON)
         data = super()._load_location_data(schema=schema, req=req, location=location)
         raw = {"query": req.args, "form": req.form}.get(location)
         values = data if raw is None else {key: ", ".join(texts) for key, texts in raw.lists()}

@@ -82,7 +82,12 @@ def encode_cursor(moment: datetime, row_id: uuid.UUID) -> str:
 def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        moment, row_id = json.loads(raw)
+        decoded = json.loads(raw)
+        # A client can hand back any JSON: uuid.UUID(5) raises AttributeError, not
+        # ValueError, and unpacking would take the keys of a two-key object.
+        if not (isinstance(decoded, list) and all(isinstance(value, str) for value in decoded)):
+            raise ValueError("cursors are a list of strings")
+        moment, row_id = decoded
         moment = datetime.fromisoformat(moment)
         if moment.tzinfo is None:
             raise ValueError("cursors carry aware datetimes")

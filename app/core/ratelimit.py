@@ -44,6 +44,7 @@ from redis.crc import key_slot
 
 from app.core.auth import optional_principal
 from app.core.revocation import subject_of
+from app.core.schemas import normalise_email
 from app.core.secrets import digest
 
 log = logging.getLogger(__name__)
@@ -373,7 +374,7 @@ def request_identity() -> str:
 
 def _submitted_email() -> str:
     # Keyed by digest: Redis key names should not list who tried to log in.
-    return "email:" + digest((request.form.get("username") or "").strip().lower())
+    return "email:" + digest(normalise_email(request.form.get("username") or ""))
 
 
 def _submitted_email_from_client() -> str:
@@ -383,8 +384,7 @@ def _submitted_email_from_client() -> str:
 def _submitted_json_email() -> str:
     body = request.get_json(silent=True)
     email = body.get("email") if isinstance(body, dict) else None
-    normalised = email.strip().lower() if isinstance(email, str) else ""
-    return "email:" + digest(normalised)
+    return "email:" + digest(normalise_email(email) if isinstance(email, str) else "")
 
 
 def _submitted_app_id() -> str:

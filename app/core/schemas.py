@@ -7,6 +7,25 @@ from typing import Any
 import marshmallow as ma
 
 
+def normalise_email(email: str) -> str:
+    """The one spelling of an address that is stored, compared and rate-limited."""
+    return email.strip().lower()
+
+
+class EmailField(ma.fields.Email):
+    """An e-mail address, normalised before it is validated: lowercasing can lengthen
+    it ("İ" becomes two code points), so the length checked is the length stored."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        # 254: the longest address SMTP carries (RFC 5321), and the columns' size.
+        super().__init__(validate=ma.validate.Length(max=254), **kwargs)
+
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> str:
+        return normalise_email(super()._deserialize(value, attr, data, **kwargs))
+
+
 class UTCDateTimeField(ma.fields.DateTime):
     """Serialises as `2026-03-07T10:30:00Z`, the shape the public docs show."""
 

@@ -20,6 +20,7 @@ from app.core.actor import ANONYMOUS, Actor
 from app.core.auth import Kind, Principal
 from app.core.client import ClientInfo
 from app.core.errors import ApiError, unauthorized
+from app.core.schemas import normalise_email
 from app.core.store import get_store
 from app.developers.models import Developer
 from app.developers.passwords import enforce_password_policy
@@ -49,10 +50,6 @@ def _decoy_hash() -> str:
     if decoy is None:
         decoy = current_app.extensions["owa_decoy_hash"] = _hasher().hash(secrets.token_hex(16))
     return decoy
-
-
-def normalise_email(email: str) -> str:
-    return email.strip().lower()
 
 
 def find_by_email(email: str) -> Developer | None:

@@ -12,6 +12,7 @@ from app.core.auth import Kind, Principal
 from app.core.client import ClientInfo
 from app.core.db import utcnow
 from app.core.errors import ApiError, unauthorized
+from app.core.schemas import normalise_email
 from app.developers import resets
 from app.developers import services as developers
 from app.developers.passwords import enforce_password_policy
@@ -33,7 +34,7 @@ def login(email: str, password: str, client: ClientInfo) -> TokenPair:
             ANONYMOUS,
             client,
             "developer",
-            details={"email": developers.normalise_email(email)},
+            details={"email": normalise_email(email)},
         )
         db.session.commit()
         raise unauthorized("Incorrect email or password")

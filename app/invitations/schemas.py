@@ -1,11 +1,11 @@
 import marshmallow as ma
 
 from app.core.pagination import PageSchema
-from app.core.schemas import UTCDateTimeField
+from app.core.schemas import EmailField, UTCDateTimeField
 
 
 class InvitationCreateSchema(ma.Schema):
-    email = ma.fields.Email(required=True, validate=ma.validate.Length(max=254))
+    email = EmailField(required=True)
 
 
 class InvitationSchema(ma.Schema):

@@ -13,6 +13,7 @@ from app.core.auth import Principal
 from app.core.client import ClientInfo
 from app.core.db import rows_changed, utcnow
 from app.core.errors import ApiError
+from app.core.schemas import normalise_email
 from app.core.secrets import digest, generate_secret, is_well_formed
 from app.developers import services as developers
 from app.developers.models import Developer
@@ -77,7 +78,7 @@ def invite(principal: Principal, email: str, client: ClientInfo) -> dict[str, An
     account_mail.require_mail_transport()
     developers.require_fresh_session(principal)
     inviter = developers.signed_in_developer(principal)
-    email = developers.normalise_email(email)
+    email = normalise_email(email)
     if developers.find_by_email(email) is not None:
         raise ApiError(409, "A developer with this e-mail already exists.")
     if db.session.scalar(_pending(Invitation.email == email)) is not None:

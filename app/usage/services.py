@@ -281,16 +281,24 @@ def _hits(query: UsageQuery, now: float, key_id: str | None) -> tuple[list[Hit],
         for row in db.session.scalars(statement):
             counts = {cls: getattr(row, column) for cls, column in COUNT_COLUMNS.items()}
             hits.append(Hit(row.bucket_start, row.subject_kind, row.subject_id, row.route, counts))
+        current = int(now // 60)
+        # No minute after the current one has counts yet: a range ending in the future
+        # reads none, and a far-future one (year 6100) queries none, since its epoch
+        # minutes overflow the integer column.
         held = range(
-            max(_epoch_minute(query.start), int(now // 60) - MINUTES_KEPT),
-            _epoch_minute(query.end),
+            max(_epoch_minute(query.start), current - MINUTES_KEPT),
+            min(_epoch_minute(query.end), current + 1),
         )
-        rolled = set(
-            db.session.scalars(
-                select(RolledMinute.minute).where(
-                    RolledMinute.minute.between(held.start, held.stop)
+        rolled = (
+            set(
+                db.session.scalars(
+                    select(RolledMinute.minute).where(
+                        RolledMinute.minute.between(held.start, held.stop)
+                    )
                 )
             )
+            if held
+            else set()
         )
         minutes = [minute for minute in held if minute not in rolled]
     for minute, fields in recent_minutes().read(minutes).items():

@@ -1,7 +1,7 @@
 import marshmallow as ma
 
 from app.core.pagination import PageQuerySchema, PageSchema
-from app.core.schemas import UTCDateTimeField
+from app.core.schemas import EmailField, UTCDateTimeField
 
 
 def _name(description: str) -> ma.fields.String:
@@ -13,7 +13,7 @@ def _name(description: str) -> ma.fields.String:
 
 
 class UserWriteSchema(ma.Schema):
-    email = ma.fields.Email(allow_none=True, validate=ma.validate.Length(max=254))
+    email = EmailField(allow_none=True)
     first_name = _name("Given name.")
     last_name = _name("Family name.")
     external_user_id = ma.fields.String(

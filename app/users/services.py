@@ -7,17 +7,11 @@ from sqlalchemy.exc import IntegrityError
 from app.core.auth import Kind
 from app.core.errors import ApiError
 from app.core.pagination import page_of
+from app.core.schemas import normalise_email
 from app.data.models import TimeSeriesPoint, Workout
 from app.extensions import db
 from app.refresh_tokens import services as refresh_tokens
 from app.users.models import User
-
-
-def _normalise(fields: dict[str, Any]) -> dict[str, Any]:
-    fields = dict(fields)
-    if fields.get("email"):
-        fields["email"] = fields["email"].strip().lower()
-    return fields
 
 
 def _conflict(fields: dict[str, Any], exclude: uuid.UUID | None = None) -> str | None:
@@ -50,7 +44,6 @@ def _commit(user: User) -> User:
 
 
 def create_user(fields: dict[str, Any]) -> User:
-    fields = _normalise(fields)
     _refuse_conflicts(fields)
     user = User(id=uuid.uuid4(), **fields)
     db.session.add(user)
@@ -66,7 +59,6 @@ def get_user(user_id: uuid.UUID) -> User:
 
 def update_user(user_id: uuid.UUID, fields: dict[str, Any]) -> User:
     user = get_user(user_id)
-    fields = _normalise(fields)
     _refuse_conflicts(fields, exclude=user_id)
     for name, value in fields.items():
         setattr(user, name, value)
@@ -90,7 +82,7 @@ def delete_user(user_id: uuid.UUID) -> None:
 def list_users(query: dict[str, Any]) -> dict[str, Any]:
     statement = select(User).order_by(User.created_at.desc(), User.id.desc())
     if query.get("email"):
-        statement = statement.where(User.email == query["email"].strip().lower())
+        statement = statement.where(User.email == normalise_email(query["email"]))
     if query.get("external_user_id"):
         statement = statement.where(User.external_user_id == query["external_user_id"])
     if query.get("search"):

@@ -16,6 +16,8 @@ from tests.support.factories import create_application, create_user
 class LiveServer:
     url: str
     user_agents: list[str] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)
+    """Each request's path as sent, before the server decodes it."""
 
 
 @pytest.fixture
@@ -28,6 +30,7 @@ def serve() -> Iterator:
 
         def recording(environ, start_response):
             live.user_agents.append(environ.get("HTTP_USER_AGENT", ""))
+            live.paths.append(environ["RAW_URI"])
             return flask_app(environ, start_response)
 
         server = make_server("127.0.0.1", 0, recording, threaded=True)

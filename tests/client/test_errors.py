@@ -12,6 +12,7 @@ from openwearables import (
     Forbidden,
     NotFound,
     OpenWearables,
+    RateLimited,
     SdkSession,
     SessionExpired,
     Unauthorized,
@@ -28,6 +29,23 @@ def test_an_invalid_api_key_is_401_invalid_api_key(live):
 
     assert (refused.value.status, refused.value.detail) == (401, "Invalid API key")
     assert refused.value.headers["www-authenticate"] == "Bearer"
+
+
+@pytest.mark.parametrize("retry_after", ["nan", "NaN", "soon", ""])
+def test_an_unreadable_retry_after_waits_one_second(serve, retry_after):
+    def always_limited(environ, start_response):
+        start_response("429 Too Many Requests", [("Retry-After", retry_after)])
+        return [b'{"detail": "Rate limit exceeded."}']
+
+    live = serve(always_limited)
+    client = OpenWearables(live.url, api_key="ow_live_" + "x" * 40, rate_limit_retries=1)
+    started = time.monotonic()
+    with client, pytest.raises(RateLimited) as limited:
+        client.users.create()
+
+    assert len(live.paths) == 2
+    assert time.monotonic() - started >= 1
+    assert limited.value.retry_after == 1.0
 
 
 def test_an_unknown_user_is_404(server_client):

@@ -7,6 +7,7 @@ from openwearables import (
     Forbidden,
     NewSample,
     NewWorkout,
+    NotFound,
     OpenWearables,
     SdkSession,
     Unauthorized,
@@ -129,6 +130,39 @@ def test_workouts_list_iterates_over_cursor_pages(server_client):
 def test_naive_datetimes_are_refused_before_sending(server_client):
     with pytest.raises(ValueError, match="naive datetime"):
         list(server_client.workouts.list("any", datetime(2026, 3, 1), date(2026, 3, 2)))
+
+
+@pytest.mark.parametrize("user_id", ["", ".", ".."], ids=["empty", "dot", "dot-dot"])
+def test_ids_that_would_change_the_path_are_refused_before_sending(live, server_client, user_id):
+    calls = [
+        lambda: server_client.users.get(user_id),
+        lambda: server_client.users.update(user_id, first_name="x"),
+        lambda: server_client.users.delete(user_id),
+        lambda: list(server_client.workouts.list(user_id, "2026-03-01", "2026-03-02")),
+    ]
+    for call in calls:
+        with pytest.raises(ValueError, match="is not an id"):
+            call()
+
+    assert live.paths == []
+
+
+@pytest.mark.parametrize(
+    ("user_id", "sent"),
+    [
+        ("a/b", "a%2Fb"),
+        ("a?b", "a%3Fb"),
+        ("a#b", "a%23b"),
+        ("%2E%2E", "%252E%252E"),
+        ("100%", "100%25"),
+        ("...", "..."),
+    ],
+)
+def test_reserved_characters_stay_inside_the_id_segment(live, server_client, user_id, sent):
+    with pytest.raises(NotFound):
+        server_client.users.get(user_id)
+
+    assert live.paths == [f"/api/v1/users/{sent}"]
 
 
 def test_timeseries_round_trip(server_client):

@@ -29,6 +29,43 @@ def test_malformed_json_is_400_with_detail(client):
     assert response.get_json() == {"detail": "Request body is not valid JSON."}
 
 
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/plain", "application/x-www-form-urlencoded", "application/xml", None],
+    ids=["text", "form", "xml", "none"],
+)
+def test_a_json_body_of_another_type_is_415_not_an_empty_body(client, admin_headers, content_type):
+    user = client.post("/api/v1/users", json={}, headers=admin_headers).get_json()
+    body = '{"email": "ada@example.com"}'
+    sent = {"content_type": content_type} if content_type else {}
+
+    created = client.post("/api/v1/users", data=body, headers=admin_headers, **sent)
+    patched = client.patch(f"/api/v1/users/{user['id']}", data=body, headers=admin_headers, **sent)
+
+    for response in (created, patched):
+        assert response.status_code == 415
+        assert response.get_json() == {
+            "detail": "Send the body as JSON (Content-Type: application/json)."
+        }
+    listed = client.get("/api/v1/users", headers=admin_headers).get_json()
+    assert [u["email"] for u in listed["items"]] == [None]
+
+
+def test_json_with_a_charset_or_a_json_suffix_is_read(client, admin_headers):
+    for number, content_type in enumerate(
+        ["application/json; charset=utf-8", "application/x+json"]
+    ):
+        response = client.post(
+            "/api/v1/users",
+            data=f'{{"email": "ada{number}@example.com"}}',
+            content_type=content_type,
+            headers=admin_headers,
+        )
+
+        assert response.status_code == 201
+        assert response.get_json()["email"] == f"ada{number}@example.com"
+
+
 DEEP = "[" * 5000 + "]" * 5000
 """10 KB of brackets, nested past Python's recursion limit."""
 

@@ -286,6 +286,44 @@ def test_bad_paging_is_422(client, admin_headers, user, query):
     assert read(client, admin_headers, user["id"], **query).status_code == 422
 
 
+def encoded(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+MOMENT, ROW_ID = "2026-03-01T00:00:00+00:00", "6f1c2a4e-8d3b-4a5f-9c7e-1b2d3e4f5a6b"
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        pytest.param(cursor_of(MOMENT, 5), id="number-id"),
+        pytest.param(cursor_of(MOMENT, 5.5), id="float-id"),
+        pytest.param(cursor_of(MOMENT, True), id="boolean-id"),
+        pytest.param(cursor_of(MOMENT, None), id="null-id"),
+        pytest.param(cursor_of(MOMENT, [ROW_ID]), id="list-id"),
+        pytest.param(cursor_of(MOMENT, {"id": ROW_ID}), id="object-id"),
+        pytest.param(cursor_of(1772323200, ROW_ID), id="number-moment"),
+        pytest.param(cursor_of(None, ROW_ID), id="null-moment"),
+        pytest.param(cursor_of([MOMENT], ROW_ID), id="list-moment"),
+        pytest.param(cursor_of(MOMENT), id="one-value"),
+        pytest.param(cursor_of(MOMENT, ROW_ID, ROW_ID), id="three-values"),
+        pytest.param(cursor_of(), id="empty-list"),
+        pytest.param(cursor_of([MOMENT, ROW_ID]), id="nested"),
+        pytest.param(encoded(b"5"), id="bare-number"),
+        pytest.param(encoded(b"null"), id="bare-null"),
+        pytest.param(encoded(json.dumps({MOMENT: 1, ROW_ID: 2}).encode()), id="object"),
+        pytest.param(encoded(b"not json"), id="not-json"),
+        pytest.param(encoded(b"\xff\xfe"), id="not-utf8"),
+        pytest.param("!!!!", id="not-base64"),
+    ],
+)
+def test_tampered_cursors_are_422_invalid_cursor(client, admin_headers, user, cursor):
+    response = read(client, admin_headers, user["id"], cursor=cursor)
+
+    assert response.status_code == 422
+    assert response.get_json() == {"detail": "Invalid cursor."}
+
+
 @pytest.mark.parametrize(
     ("fields", "field"),
     [

@@ -108,6 +108,18 @@ def test_existing_developer_or_pending_invitation_is_409(client, admin, admin_he
     assert invite(client, admin_headers).status_code == 409
 
 
+def test_an_address_too_long_once_lowercased_is_422(client, admin, admin_headers):
+    # "İ" lowercases to two code points: 254 characters as sent, 258 as stored.
+    domain = ".".join(["İ" + "b" * 40] * 4) + ".com"
+    address = "a" * (253 - len(domain)) + "@" + domain
+
+    response = invite(client, admin_headers, address)
+
+    assert response.status_code == 422
+    assert "email" in response.get_json()["errors"]
+    assert client.get("/api/v1/invitations", headers=admin_headers).get_json()["items"] == []
+
+
 def test_resend_issues_a_new_link_and_kills_the_old_one(client, admin, admin_headers, mail_server):
     first = invite(client, admin_headers).get_json()
 

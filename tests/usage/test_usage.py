@@ -301,6 +301,26 @@ def test_bad_ranges_are_422(client, admin_headers, api_key, query):
         assert response.get_json()["detail"]
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"granularity": "hour", "start": "6100-01-01T00:00:00Z", "end": "6100-01-02T00:00:00Z"},
+        {"granularity": "day", "start": "6100-01-01T00:00:00Z", "end": "6100-02-01T00:00:00Z"},
+        {"granularity": "day", "start": "1000-01-01T00:00:00Z", "end": "1000-02-01T00:00:00Z"},
+    ],
+    ids=["hours-in-6100", "days-in-6100", "days-in-1000"],
+)
+def test_ranges_far_from_now_are_zeros(client, admin_headers, api_key, query):
+    for path in (f"/api/v1/api-keys/{api_key['id']}/usage", "/api/v1/usage"):
+        response = client.get(path, query_string=query, headers=admin_headers)
+
+        assert response.status_code == 200, response.get_json()
+        body = response.get_json()
+        assert (body["start"], body["end"]) == (query["start"], query["end"])
+        assert body["totals"] == counts()
+        assert all(point["2xx"] == 0 for point in body["data"])
+
+
 def test_unknown_key_is_404(client, admin_headers):
     response = client.get("/api/v1/api-keys/key_0000000000000000/usage", headers=admin_headers)
 

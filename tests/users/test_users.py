@@ -67,6 +67,38 @@ def test_invalid_fields_are_422(client, admin_headers, fields):
     assert response.get_json()["errors"]
 
 
+def address_of_length(length: int, domain_label: str = "b" * 40) -> str:
+    domain = ".".join([domain_label] * 4) + ".com"
+    return "a" * (length - 1 - len(domain)) + "@" + domain
+
+
+# "İ" lowercases to two code points: 254 characters as sent, 258 as stored.
+GROWS_WHEN_LOWERCASED = address_of_length(254, "İ" + "b" * 40)
+
+
+def test_an_address_too_long_once_lowercased_is_422(client, admin_headers):
+    created = create(client, admin_headers, email=GROWS_WHEN_LOWERCASED)
+    user = create(client, admin_headers).get_json()
+    patched = client.patch(
+        f"{USERS}/{user['id']}", json={"email": GROWS_WHEN_LOWERCASED}, headers=admin_headers
+    )
+
+    for response in (created, patched):
+        assert response.status_code == 422
+        assert "email" in response.get_json()["errors"]
+    listed = client.get(USERS, headers=admin_headers).get_json()
+    assert [u["email"] for u in listed["items"]] == [None]
+
+
+def test_an_address_of_254_characters_is_stored_whole(client, admin_headers):
+    address = address_of_length(254)
+
+    response = create(client, admin_headers, email=address.upper())
+
+    assert response.status_code == 201
+    assert response.get_json()["email"] == address
+
+
 def test_get_patch_delete(client, admin_headers):
     user = create(client, admin_headers, email="a@example.com").get_json()
     url = f"{USERS}/{user['id']}"

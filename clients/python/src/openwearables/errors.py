@@ -1,6 +1,7 @@
 """Every failure the API reports becomes an `ApiError`, one subclass per status a caller
 handles differently."""
 
+import math
 from collections.abc import Mapping
 
 import httpx
@@ -81,9 +82,13 @@ def retry_after_seconds(headers: Mapping[str, str]) -> float:
     """`Retry-After` in seconds (the API sends whole seconds); 1 when absent or unreadable."""
     value = {name.lower(): text for name, text in headers.items()}.get("retry-after", "")
     try:
-        return max(float(value), 0.0)
+        seconds = float(value)
     except ValueError:
         return 1.0
+    if math.isnan(seconds):
+        # float() reads "nan", which no comparison with a limit stops and time.sleep refuses.
+        return 1.0
+    return max(seconds, 0.0)
 
 
 def error_from_response(response: httpx.Response) -> ApiError:

@@ -52,7 +52,12 @@ def _usage_query(start: Instant | None, end: Instant | None, granularity: str) -
 
 def segment(value: Id) -> str:
     """A path segment, so an id can never change which endpoint is called."""
-    return quote(str(value), safe="")
+    text = str(value)
+    # Percent-encoding cannot protect these: "" drops the segment, and httpx resolves
+    # "." and ".." (as would the server, "%2E" decoded) into another endpoint's path.
+    if text in ("", ".", ".."):
+        raise ValueError(f"{text!r} is not an id.")
+    return quote(text, safe="")
 
 
 class _Resource:
