@@ -156,17 +156,17 @@ def rotate_key(
 ) -> tuple[ApiKey, str]:
     """Same id and name, a new secret. Without a grace period the old secret stops
     working at commit, on every worker (its cached record gets a tombstone); with one it
-    keeps working until then (its cached record gets that expiry). A grace still running
-    from an earlier rotation ends at once."""
+    keeps working until then, never past the key's own expiry (its cached record gets
+    that expiry). A grace still running from an earlier rotation ends at once."""
     api_key = get_key(key_id)
     staged = _end_grace(api_key)
     now = utcnow()
-    if grace_seconds > 0:
-        grace_end = now + timedelta(seconds=grace_seconds)
+    previous_end = _previous_secret_end(api_key, now, grace_seconds)
+    if previous_end is not None:
         api_key.previous_key_digest = api_key.key_digest
-        api_key.previous_key_expires_at = grace_end
+        api_key.previous_key_expires_at = previous_end
         staged += revocations.record_flag(
-            api_key_subject(api_key.key_digest), EXPIRES_FIELD, grace_end
+            api_key_subject(api_key.key_digest), EXPIRES_FIELD, previous_end
         )
     else:
         staged += _tombstone(api_key.key_digest)
@@ -182,6 +182,17 @@ def rotate_key(
     db.session.commit()
     revocations.push(staged)
     return api_key, secret
+
+
+def _previous_secret_end(api_key: ApiKey, now: datetime, grace_seconds: int) -> datetime | None:
+    """Until when the secret a rotation replaces keeps working; None: it stops at once.
+    A grace period never outlives the key's own expiry."""
+    if grace_seconds <= 0:
+        return None
+    end = now + timedelta(seconds=grace_seconds)
+    if api_key.expires_at is not None:
+        end = min(end, api_key.expires_at)
+    return end if end > now else None
 
 
 def _end_grace(api_key: ApiKey) -> list[UnpushedRevocation]:

@@ -21,6 +21,7 @@ back from a restart with its old data is a new connection) and by the periodic
 """
 
 import logging
+import math
 import time
 from collections.abc import Callable, Iterable, Mapping
 from enum import IntEnum
@@ -148,9 +149,12 @@ class RedisRevocations:
         return Status(int(self.check_script(keys, [LOADED_FIELD, *fields])))
 
     def add(self, subject: str, field: str, expires_at: float) -> None:
+        # A revocation is kept up to the second after it ends; an API key's expiry is
+        # the second it ends (rounded up, never past it: a whole-second expiry holds).
+        value = math.ceil(expires_at) if field == EXPIRES_FIELD else int(expires_at) + 1
         self.add_script(
             [cache_key(subject)],
-            [field, int(expires_at) + 1, LOADED_FIELD, CACHE_SECONDS, RELOAD_FIELD],
+            [field, value, LOADED_FIELD, CACHE_SECONDS, RELOAD_FIELD],
         )
 
     def unload(self, subject: str) -> None:
