@@ -186,8 +186,9 @@ def rotate_key(
 
 def _previous_secret_end(api_key: ApiKey, now: datetime, grace_seconds: int) -> datetime | None:
     """Until when the secret a rotation replaces keeps working; None: it stops at once.
-    A grace period never outlives the key's own expiry."""
-    if grace_seconds <= 0:
+    A grace period never outlives the key's own expiry, and a revoked key gets none: its
+    secret was refused for a reason (a leak) and must not work again as the previous one."""
+    if grace_seconds <= 0 or api_key.revoked_at is not None:
         return None
     end = now + timedelta(seconds=grace_seconds)
     if api_key.expires_at is not None:

@@ -327,3 +327,28 @@ def test_the_route_is_public_on_purpose(app):
     assert ("secret-scanning.LeakReports", "POST") in PUBLIC
     assert "/api/v1/secret-scanning/reports" in {rule.rule for rule in app.url_map.iter_rules()}
     assert undeclared_routes(app) == []
+
+
+def test_rotating_a_revoked_key_with_a_grace_period_never_revives_the_leaked_secret(
+    app, client, make_app, report, api_key, api_key_headers, admin_headers
+):
+    labels(report([leak(api_key["key"])]))
+
+    rotated = client.post(
+        f"/api/v1/api-keys/{api_key['id']}/rotate",
+        json={"grace_seconds": 3600},
+        headers=admin_headers,
+    )
+
+    assert rotated.status_code == 200
+    assert rotated.get_json()["previous_key_expires_at"] is None
+    assert rotated.get_json()["revoked_at"] is None
+    other_worker = make_app().test_client()
+    for worker in (client, other_worker):
+        assert worker.get(USERS, headers=api_key_headers).status_code == 401
+        assert worker.get(USERS, headers=bearer(rotated.get_json()["key"])).status_code == 200
+    with app.app_context():
+        app.extensions["owa_store"].client.flushdb()
+    assert other_worker.get(USERS, headers=api_key_headers).status_code == 401
+    rotation_alert = next(alert for alert in rows(app, Alert) if alert.event == "api_key.rotated")
+    assert "stopped working at that moment" in rotation_alert.payload["summary"]
