@@ -4,7 +4,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, or_, select, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.alerts import services as alerts
@@ -99,8 +99,21 @@ def list_keys() -> list[ApiKey]:
     return list(db.session.scalars(select(ApiKey).order_by(ApiKey.created_at.desc())))
 
 
+def _holding(key_digest: str) -> ColumnElement[bool]:
+    """The key whose secret has this digest: its current one, or the previous one while
+    a rotation's grace period keeps it working (one indexed lookup either way)."""
+    return or_(
+        ApiKey.key_digest == key_digest,
+        and_(
+            ApiKey.previous_key_digest == key_digest,
+            ApiKey.previous_key_expires_at > utcnow(),
+        ),
+    )
+
+
 def find_by_digest(key_digest: str) -> ApiKey | None:
-    key: ApiKey | None = db.session.scalar(select(ApiKey).where(ApiKey.key_digest == key_digest))
+    """The key this secret opens (as its current secret or in a grace period), if any."""
+    key: ApiKey | None = db.session.scalar(select(ApiKey).where(_holding(key_digest)))
     return key
 
 
@@ -159,7 +172,7 @@ def rotate_key(
     keeps working until then, never past the key's own expiry (its cached record gets
     that expiry). A grace still running from an earlier rotation ends at once."""
     api_key = get_key(key_id)
-    staged = _end_grace(api_key)
+    staged = end_grace(api_key)
     now = utcnow()
     previous_end = _previous_secret_end(api_key, now, grace_seconds)
     if previous_end is not None:
@@ -196,8 +209,9 @@ def _previous_secret_end(api_key: ApiKey, now: datetime, grace_seconds: int) -> 
     return end if end > now else None
 
 
-def _end_grace(api_key: ApiKey) -> list[UnpushedRevocation]:
-    """End a rotation's grace period now: the previous secret gets a tombstone."""
+def end_grace(api_key: ApiKey) -> list[UnpushedRevocation]:
+    """End a rotation's grace period now, in the caller's transaction: the previous
+    secret gets a tombstone, staged for `revocations.push` once the caller commits."""
     previous = api_key.previous_key_digest
     api_key.previous_key_digest = None
     api_key.previous_key_expires_at = None
@@ -250,7 +264,7 @@ def revoke_key(
     # The tombstone of its cached record commits with the revocation; the push task
     # puts it in Redis once the caller's transaction has committed.
     _tombstone(api_key.key_digest)
-    _end_grace(api_key)
+    end_grace(api_key)
     enqueue_after_commit(PUSH_REVOCATIONS)
     api_key.revoked_at = utcnow()
     api_key.revoked_reason = reason[:REVOKED_REASON_LENGTH]
@@ -267,7 +281,7 @@ def revoke_key(
 
 def delete_key(key_id: str, principal: Principal, client: ClientInfo) -> None:
     api_key = get_key(key_id)
-    staged = _tombstone(api_key.key_digest) + _end_grace(api_key)
+    staged = _tombstone(api_key.key_digest) + end_grace(api_key)
     _audit("api_key.deleted", principal, client, api_key)
     db.session.delete(api_key)
     db.session.commit()
@@ -287,15 +301,7 @@ def load_record(key_digest: str) -> ApiKeyRecord | None:
             ApiKey.previous_key_expires_at,
             ApiKey.scopes,
             ApiKey.allowed_ips,
-        ).where(
-            or_(
-                ApiKey.key_digest == key_digest,
-                and_(
-                    ApiKey.previous_key_digest == key_digest,
-                    ApiKey.previous_key_expires_at > utcnow(),
-                ),
-            )
-        )
+        ).where(_holding(key_digest))
     ).first()
     if row is None or row.revoked_at is not None:
         return None

@@ -352,3 +352,56 @@ def test_rotating_a_revoked_key_with_a_grace_period_never_revives_the_leaked_sec
     assert other_worker.get(USERS, headers=api_key_headers).status_code == 401
     rotation_alert = next(alert for alert in rows(app, Alert) if alert.event == "api_key.rotated")
     assert "stopped working at that moment" in rotation_alert.payload["summary"]
+
+
+def test_a_leaked_previous_secret_in_its_grace_period_stops_and_the_current_one_works(
+    app, client, make_app, report, api_key, api_key_headers, admin_headers
+):
+    rotated = client.post(
+        f"/api/v1/api-keys/{api_key['id']}/rotate",
+        json={"grace_seconds": 3600},
+        headers=admin_headers,
+    ).get_json()
+    other_worker = make_app().test_client()
+    for worker in (client, other_worker):
+        assert worker.get(USERS, headers=api_key_headers).status_code == 200  # cached
+
+    response = report([leak(api_key["key"])])
+
+    assert labels(response)[0]["label"] == "true_positive"
+    for worker in (client, other_worker):
+        assert worker.get(USERS, headers=api_key_headers).status_code == 401
+        assert worker.get(USERS, headers=bearer(rotated["key"])).status_code == 200
+    with app.app_context():
+        app.extensions["owa_store"].client.flushdb()
+    assert other_worker.get(USERS, headers=api_key_headers).status_code == 401
+    shown = client.get(f"/api/v1/api-keys/{api_key['id']}", headers=admin_headers).get_json()
+    assert shown["previous_key_expires_at"] is None
+    assert shown["revoked_at"] is None
+    leak_alert = next(alert for alert in rows(app, Alert) if alert.event == "api_key.leaked")
+    assert "grace period ended now" in leak_alert.payload["summary"]
+    events = {event.action: event for event in rows(app, AuditEvent)}
+    assert events["api_key.leak_reported"].details["action"] == "grace_ended"
+    assert "api_key.revoked" not in events
+
+
+def test_alert_action_leaves_a_leaked_previous_secret_working_until_its_grace_ends(
+    app, make_app, public_keys_file, report, client, api_key, api_key_headers, admin_headers
+):
+    client.post(
+        f"/api/v1/api-keys/{api_key['id']}/rotate",
+        json={"grace_seconds": 3600},
+        headers=admin_headers,
+    )
+    alerting = make_app(
+        SECRET_SCANNING_PUBLIC_KEYS_FILE=str(public_keys_file), SECRET_SCANNING_ACTION="alert"
+    )
+
+    response = report([leak(api_key["key"])], to=alerting.test_client())
+
+    assert labels(response)[0]["label"] == "true_positive"
+    assert client.get(USERS, headers=api_key_headers).status_code == 200
+    leak_alert = next(alert for alert in rows(app, Alert) if alert.event == "api_key.leaked")
+    assert "rotate again" in leak_alert.payload["summary"]
+    events = {event.action: event for event in rows(app, AuditEvent)}
+    assert events["api_key.leak_reported"].details["action"] == "alerted"
