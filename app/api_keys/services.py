@@ -19,12 +19,10 @@ from app.core.errors import ApiError
 from app.core.revocation import CACHE_SECONDS, EXPIRES_FIELD, RELOAD_FIELD, REVOKED_FIELD
 from app.core.secrets import digest, generate_secret, random_base62
 from app.core.store import MemoryStore, Uses, get_store
-from app.core.tasks import enqueue_after_commit
 from app.developers import services as developers
 from app.extensions import db
 from app.refresh_tokens import revocations
 from app.refresh_tokens.models import UnpushedRevocation
-from app.refresh_tokens.tasks import PUSH_REVOCATIONS
 
 log = logging.getLogger(__name__)
 
@@ -252,20 +250,18 @@ def _queue_rotation_alert(api_key: ApiKey, principal: Principal, client: ClientI
 
 def revoke_key(
     api_key: ApiKey, reason: str, actor: Actor, client: ClientInfo, details: dict[str, Any]
-) -> bool:
+) -> list[UnpushedRevocation] | None:
     """Refuse the key from now on (401 "Invalid API key") until it is rotated.
 
     The one place a key is revoked: the change, and its audit event, join the caller's
     transaction and take effect at its commit. A key already revoked keeps its first
-    revocation. Returns whether this call revoked it. `details` go to the audit event
+    revocation: None. Otherwise returns the tombstones of its cached records, which the
+    caller pushes with `revocations.push` right after its commit (until then every
+    worker's Redis record still accepts the key). `details` go to the audit event
     (never a secret)."""
     if api_key.revoked_at is not None:
-        return False
-    # The tombstone of its cached record commits with the revocation; the push task
-    # puts it in Redis once the caller's transaction has committed.
-    _tombstone(api_key.key_digest)
-    end_grace(api_key)
-    enqueue_after_commit(PUSH_REVOCATIONS)
+        return None
+    staged = _tombstone(api_key.key_digest) + end_grace(api_key)
     api_key.revoked_at = utcnow()
     api_key.revoked_reason = reason[:REVOKED_REASON_LENGTH]
     audit.record(
@@ -276,7 +272,7 @@ def revoke_key(
         api_key.id,
         {"name": api_key.name, "prefix": api_key.prefix, "reason": reason, **details},
     )
-    return True
+    return staged
 
 
 def delete_key(key_id: str, principal: Principal, client: ClientInfo) -> None:

@@ -10,10 +10,10 @@ current secret, or the previous one while a rotation's grace period keeps it wor
 The first report of a token revokes the key, or for a previous secret ends the grace
 period (the current secret was not reported), or only alerts
 (`SECRET_SCANNING_ACTION=alert`); it queues an alert naming where it leaked and writes
-an audit event, all in one transaction together with the report's record (an ended
-grace's tombstone is pushed to Redis right after the commit). A replay of the
-same token is answered from that record and changes nothing. The token itself is never
-stored or logged.
+an audit event, all in one transaction together with the report's record; the stopped
+secret's tombstone is pushed to Redis right after the commit (not left to a worker), so
+it fails on every worker at once. A replay of the same token is answered from that
+record and changes nothing. The token itself is never stored or logged.
 """
 
 import base64
@@ -175,22 +175,18 @@ def _act_on_leak(
     acting = current_app.config["SECRET_SCANNING_ACTION"] == REVOKE
     staged: list[UnpushedRevocation] = []
     previous_secret_leaked = token_digest == api_key.previous_key_digest
-    if previous_secret_leaked and acting:
+    if acting and previous_secret_leaked:
         # The secret a rotation replaced, still in its grace period: ending the grace
         # stops exactly what leaked; the current secret was not reported.
         staged = api_keys.end_grace(api_key)
         action = GRACE_ENDED
-    elif previous_secret_leaked:
-        action = ALERTED
+    elif acting:
+        reason = f"Leaked: found by GitHub secret scanning ({record.source or 'unknown source'})."
+        revoked = api_keys.revoke_key(api_key, reason, GITHUB, client, where)
+        staged = revoked or []
+        action = REVOKED if revoked is not None else ALERTED
     else:
-        revoked = acting and api_keys.revoke_key(
-            api_key,
-            f"Leaked: found by GitHub secret scanning ({record.source or 'unknown source'}).",
-            GITHUB,
-            client,
-            where,
-        )
-        action = REVOKED if revoked else ALERTED
+        action = ALERTED
     audit.record(
         "api_key.leak_reported",
         GITHUB,

@@ -405,3 +405,20 @@ def test_alert_action_leaves_a_leaked_previous_secret_working_until_its_grace_en
     assert "rotate again" in leak_alert.payload["summary"]
     events = {event.action: event for event in rows(app, AuditEvent)}
     assert events["api_key.leak_reported"].details["action"] == "alerted"
+
+
+def test_a_revoked_key_fails_at_once_without_waiting_for_a_celery_worker(
+    make_app, public_keys_file, report, api_key, api_key_headers
+):
+    # A broker no worker reads: a revocation left to a task would never reach Redis.
+    queued = make_app(
+        SECRET_SCANNING_PUBLIC_KEYS_FILE=str(public_keys_file),
+        CELERY_BROKER_URL="memory://localhost/",
+    ).test_client()
+    assert queued.get(USERS, headers=api_key_headers).status_code == 200  # cached
+
+    assert labels(report([leak(api_key["key"])], to=queued))[0]["label"] == "true_positive"
+
+    refused = queued.get(USERS, headers=api_key_headers)
+    assert refused.status_code == 401
+    assert refused.get_json() == {"detail": "Invalid API key"}
