@@ -174,11 +174,20 @@ class RedisRevocations:
         pipe.expire(key, CACHE_SECONDS, nx=not complete)
         pipe.execute()
 
-    def fill_api_key(self, subject: str, fields: Mapping[str, str | int], seconds: int) -> None:
-        """Write an API key's record (or, without `id`, its absence) and mark it loaded.
-        A tombstone already there stays: a fill never un-revokes."""
+    def fill_api_key(
+        self,
+        subject: str,
+        fields: Mapping[str, str | int],
+        seconds: int,
+        forget: Iterable[str] = (),
+    ) -> None:
+        """Write an API key's record (or, without `id`, its absence) and mark it loaded;
+        `forget`: fields of an earlier record to drop first. A tombstone already there
+        stays: a fill never un-revokes."""
         key = cache_key(subject)
         pipe = self.client.pipeline(transaction=True)
+        if forget:
+            pipe.hdel(key, *forget)
         pipe.hset(key, mapping={**fields, LOADED_FIELD: 1})
         pipe.expire(key, seconds)
         pipe.execute()

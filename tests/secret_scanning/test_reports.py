@@ -9,7 +9,9 @@ from sqlalchemy import select
 
 from app.alerts.models import Alert
 from app.audit.models import AuditEvent
-from app.core.secrets import generate_secret
+from app.core.auth import api_key_subject
+from app.core.revocation import cache_key
+from app.core.secrets import digest, generate_secret
 from app.extensions import db
 from app.secret_scanning.services import PublicKeysError
 from tests.secret_scanning.conftest import KEY_IDENTIFIER, REPORTS, leak, sign
@@ -420,5 +422,27 @@ def test_a_revoked_key_fails_at_once_without_waiting_for_a_celery_worker(
     assert labels(report([leak(api_key["key"])], to=queued))[0]["label"] == "true_positive"
 
     refused = queued.get(USERS, headers=api_key_headers)
+    assert refused.status_code == 401
+    assert refused.get_json() == {"detail": "Invalid API key"}
+
+
+def test_a_revoked_key_stays_refused_after_its_tombstone_ends(
+    app, client, report, api_key, api_key_headers, admin_headers
+):
+    assert client.get(USERS, headers=api_key_headers).status_code == 200  # cached
+    labels(report([leak(api_key["key"])]))
+    # A narrowing drops the cached record's `loaded` mark; the next request reads the
+    # key again and finds no usable key for that digest.
+    patched = client.patch(
+        f"/api/v1/api-keys/{api_key['id']}", json={"scopes": ["data:read"]}, headers=admin_headers
+    )
+    assert patched.status_code == 200
+    assert client.get(USERS, headers=api_key_headers).status_code == 401
+    # The tombstone's lifetime (the cache lifetime and a margin) runs out.
+    with app.app_context():
+        redis_client = app.extensions["owa_store"].client
+        redis_client.hset(cache_key(api_key_subject(digest(api_key["key"]))), "revoked", 1)
+
+    refused = client.get(USERS, headers=api_key_headers)
     assert refused.status_code == 401
     assert refused.get_json() == {"detail": "Invalid API key"}
