@@ -34,7 +34,7 @@ from app.applications import services as applications
 from app.audit import services as audit
 from app.core.actor import Actor
 from app.core.admission import rate_limits_on_fallback
-from app.core.client import ClientInfo, client_info
+from app.core.client import ClientInfo, client_info, parse_address
 from app.core.db import insert_on_conflict, utcnow
 from app.core.secrets import digest
 from app.core.store import RedisStore, get_store
@@ -71,12 +71,9 @@ def event_name(kind: ActivityKind) -> str:
 def network_of(address: str | None) -> str:
     """The network an address is counted in: IPv4 by /24, IPv6 by /48 (an IPv4-mapped
     IPv6 address as its IPv4 address); anything unparseable as itself."""
-    try:
-        parsed = ipaddress.ip_address(address or "")
-    except ValueError:
+    parsed = parse_address(address)
+    if parsed is None:
         return (address or "unknown")[:SUBJECT_LENGTH]
-    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is not None:
-        parsed = parsed.ipv4_mapped
     prefix = IPV4_NETWORK_PREFIX if parsed.version == 4 else IPV6_NETWORK_PREFIX
     return str(ipaddress.ip_network(f"{parsed}/{prefix}", strict=False))
 

@@ -4,7 +4,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, or_, select, update
+from sqlalchemy import ColumnElement, Table, and_, bindparam, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.alerts import services as alerts
@@ -19,12 +19,10 @@ from app.core.errors import ApiError
 from app.core.revocation import CACHE_SECONDS, EXPIRES_FIELD, RELOAD_FIELD, REVOKED_FIELD
 from app.core.secrets import digest, generate_secret, random_base62
 from app.core.store import MemoryStore, Uses, get_store
-from app.core.tasks import enqueue_after_commit
 from app.developers import services as developers
 from app.extensions import db
 from app.refresh_tokens import revocations
 from app.refresh_tokens.models import UnpushedRevocation
-from app.refresh_tokens.tasks import PUSH_REVOCATIONS
 
 log = logging.getLogger(__name__)
 
@@ -99,8 +97,21 @@ def list_keys() -> list[ApiKey]:
     return list(db.session.scalars(select(ApiKey).order_by(ApiKey.created_at.desc())))
 
 
+def _holding(key_digest: str) -> ColumnElement[bool]:
+    """The key whose secret has this digest: its current one, or the previous one while
+    a rotation's grace period keeps it working (one indexed lookup either way)."""
+    return or_(
+        ApiKey.key_digest == key_digest,
+        and_(
+            ApiKey.previous_key_digest == key_digest,
+            ApiKey.previous_key_expires_at > utcnow(),
+        ),
+    )
+
+
 def find_by_digest(key_digest: str) -> ApiKey | None:
-    key: ApiKey | None = db.session.scalar(select(ApiKey).where(ApiKey.key_digest == key_digest))
+    """The key this secret opens (as its current secret or in a grace period), if any."""
+    key: ApiKey | None = db.session.scalar(select(ApiKey).where(_holding(key_digest)))
     return key
 
 
@@ -156,17 +167,17 @@ def rotate_key(
 ) -> tuple[ApiKey, str]:
     """Same id and name, a new secret. Without a grace period the old secret stops
     working at commit, on every worker (its cached record gets a tombstone); with one it
-    keeps working until then (its cached record gets that expiry). A grace still running
-    from an earlier rotation ends at once."""
+    keeps working until then, never past the key's own expiry (its cached record gets
+    that expiry). A grace still running from an earlier rotation ends at once."""
     api_key = get_key(key_id)
-    staged = _end_grace(api_key)
+    staged = end_grace(api_key)
     now = utcnow()
-    if grace_seconds > 0:
-        grace_end = now + timedelta(seconds=grace_seconds)
+    previous_end = _previous_secret_end(api_key, now, grace_seconds)
+    if previous_end is not None:
         api_key.previous_key_digest = api_key.key_digest
-        api_key.previous_key_expires_at = grace_end
+        api_key.previous_key_expires_at = previous_end
         staged += revocations.record_flag(
-            api_key_subject(api_key.key_digest), EXPIRES_FIELD, grace_end
+            api_key_subject(api_key.key_digest), EXPIRES_FIELD, previous_end
         )
     else:
         staged += _tombstone(api_key.key_digest)
@@ -184,8 +195,21 @@ def rotate_key(
     return api_key, secret
 
 
-def _end_grace(api_key: ApiKey) -> list[UnpushedRevocation]:
-    """End a rotation's grace period now: the previous secret gets a tombstone."""
+def _previous_secret_end(api_key: ApiKey, now: datetime, grace_seconds: int) -> datetime | None:
+    """Until when the secret a rotation replaces keeps working; None: it stops at once.
+    A grace period never outlives the key's own expiry, and a revoked key gets none: its
+    secret was refused for a reason (a leak) and must not work again as the previous one."""
+    if grace_seconds <= 0 or api_key.revoked_at is not None:
+        return None
+    end = now + timedelta(seconds=grace_seconds)
+    if api_key.expires_at is not None:
+        end = min(end, api_key.expires_at)
+    return end if end > now else None
+
+
+def end_grace(api_key: ApiKey) -> list[UnpushedRevocation]:
+    """End a rotation's grace period now, in the caller's transaction: the previous
+    secret gets a tombstone, staged for `revocations.push` once the caller commits."""
     previous = api_key.previous_key_digest
     api_key.previous_key_digest = None
     api_key.previous_key_expires_at = None
@@ -226,20 +250,18 @@ def _queue_rotation_alert(api_key: ApiKey, principal: Principal, client: ClientI
 
 def revoke_key(
     api_key: ApiKey, reason: str, actor: Actor, client: ClientInfo, details: dict[str, Any]
-) -> bool:
+) -> list[UnpushedRevocation] | None:
     """Refuse the key from now on (401 "Invalid API key") until it is rotated.
 
     The one place a key is revoked: the change, and its audit event, join the caller's
     transaction and take effect at its commit. A key already revoked keeps its first
-    revocation. Returns whether this call revoked it. `details` go to the audit event
+    revocation: None. Otherwise returns the tombstones of its cached records, which the
+    caller pushes with `revocations.push` right after its commit (until then every
+    worker's Redis record still accepts the key). `details` go to the audit event
     (never a secret)."""
     if api_key.revoked_at is not None:
-        return False
-    # The tombstone of its cached record commits with the revocation; the push task
-    # puts it in Redis once the caller's transaction has committed.
-    _tombstone(api_key.key_digest)
-    _end_grace(api_key)
-    enqueue_after_commit(PUSH_REVOCATIONS)
+        return None
+    staged = _tombstone(api_key.key_digest) + end_grace(api_key)
     api_key.revoked_at = utcnow()
     api_key.revoked_reason = reason[:REVOKED_REASON_LENGTH]
     audit.record(
@@ -250,12 +272,12 @@ def revoke_key(
         api_key.id,
         {"name": api_key.name, "prefix": api_key.prefix, "reason": reason, **details},
     )
-    return True
+    return staged
 
 
 def delete_key(key_id: str, principal: Principal, client: ClientInfo) -> None:
     api_key = get_key(key_id)
-    staged = _tombstone(api_key.key_digest) + _end_grace(api_key)
+    staged = _tombstone(api_key.key_digest) + end_grace(api_key)
     _audit("api_key.deleted", principal, client, api_key)
     db.session.delete(api_key)
     db.session.commit()
@@ -275,15 +297,7 @@ def load_record(key_digest: str) -> ApiKeyRecord | None:
             ApiKey.previous_key_expires_at,
             ApiKey.scopes,
             ApiKey.allowed_ips,
-        ).where(
-            or_(
-                ApiKey.key_digest == key_digest,
-                and_(
-                    ApiKey.previous_key_digest == key_digest,
-                    ApiKey.previous_key_expires_at > utcnow(),
-                ),
-            )
-        )
+        ).where(_holding(key_digest))
     ).first()
     if row is None or row.revoked_at is not None:
         return None

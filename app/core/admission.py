@@ -106,6 +106,8 @@ ApiKeyRefusalListener = Callable[[str | None], None]
 """Called with the client address for each API key the admission refused with 401."""
 FILL_ATTEMPTS = 3
 """Writes of a key's record before a fill gives up on a key that keeps changing."""
+KEY_RECORD_FIELDS = ("id", "environment", "scopes", "allowed_ips", "expires")
+"""A key record's fields (`record_fields`); its tombstone and last use are kept apart."""
 KEY_REPLY_FIELDS = ("id", "scopes", "allowed_ips")
 """A key record's fields the script returns after the window."""
 KIND_ARGUMENTS_END = 9
@@ -416,7 +418,14 @@ class Admission:
         key_digest = digest_of_subject(claim.subject)
         record = load_api_key(key_digest)
         if record is None:
-            cache.fill_api_key(claim.subject, {}, revocation.UNKNOWN_KEY_CACHE_SECONDS)
+            # A record left from when the key was usable (unloaded by a narrowing, say) must
+            # not outlive its tombstone under a fresh `loaded` mark.
+            cache.fill_api_key(
+                claim.subject,
+                {},
+                revocation.UNKNOWN_KEY_CACHE_SECONDS,
+                forget=KEY_RECORD_FIELDS,
+            )
             return [UNKNOWN_KEY]
         # The key may change (rotated, deleted, its scopes or allowlist narrowed) after
         # it was read, and the change's push land before this write, or be lost with

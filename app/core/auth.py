@@ -27,6 +27,7 @@ from flask import Flask, current_app, g, request
 from flask_jwt_extended import JWTManager, create_access_token
 
 from app.core import revocation
+from app.core.client import Address, parse_address
 from app.core.errors import ApiError, database_unavailable_error, unauthorized
 from app.core.origins import refuse_server_credentials_from_browsers
 from app.core.outages import database_outage, is_database_unavailable
@@ -199,15 +200,9 @@ def set_ip_refusal_recorder(app: Flask, recorder: IpRefusalRecorder) -> None:
     app.extensions["owa_ip_refusal_recorder"] = recorder
 
 
-def client_address() -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+def client_address() -> Address | None:
     """The caller's address as ProxyFix left it (an IPv4-mapped IPv6 address as IPv4)."""
-    try:
-        address = ipaddress.ip_address(request.remote_addr or "")
-    except ValueError:
-        return None
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    return address
+    return parse_address(request.remote_addr)
 
 
 def allowed_here(principal: Principal, subject: str) -> Principal:

@@ -43,6 +43,7 @@ from redis.commands.core import Script
 from redis.crc import key_slot
 
 from app.core.auth import optional_principal
+from app.core.client import parse_address
 from app.core.revocation import subject_of
 from app.core.schemas import normalise_email
 from app.core.secrets import digest
@@ -327,16 +328,16 @@ IPV6_NETWORK_PREFIX = 64
 
 
 def client_ip() -> str:
-    """The client's address as limits count it: IPv4 as is, IPv6 by its /64 (one
-    subscriber usually holds a whole /64, so single addresses would be free to rotate)."""
+    """The client's address as limits count it: IPv4 as is (also when a dual-stack
+    listener reports it IPv4-mapped), IPv6 by its /64 (one subscriber usually holds a
+    whole /64, so single addresses would be free to rotate)."""
     address = get_remote_address() or "unknown"
-    try:
-        parsed = ipaddress.ip_address(address)
-    except ValueError:
+    parsed = parse_address(address)
+    if parsed is None:
         return address
     if parsed.version == 6:
         return str(ipaddress.ip_network(f"{parsed}/{IPV6_NETWORK_PREFIX}", strict=False))
-    return address
+    return str(parsed)
 
 
 def client_subject() -> str:

@@ -24,6 +24,7 @@ never broke.
 """
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -175,9 +176,12 @@ class RedisRevocations:
         return Status(int(self.check_script(keys, [LOADED_FIELD, *fields])))
 
     def add(self, subject: str, field: str, expires_at: float) -> None:
+        # A revocation is kept up to the second after it ends; an API key's expiry is
+        # the second it ends (rounded up, never past it: a whole-second expiry holds).
+        value = math.ceil(expires_at) if field == EXPIRES_FIELD else int(expires_at) + 1
         self.add_script(
             [cache_key(subject)],
-            [field, int(expires_at) + 1, LOADED_FIELD, CACHE_SECONDS, RELOAD_FIELD],
+            [field, value, LOADED_FIELD, CACHE_SECONDS, RELOAD_FIELD],
         )
 
     def unload(self, subject: str) -> None:
@@ -197,11 +201,20 @@ class RedisRevocations:
         pipe.expire(key, CACHE_SECONDS, nx=not complete)
         pipe.execute()
 
-    def fill_api_key(self, subject: str, fields: Mapping[str, str | int], seconds: int) -> None:
-        """Write an API key's record (or, without `id`, its absence) and mark it loaded.
-        A tombstone already there stays: a fill never un-revokes."""
+    def fill_api_key(
+        self,
+        subject: str,
+        fields: Mapping[str, str | int],
+        seconds: int,
+        forget: Iterable[str] = (),
+    ) -> None:
+        """Write an API key's record (or, without `id`, its absence) and mark it loaded;
+        `forget`: fields of an earlier record to drop first. A tombstone already there
+        stays: a fill never un-revokes."""
         key = cache_key(subject)
         pipe = self.client.pipeline(transaction=True)
+        if forget:
+            pipe.hdel(key, *forget)
         pipe.hset(key, mapping={**fields, LOADED_FIELD: 1})
         pipe.expire(key, seconds)
         pipe.execute()

@@ -23,4 +23,5 @@ class SecretScanningReport(CreatedAt, Model):
     """The API key the token was when reported (kept after the key is deleted); None
     when the token was none of ours."""
     action: Mapped[str] = mapped_column(String(16), nullable=False)
-    """`revoked`, `alerted` (the key was left as it was) or `none` (not one of ours)."""
+    """`revoked`, `grace_ended` (the token was a rotation's previous secret, stopped at
+    once), `alerted` (the key was left as it was) or `none` (not one of ours)."""

@@ -5,11 +5,15 @@ publishes at `https://api.github.com/meta/public_keys/secret_scanning`; the oper
 keeps a copy of that document in `SECRET_SCANNING_PUBLIC_KEYS_FILE`, re-read on every
 report (reports are rare), so refreshing it needs no restart.
 
-Each reported token is looked up by its digest, the way API keys are stored. The first
-report of a token revokes the key (or only alerts, `SECRET_SCANNING_ACTION=alert`),
-queues an alert naming where it leaked and writes an audit event, all in one
-transaction together with the report's record; a replay of the same token is answered
-from that record and changes nothing. The token itself is never stored or logged.
+Each reported token is looked up by its digest, the way API keys are stored (the
+current secret, or the previous one while a rotation's grace period keeps it working).
+The first report of a token revokes the key, or for a previous secret ends the grace
+period (the current secret was not reported), or only alerts
+(`SECRET_SCANNING_ACTION=alert`); it queues an alert naming where it leaked and writes
+an audit event, all in one transaction together with the report's record; the stopped
+secret's tombstone is pushed to Redis right after the commit (not left to a worker), so
+it fails on every worker at once. A replay of the same token is answered from that
+record and changes nothing. The token itself is never stored or logged.
 """
 
 import base64
@@ -34,6 +38,8 @@ from app.core.client import ClientInfo
 from app.core.errors import ApiError
 from app.core.secrets import digest
 from app.extensions import db
+from app.refresh_tokens import revocations
+from app.refresh_tokens.models import UnpushedRevocation
 from app.secret_scanning.models import (
     SOURCE_LENGTH,
     TOKEN_TYPE_LENGTH,
@@ -47,7 +53,7 @@ logger = logging.getLogger(__name__)
 GITHUB = Actor(type="system", id="github-secret-scanning", name="GitHub secret scanning")
 SIGNATURE_CHALLENGE = 'GitHub-Signature realm="secret-scanning"'
 REVOKE = "revoke"
-REVOKED, ALERTED, NONE = "revoked", "alerted", "none"
+REVOKED, GRACE_ENDED, ALERTED, NONE = "revoked", "grace_ended", "alerted", "none"
 
 
 class PublicKeysError(ValueError):
@@ -150,27 +156,37 @@ def _first_report(
         source=source[:SOURCE_LENGTH] if source else None,
         action=NONE,
     )
+    staged: list[UnpushedRevocation] = []
     api_key = api_keys.find_by_digest(token_digest)
     if api_key is not None:
         record.api_key_id = api_key.id
-        record.action = _act_on_leak(api_key, token_digest, record, client)
+        record.action, staged = _act_on_leak(api_key, token_digest, record, client)
     db.session.add(record)
     db.session.commit()
+    revocations.push(staged)
     return record
 
 
 def _act_on_leak(
     api_key: ApiKey, token_digest: str, record: SecretScanningReport, client: ClientInfo
-) -> str:
+) -> tuple[str, list[UnpushedRevocation]]:
+    """The action taken, and the Redis flags to push once the report has committed."""
     where = {"url": record.url, "source": record.source, "token_type": record.token_type}
-    revoked = current_app.config["SECRET_SCANNING_ACTION"] == REVOKE and api_keys.revoke_key(
-        api_key,
-        f"Leaked: found by GitHub secret scanning ({record.source or 'unknown source'}).",
-        GITHUB,
-        client,
-        where,
-    )
-    action = REVOKED if revoked else ALERTED
+    acting = current_app.config["SECRET_SCANNING_ACTION"] == REVOKE
+    staged: list[UnpushedRevocation] = []
+    previous_secret_leaked = token_digest == api_key.previous_key_digest
+    if acting and previous_secret_leaked:
+        # The secret a rotation replaced, still in its grace period: ending the grace
+        # stops exactly what leaked; the current secret was not reported.
+        staged = api_keys.end_grace(api_key)
+        action = GRACE_ENDED
+    elif acting:
+        reason = f"Leaked: found by GitHub secret scanning ({record.source or 'unknown source'})."
+        revoked = api_keys.revoke_key(api_key, reason, GITHUB, client, where)
+        staged = revoked or []
+        action = REVOKED if revoked is not None else ALERTED
+    else:
+        action = ALERTED
     audit.record(
         "api_key.leak_reported",
         GITHUB,
@@ -179,21 +195,35 @@ def _act_on_leak(
         api_key.id,
         {"name": api_key.name, "prefix": api_key.prefix, "action": action, **where},
     )
-    _queue_leak_alert(api_key, token_digest, record)
+    _queue_leak_alert(api_key, token_digest, record, previous_secret_leaked)
     logger.warning(
         "API key %s reported leaked by GitHub secret scanning (%s): %s",
         api_key.id,
         record.source,
         action,
     )
-    return action
+    return action, staged
 
 
-def _queue_leak_alert(api_key: ApiKey, token_digest: str, record: SecretScanningReport) -> None:
+def _queue_leak_alert(
+    api_key: ApiKey, token_digest: str, record: SecretScanningReport, previous_secret_leaked: bool
+) -> None:
     found = f"GitHub secret scanning found this API key at {record.url or 'an unnamed place'}"
     found += f" ({record.source})." if record.source else "."
     rotate = f"POST /api/v1/api-keys/{api_key.id}/rotate"
-    if api_key.revoked_at is not None:
+    grace_end = api_key.previous_key_expires_at
+    if previous_secret_leaked and grace_end is None:
+        consequence = (
+            "It is the secret the key's last rotation replaced: its grace period ended "
+            "now and requests with it get 401. The key's current secret was not found "
+            "and keeps working."
+        )
+    elif previous_secret_leaked and grace_end is not None:
+        consequence = (
+            "It is the secret the key's last rotation replaced, which keeps working until "
+            f"{grace_end.isoformat()} (grace period): rotate again ({rotate}) to stop it now."
+        )
+    elif api_key.revoked_at is not None:
         consequence = (
             "The key is revoked: requests with it get 401 until you rotate it "
             f"({rotate}) and put the new secret on your servers."

@@ -3,6 +3,7 @@ worker and after Redis loses its data; a second rotation or a deletion ends it a
 Without a body a rotation still invalidates the old secret at once (the public docs)."""
 
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -107,3 +108,29 @@ def test_a_grace_period_out_of_range_or_not_an_integer_is_422(
     assert response.status_code == 422
     assert "grace_seconds" in response.get_json()["detail"]
     assert status(client, api_key["key"]) == 200
+
+
+@pytest.mark.parametrize("redis_loses_its_data", [False, True], ids=["kept", "flushed"])
+def test_a_grace_period_never_outlives_the_keys_own_expiry(
+    app, client, admin_headers, redis_loses_its_data
+):
+    # On a whole second: an old secret's end rounded up in Redis would show.
+    expires_at = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=3)
+    created = client.post(
+        KEYS, json={"name": "Expiring", "expires_at": expires_at.isoformat()}, headers=admin_headers
+    ).get_json()
+    assert status(client, created["key"]) == 200  # cached with the key's expiry
+
+    rotated = rotate(client, admin_headers, created["id"], grace_seconds=3600).get_json()
+
+    assert rotated["previous_key_expires_at"] == rotated["expires_at"]
+    with app.app_context():
+        alert = db.session.scalars(db.select(Alert).where(Alert.event == "api_key.rotated")).one()
+    assert f"keeps working until {expires_at.isoformat()}" in alert.payload["summary"]
+    assert status(client, created["key"]) == 200
+    time.sleep(max(0.0, expires_at.timestamp() - time.time()) + 0.2)
+    if redis_loses_its_data:
+        with app.app_context():
+            app.extensions["owa_store"].client.flushdb()
+
+    assert status(client, created["key"]) == 401

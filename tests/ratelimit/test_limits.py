@@ -280,6 +280,21 @@ def test_ipv6_clients_count_per_64(client, admin):
     assert other_64.status_code == 200
 
 
+@pytest.mark.parametrize("config_overrides", [{"RATELIMIT_PER_IP": "3 per minute"}])
+def test_ipv4_mapped_clients_count_per_ipv4_address(client):
+    """A dual-stack listener reports IPv4 clients as `::ffff:a.b.c.d`: each is its own
+    IPv4 client, not one /64 shared by every IPv4 client."""
+
+    def remaining(address: str) -> str:
+        response = client.get(ME, environ_base={"REMOTE_ADDR": address})
+        assert response.status_code == 401
+        return response.headers["X-RateLimit-Remaining"]
+
+    assert remaining("::ffff:203.0.113.9") == "2"
+    assert remaining("::ffff:198.51.100.7") == "2"
+    assert remaining("203.0.113.9") == "1"
+
+
 @pytest.mark.parametrize(
     "config_overrides",
     [

@@ -9,7 +9,9 @@ from sqlalchemy import select
 
 from app.alerts.models import Alert
 from app.audit.models import AuditEvent
-from app.core.secrets import generate_secret
+from app.core.auth import api_key_subject
+from app.core.revocation import cache_key
+from app.core.secrets import digest, generate_secret
 from app.extensions import db
 from app.secret_scanning.services import PublicKeysError
 from tests.secret_scanning.conftest import KEY_IDENTIFIER, REPORTS, leak, sign
@@ -327,3 +329,120 @@ def test_the_route_is_public_on_purpose(app):
     assert ("secret-scanning.LeakReports", "POST") in PUBLIC
     assert "/api/v1/secret-scanning/reports" in {rule.rule for rule in app.url_map.iter_rules()}
     assert undeclared_routes(app) == []
+
+
+def test_rotating_a_revoked_key_with_a_grace_period_never_revives_the_leaked_secret(
+    app, client, make_app, report, api_key, api_key_headers, admin_headers
+):
+    labels(report([leak(api_key["key"])]))
+
+    rotated = client.post(
+        f"/api/v1/api-keys/{api_key['id']}/rotate",
+        json={"grace_seconds": 3600},
+        headers=admin_headers,
+    )
+
+    assert rotated.status_code == 200
+    assert rotated.get_json()["previous_key_expires_at"] is None
+    assert rotated.get_json()["revoked_at"] is None
+    other_worker = make_app().test_client()
+    for worker in (client, other_worker):
+        assert worker.get(USERS, headers=api_key_headers).status_code == 401
+        assert worker.get(USERS, headers=bearer(rotated.get_json()["key"])).status_code == 200
+    with app.app_context():
+        app.extensions["owa_store"].client.flushdb()
+    assert other_worker.get(USERS, headers=api_key_headers).status_code == 401
+    rotation_alert = next(alert for alert in rows(app, Alert) if alert.event == "api_key.rotated")
+    assert "stopped working at that moment" in rotation_alert.payload["summary"]
+
+
+def test_a_leaked_previous_secret_in_its_grace_period_stops_and_the_current_one_works(
+    app, client, make_app, report, api_key, api_key_headers, admin_headers
+):
+    rotated = client.post(
+        f"/api/v1/api-keys/{api_key['id']}/rotate",
+        json={"grace_seconds": 3600},
+        headers=admin_headers,
+    ).get_json()
+    other_worker = make_app().test_client()
+    for worker in (client, other_worker):
+        assert worker.get(USERS, headers=api_key_headers).status_code == 200  # cached
+
+    response = report([leak(api_key["key"])])
+
+    assert labels(response)[0]["label"] == "true_positive"
+    for worker in (client, other_worker):
+        assert worker.get(USERS, headers=api_key_headers).status_code == 401
+        assert worker.get(USERS, headers=bearer(rotated["key"])).status_code == 200
+    with app.app_context():
+        app.extensions["owa_store"].client.flushdb()
+    assert other_worker.get(USERS, headers=api_key_headers).status_code == 401
+    shown = client.get(f"/api/v1/api-keys/{api_key['id']}", headers=admin_headers).get_json()
+    assert shown["previous_key_expires_at"] is None
+    assert shown["revoked_at"] is None
+    leak_alert = next(alert for alert in rows(app, Alert) if alert.event == "api_key.leaked")
+    assert "grace period ended now" in leak_alert.payload["summary"]
+    events = {event.action: event for event in rows(app, AuditEvent)}
+    assert events["api_key.leak_reported"].details["action"] == "grace_ended"
+    assert "api_key.revoked" not in events
+
+
+def test_alert_action_leaves_a_leaked_previous_secret_working_until_its_grace_ends(
+    app, make_app, public_keys_file, report, client, api_key, api_key_headers, admin_headers
+):
+    client.post(
+        f"/api/v1/api-keys/{api_key['id']}/rotate",
+        json={"grace_seconds": 3600},
+        headers=admin_headers,
+    )
+    alerting = make_app(
+        SECRET_SCANNING_PUBLIC_KEYS_FILE=str(public_keys_file), SECRET_SCANNING_ACTION="alert"
+    )
+
+    response = report([leak(api_key["key"])], to=alerting.test_client())
+
+    assert labels(response)[0]["label"] == "true_positive"
+    assert client.get(USERS, headers=api_key_headers).status_code == 200
+    leak_alert = next(alert for alert in rows(app, Alert) if alert.event == "api_key.leaked")
+    assert "rotate again" in leak_alert.payload["summary"]
+    events = {event.action: event for event in rows(app, AuditEvent)}
+    assert events["api_key.leak_reported"].details["action"] == "alerted"
+
+
+def test_a_revoked_key_fails_at_once_without_waiting_for_a_celery_worker(
+    make_app, public_keys_file, report, api_key, api_key_headers
+):
+    # A broker no worker reads: a revocation left to a task would never reach Redis.
+    queued = make_app(
+        SECRET_SCANNING_PUBLIC_KEYS_FILE=str(public_keys_file),
+        CELERY_BROKER_URL="memory://localhost/",
+    ).test_client()
+    assert queued.get(USERS, headers=api_key_headers).status_code == 200  # cached
+
+    assert labels(report([leak(api_key["key"])], to=queued))[0]["label"] == "true_positive"
+
+    refused = queued.get(USERS, headers=api_key_headers)
+    assert refused.status_code == 401
+    assert refused.get_json() == {"detail": "Invalid API key"}
+
+
+def test_a_revoked_key_stays_refused_after_its_tombstone_ends(
+    app, client, report, api_key, api_key_headers, admin_headers
+):
+    assert client.get(USERS, headers=api_key_headers).status_code == 200  # cached
+    labels(report([leak(api_key["key"])]))
+    # A narrowing drops the cached record's `loaded` mark; the next request reads the
+    # key again and finds no usable key for that digest.
+    patched = client.patch(
+        f"/api/v1/api-keys/{api_key['id']}", json={"scopes": ["data:read"]}, headers=admin_headers
+    )
+    assert patched.status_code == 200
+    assert client.get(USERS, headers=api_key_headers).status_code == 401
+    # The tombstone's lifetime (the cache lifetime and a margin) runs out.
+    with app.app_context():
+        redis_client = app.extensions["owa_store"].client
+        redis_client.hset(cache_key(api_key_subject(digest(api_key["key"]))), "revoked", 1)
+
+    refused = client.get(USERS, headers=api_key_headers)
+    assert refused.status_code == 401
+    assert refused.get_json() == {"detail": "Invalid API key"}
