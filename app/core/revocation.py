@@ -56,6 +56,10 @@ UNKNOWN_KEY_CACHE_SECONDS = 60
 PUSH_ATTEMPTS = 3
 """Pushes in a row before a thread whose pushes keep being interrupted by new
 connections leaves Redis untrusted for the next request."""
+PUSH_WAIT_SECONDS = 1.0
+"""How long a request waits for another thread's push before PostgreSQL decides for it
+(and its window is counted in this process only). A push takes milliseconds: waiting
+keeps the rate limits exact across workers while a new connection is pushed to."""
 
 # One round trip per authenticated JWT request; every key is under the subject's hash
 # tag. Returns -1 when the subject is not loaded, 1 when a field is live, else 0.
@@ -153,7 +157,7 @@ class RedisRevocations:
         while it ran (Redis may have restarted mid-push, losing what it was given)."""
         self.trust_lock = threading.Lock()
         self.push_lock = threading.Lock()
-        """Held by the one thread pushing; the others decide in PostgreSQL meanwhile."""
+        """Held by the one thread pushing; the others wait for it (`ensure_trusted`)."""
 
     def note_new_connection(self, connection: redis.connection.AbstractConnection) -> None:
         connection.on_connect()  # type: ignore[no-untyped-call]
@@ -283,15 +287,20 @@ def redis_revocations() -> RedisRevocations | None:
 
 def ensure_trusted() -> bool:
     """Whether Redis holds every revocation: if it failed or reconnected since the last
-    push, push them all first (it may be back from an older snapshot). False while
-    another thread pushes, or when Redis kept reconnecting: decide in PostgreSQL then.
-    Raises RedisError while it is down (and Redis stays untrusted)."""
+    push, push them all first (it may be back from an older snapshot). One thread
+    pushes; the others wait for it up to `PUSH_WAIT_SECONDS`. False when that wait ran
+    out, or when Redis kept reconnecting: decide in PostgreSQL then. Raises RedisError
+    while it is down (and Redis stays untrusted)."""
     cache = redis_revocations()
     if cache is None or not cache.untrusted:
         return True
-    if not cache.push_lock.acquire(blocking=False):
+    if not cache.push_lock.acquire(timeout=PUSH_WAIT_SECONDS):
         return False
     try:
+        # The push this thread waited for may have succeeded (mypy cannot see the
+        # other thread change the flag since the unlocked check).
+        if not cache.untrusted:
+            return True  # type: ignore[unreachable]
         # Pushing may itself open a new connection (and distrust Redis again).
         return any(_push_to(cache, including_pushed=True)[1] for _ in range(PUSH_ATTEMPTS))
     finally:

@@ -3,6 +3,7 @@
 
 import socket
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -137,6 +138,31 @@ def test_a_logged_out_token_stays_refused_while_another_thread_pushes(
     pushing.shutdown()
     assert client.get(ME, headers=revoked).status_code == 401
     assert client.get(ME, headers=valid).status_code == 200
+
+
+def test_a_request_during_another_threads_push_waits_and_counts_in_the_shared_window(
+    app, make_app, client, admin_headers, shared_redis, monkeypatch
+):
+    """Every gunicorn worker counts a caller in the same Redis window: a request that
+    arrives while another thread pushes waits for that push rather than counting in
+    its own process, where the other workers cannot see it."""
+    before = client.get(ME, headers=admin_headers)
+    shared_redis.connection_pool.disconnect()  # a new connection: push before trusting
+    paused = PausedPush(app.extensions["owa_revocation_source"])
+    monkeypatch.setitem(app.extensions, "owa_revocation_source", paused)
+    requests = ThreadPoolExecutor(max_workers=2)
+    first = requests.submit(client.get, ME, headers=admin_headers)  # reconnects, pushes
+    assert paused.started.wait(timeout=10)
+    during = requests.submit(client.get, ME, headers=admin_headers)
+    time.sleep(0.3)  # `during` waits for the push (without waiting it would be done)
+    assert not during.done()
+    paused.resume.set()
+    assert first.result(timeout=10).status_code == during.result(timeout=10).status_code == 200
+    requests.shutdown()
+
+    elsewhere = make_app().test_client().get(ME, headers=admin_headers)  # another worker
+    remaining = int(before.headers["X-RateLimit-Remaining"])
+    assert elsewhere.headers["X-RateLimit-Remaining"] == str(remaining - 3)
 
 
 def test_a_reused_family_stays_refused_after_redis_loses_its_data(
