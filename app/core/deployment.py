@@ -2,7 +2,8 @@
 
 `TRUSTED_PROXY_HOPS` tells ProxyFix how many proxies set `X-Forwarded-*`; it takes the
 client address and scheme from exactly that many entries from the right, so whatever a
-client writes into those headers itself is never believed. With `APP_ENV=production`
+client writes into those headers itself is never believed; the address it leaves is then
+made canonical (`::ffff:192.0.2.1` is 192.0.2.1). With `APP_ENV=production`
 the app refuses to start on weak secrets, refuses plain HTTP and sends HSTS.
 In development without a `SECRET_KEY`, a random one is generated into `instance/`.
 """
@@ -10,7 +11,9 @@ In development without a `SECRET_KEY`, a random one is generated into `instance/
 import os
 import secrets
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flask import Flask, Response, current_app, redirect, request
 from flask.helpers import get_debug_flag
@@ -18,7 +21,11 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.config import APP_ENVIRONMENTS, DEVELOPMENT_PEPPER, DEVELOPMENT_SECRET
+from app.core.client import parse_address
 from app.core.errors import ApiError
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 MIN_SECRET_LENGTH = 32
 SAFE_METHODS = frozenset({"GET", "HEAD"})
@@ -40,9 +47,10 @@ def init_deployment(app: Flask) -> None:
     hops = app.config["TRUSTED_PROXY_HOPS"]
     if hops < 0:
         raise InsecureConfigurationError("TRUSTED_PROXY_HOPS must be 0 or more.")
+    # Flask's documented way to add WSGI middleware, which the type checker sees as
+    # replacing a method. ProxyFix, outermost, sets REMOTE_ADDR before it is canonical.
+    app.wsgi_app = CanonicalClientAddress(app.wsgi_app)  # type: ignore[method-assign]
     if hops:
-        # Flask's documented way to add WSGI middleware, which the type checker sees as
-        # replacing a method.
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops
         )
@@ -54,6 +62,26 @@ def init_deployment(app: Flask) -> None:
         _check_production_settings(app)
         app.before_request(_require_https)
         app.after_request(_add_strict_transport_security)
+
+
+class CanonicalClientAddress:
+    """WSGI middleware: an IPv6 `REMOTE_ADDR` in its canonical form, and an IPv4 client
+    reached through a dual-stack listener (`::ffff:192.0.2.1`) as the IPv4 address it
+    is. Audit entries, a key's last-use IP, usage, allowlists and rate limits then see
+    one address per client, however the listener or proxy wrote it."""
+
+    def __init__(self, wsgi_app: "WSGIApplication") -> None:
+        self.wsgi_app = wsgi_app
+
+    def __call__(
+        self, environ: "WSGIEnvironment", start_response: "StartResponse"
+    ) -> Iterable[bytes]:
+        address = environ.get("REMOTE_ADDR")
+        if address and ":" in address:
+            parsed = parse_address(address)
+            if parsed is not None:
+                environ["REMOTE_ADDR"] = str(parsed)
+        return self.wsgi_app(environ, start_response)
 
 
 def development_secret(directory: Path) -> str:

@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 
 from app import create_app
+from app.api_keys.tasks import flush_last_used
 from app.config import DEVELOPMENT_PEPPER, DEVELOPMENT_SECRET, load_config
 from app.core.deployment import (
     DEVELOPMENT_SECRET_FILE,
     InsecureConfigurationError,
     development_secret,
 )
-from tests.support.environment import ADMIN_EMAIL, TEST_PEPPER, TEST_SECRET_KEY
+from tests.support.environment import ADMIN_EMAIL, ADMIN_PASSWORD, TEST_PEPPER, TEST_SECRET_KEY
 
 REPO = Path(__file__).resolve().parents[2]
 STRONG_SECRET = "s" * 32
@@ -265,3 +266,51 @@ def test_development_generates_one_long_private_secret_and_keeps_it(tmp_path):
     assert development_secret(tmp_path) == first
     assert [path.name for path in tmp_path.iterdir()] == [DEVELOPMENT_SECRET_FILE]
     assert (tmp_path / DEVELOPMENT_SECRET_FILE).stat().st_mode & 0o777 == 0o600
+
+
+def _session_ips(client, headers) -> list[str]:
+    page = client.get("/api/v1/auth/sessions", headers=headers).get_json()
+    return [session["ip"] for session in page["items"]]
+
+
+@pytest.mark.parametrize(
+    ("proxy_hops", "environ", "seen"),
+    [
+        pytest.param(0, {"REMOTE_ADDR": "::ffff:203.0.113.7"}, "203.0.113.7", id="dual-stack"),
+        pytest.param(0, {"REMOTE_ADDR": "2001:DB8:0:0::7"}, "2001:db8::7", id="ipv6-spelling"),
+        pytest.param(
+            1,
+            {"REMOTE_ADDR": "127.0.0.1", "HTTP_X_FORWARDED_FOR": "::ffff:198.51.100.4"},
+            "198.51.100.4",
+            id="forwarded-dual-stack",
+        ),
+    ],
+)
+def test_a_client_is_recorded_by_one_canonical_address(
+    make_app, admin, admin_headers, proxy_hops, environ, seen
+):
+    """However the listener or proxy wrote it: one client, one address in its sessions
+    (and audit entries, last use, usage, rate limits, which read the same value)."""
+    client = make_app(TRUSTED_PROXY_HOPS=proxy_hops).test_client()
+    login = client.post(
+        "/api/v1/auth/login",
+        data={"username": ADMIN_EMAIL, "password": ADMIN_PASSWORD},
+        environ_base=environ,
+    )
+    assert login.status_code == 200
+
+    assert seen in _session_ips(client, admin_headers)
+
+
+def test_an_api_keys_last_use_shows_a_dual_stack_client_as_ipv4(
+    app, client, admin_headers, api_key, api_key_headers
+):
+    used = client.get(
+        "/api/v1/users", headers=api_key_headers, environ_base={"REMOTE_ADDR": "::ffff:192.0.2.5"}
+    )
+    assert used.status_code == 200
+    with app.app_context():
+        assert flush_last_used.delay().get() == 1
+
+    listed = client.get("/api/v1/api-keys", headers=admin_headers).get_json()
+    assert next(k for k in listed if k["id"] == api_key["id"])["last_used_ip"] == "192.0.2.5"
