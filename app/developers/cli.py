@@ -1,9 +1,20 @@
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from marshmallow import ValidationError
 
+from app.core.schemas import EmailField
 from app.developers import services
 from app.developers.passwords import policy_violations
+
+
+def checked_email(email: str, where: str) -> str:
+    """The address as the API would store it, or the reason it would refuse it."""
+    try:
+        normalised: str = EmailField().deserialize(email)
+    except ValidationError as error:
+        raise click.BadParameter(" ".join(map(str, error.messages)), param_hint=where) from None
+    return normalised
 
 
 @click.command("create-admin")
@@ -20,6 +31,7 @@ from app.developers.passwords import policy_violations
 @with_appcontext
 def create_admin(email: str, password: str, first_name: str | None, last_name: str | None) -> None:
     """Create a developer (platform admin) account."""
+    email = checked_email(email, "--email")
     violations = policy_violations(password, email)
     if violations:
         raise click.BadParameter(" ".join(violations), param_hint="--password")
@@ -33,8 +45,10 @@ def create_admin(email: str, password: str, first_name: str | None, last_name: s
 @with_appcontext
 def ensure_admin() -> None:
     """Ensure the admin from ADMIN_EMAIL/ADMIN_PASSWORD exists (or generate one)."""
+    email = current_app.config["ADMIN_EMAIL"]
     developer, generated_password = services.ensure_admin(
-        current_app.config["ADMIN_EMAIL"], current_app.config["ADMIN_PASSWORD"]
+        checked_email(email, "ADMIN_EMAIL") if email else email,
+        current_app.config["ADMIN_PASSWORD"],
     )
     if generated_password:
         click.echo("Created an admin with a generated password (shown only this once):")

@@ -75,3 +75,31 @@ def test_ensure_admin_generates_and_prints_credentials_once(app, client):
     assert lines["ADMIN_EMAIL"] == services.GENERATED_ADMIN_EMAIL
     assert login(client, lines["ADMIN_EMAIL"], lines["ADMIN_PASSWORD"]).status_code == 200
     assert "ADMIN_PASSWORD" not in second.output
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        pytest.param("not-an-address", id="no-at"),
+        pytest.param("a" * 64 + "@" + "b" * 63 + "." + "c" * 63 + "." + "d" * 62, id="255-long"),
+    ],
+)
+def test_create_admin_refuses_what_the_api_would_refuse(app, client, email):
+    result = app.test_cli_runner().invoke(
+        args=["create-admin", "--email", email, "--password", "s3cret-passphrase"]
+    )
+
+    assert result.exit_code == 2, result.output
+    assert "--email" in result.output
+    with app.app_context():
+        assert services.find_by_email(email) is None
+
+
+def test_ensure_admin_refuses_an_invalid_configured_address(make_app):
+    app = make_app(ADMIN_EMAIL="boss-at-example.com", ADMIN_PASSWORD="first-password")
+
+    result = app.test_cli_runner().invoke(args=["ensure-admin"])
+
+    assert result.exit_code == 2, result.output
+    assert "ADMIN_EMAIL" in result.output
+    assert "Not a valid email address." in result.output
