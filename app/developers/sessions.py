@@ -72,7 +72,9 @@ def change_password(
 def revoke_other_sessions(
     principal: Principal, client: ClientInfo, action: str = "developer.sessions_revoked"
 ) -> None:
-    """Commit the change audited as `action`, then end every session but the caller's."""
+    """End every session but the caller's, in the transaction of the change audited as
+    `action`: a process killed in between cannot leave a new password with the old
+    sessions alive."""
     audit.record(
         action,
         Actor.of(principal),
@@ -80,10 +82,10 @@ def revoke_other_sessions(
         "developer",
         principal.subject_id,
     )
-    db.session.commit()
     refresh_tokens.revoke_subject(
         Kind.DEVELOPER, principal.subject_id, keep_session=principal.session_id
     )
+    db.session.commit()  # when there was no other session to revoke (and commit)
 
 
 def revoke_session(principal: Principal, session_id: str, client: ClientInfo) -> None:
@@ -187,5 +189,6 @@ def reset_password(token: str, new_password: str, client: ClientInfo) -> None:
     developer.password_hash = developers.hash_password(new_password)
     developer_id = str(developer.id)
     audit.record("developer.password_reset", ANONYMOUS, client, "developer", developer_id)
-    db.session.commit()
+    # One transaction: the new password and the end of every session, or neither.
     refresh_tokens.revoke_subject(Kind.DEVELOPER, developer_id)
+    db.session.commit()

@@ -2,6 +2,7 @@
 
 import pytest
 
+from app.refresh_tokens import services as refresh_tokens
 from tests.support.apps import all_rows_text
 from tests.support.auth import bearer, login
 from tests.support.environment import ADMIN_EMAIL, ADMIN_PASSWORD
@@ -159,3 +160,22 @@ def test_no_password_in_any_table_or_audit_detail(app, client, admin, admin_head
     actions = [event["action"] for event in events["data"]]
     assert "developer.password_changed" in actions
     assert "developer.password_check_failed" in actions
+
+
+def test_a_change_interrupted_before_the_sessions_end_changes_nothing(
+    client, admin, admin_tokens, monkeypatch
+):
+    other = login(client, ADMIN_EMAIL, ADMIN_PASSWORD).get_json()
+
+    def killed_while_revoking(*_):
+        raise RuntimeError("the worker died before the other sessions ended")
+
+    monkeypatch.setattr(refresh_tokens, "revoke_families", killed_while_revoking)
+
+    interrupted = change_password(client, bearer(admin_tokens["access_token"]))
+    assert interrupted.status_code == 500
+
+    monkeypatch.undo()
+    assert login(client, ADMIN_EMAIL, NEW_PASSWORD).status_code == 401
+    assert login(client, ADMIN_EMAIL, ADMIN_PASSWORD).status_code == 200
+    assert client.get("/api/v1/auth/me", headers=bearer(other["access_token"])).status_code == 200

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from app.account_mail.models import AccountMail
 from app.extensions import db
+from app.refresh_tokens import services as refresh_tokens
 from tests.support.apps import all_rows_text
 from tests.support.auth import bearer, login
 from tests.support.environment import ADMIN_EMAIL, ADMIN_PASSWORD
@@ -181,3 +182,25 @@ def test_development_without_smtp_prints_the_mail(make_app, admin, capsys):
     printed = capsys.readouterr().out
     assert f"account mail to {ADMIN_EMAIL}" in printed
     assert "/dashboard/reset-password#token=pwr_" in printed
+
+
+def test_a_reset_interrupted_before_the_sessions_end_changes_nothing(
+    client, admin, admin_tokens, mail_server, monkeypatch
+):
+    assert forgot(client).status_code == 202
+    _, token = mailed_link(mail_server.messages[-1])
+
+    def killed_while_revoking(*_):
+        raise RuntimeError("the worker died before the sessions ended")
+
+    monkeypatch.setattr(refresh_tokens, "revoke_families", killed_while_revoking)
+    assert reset(client, token).status_code == 500
+    monkeypatch.undo()
+
+    assert login(client, ADMIN_EMAIL, NEW_PASSWORD).status_code == 401
+    assert (
+        client.get("/api/v1/auth/me", headers=bearer(admin_tokens["access_token"])).status_code
+        == 200
+    )
+    assert reset(client, token).status_code == 204  # the link was not used up either
+    assert session_is_dead(client, admin_tokens)
