@@ -12,8 +12,8 @@ from app.extensions import db
 from app.refresh_tokens import services
 from app.refresh_tokens.models import RefreshToken
 from tests.support.apps import all_rows_text
-from tests.support.auth import bearer
-from tests.support.environment import ADMIN_PASSWORD
+from tests.support.auth import bearer, login
+from tests.support.environment import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.support.servers import wait_for
 
 
@@ -189,12 +189,30 @@ def sessions_waiting_for_a_lock(database_url) -> int:
         ).fetchone()[0]
 
 
-def test_logout_during_a_refresh_also_revokes_the_token_that_refresh_issues(
-    app, database_url, admin_tokens, monkeypatch
+def _logout(client, tokens):
+    return client.post("/api/v1/auth/logout", headers=bearer(tokens["access_token"]))
+
+
+def _password_change_elsewhere(client, tokens):
+    """From another session of the same developer: every other session ends."""
+    other = login(client, ADMIN_EMAIL, ADMIN_PASSWORD).get_json()
+    return client.post(
+        "/api/v1/auth/change-password",
+        json={"current_password": ADMIN_PASSWORD, "new_password": "a passphrase after the race"},
+        headers=bearer(other["access_token"]),
+    )
+
+
+@pytest.mark.parametrize(
+    "end_session",
+    [pytest.param(_logout, id="logout"), pytest.param(_password_change_elsewhere, id="password")],
+)
+def test_a_session_ended_during_a_refresh_also_loses_the_token_that_refresh_issues(
+    app, database_url, admin_tokens, monkeypatch, end_session
 ):
-    """The refresh is held after consuming its token, before its commit; the logout
-    starts then, and waits for it. The successor committed a moment later belongs to the
-    logged-out session: it must be revoked with it, not live on."""
+    """The refresh is held after consuming its token, before its commit; the logout (or
+    password change) starts then, and waits for it. The successor committed a moment
+    later belongs to the ended session: it must be revoked with it, not live on."""
     consumed, resume = threading.Event(), threading.Event()
     mint_successor = services._successor
 
@@ -214,33 +232,28 @@ def test_logout_during_a_refresh_also_revokes_the_token_that_refresh_issues(
     refreshing = threading.Thread(
         target=call, args=("refresh", lambda c: refresh(c, admin_tokens["refresh_token"]))
     )
-    logging_out = threading.Thread(
-        target=call,
-        args=(
-            "logout",
-            lambda c: c.post("/api/v1/auth/logout", headers=bearer(admin_tokens["access_token"])),
-        ),
-    )
+    ending = threading.Thread(target=call, args=("end", lambda c: end_session(c, admin_tokens)))
     refreshing.start()
     assert consumed.wait(timeout=30)
-    logging_out.start()
-    wait_for(lambda: sessions_waiting_for_a_lock(database_url) == 1, 30, what="the logout waits")
+    ending.start()
+    wait_for(lambda: sessions_waiting_for_a_lock(database_url) == 1, 30, what="the end waits")
     resume.set()
     refreshing.join()
-    logging_out.join()
+    ending.join()
 
     assert responses["refresh"].status_code == 200
-    assert responses["logout"].status_code == 204
+    assert responses["end"].status_code == 204
     successor = responses["refresh"].get_json()
     after = refresh(app.test_client(), successor["refresh_token"])
     assert after.status_code == 401
     assert after.get_json() == {"detail": "Refresh token has been revoked."}
     assert me(app.test_client(), successor["access_token"]).status_code == 401
     with app.app_context():
-        assert [row.revoked_at is not None for row in db.session.scalars(select_all())] == [
-            True,
-            True,
-        ]
+        family_id = services.family_of(admin_tokens["refresh_token"])
+        family = db.session.scalars(
+            select(RefreshToken).where(RefreshToken.family_id == family_id)
+        ).all()
+        assert [row.revoked_at is not None for row in family] == [True, True]
         db.session.remove()
 
 
