@@ -45,7 +45,16 @@ def redeem(token: str) -> Developer | None:
     now = utcnow()
     if reset is None or reset.used_at is not None or reset.expires_at <= now:
         return None
-    consumed = use_up_every_link(reset.developer_id)
+    # This link itself, unused still: the read above may predate a redeem that used it
+    # up (and a newer link the other resets below would count as consumed).
+    consumed = rows_changed(
+        db.session.execute(
+            update(PasswordReset)
+            .where(PasswordReset.id == reset.id, PasswordReset.used_at.is_(None))
+            .values(used_at=now)
+        )
+    )
+    use_up_every_link(reset.developer_id)
     developer = db.session.get(Developer, reset.developer_id)
     if consumed == 0 or developer is None or not developer.is_active:
         return None

@@ -2,10 +2,12 @@
 
 import logging
 
+import psycopg
 import pytest
 from sqlalchemy import func, select
 
 from app.account_mail.models import AccountMail
+from app.developers import resets
 from app.extensions import db
 from app.refresh_tokens import services as refresh_tokens
 from tests.support.apps import all_rows_text
@@ -204,3 +206,36 @@ def test_a_reset_interrupted_before_the_sessions_end_changes_nothing(
     )
     assert reset(client, token).status_code == 204  # the link was not used up either
     assert session_is_dead(client, admin_tokens)
+
+
+def test_a_link_used_up_while_it_is_redeemed_sets_no_password(
+    client, admin, mail_server, database_url, monkeypatch
+):
+    """Another worker redeems the same link between this redeem's read and its write,
+    and a newer link is mailed meanwhile: this redeem must not count the newer link."""
+    assert forgot(client).status_code == 202
+    _, token = mailed_link(mail_server.messages[-1])
+    read_the_clock = resets.utcnow
+    interleaved = []
+
+    def after_the_read():
+        if not interleaved:
+            interleaved.append(True)
+            with psycopg.connect(database_url) as other_worker:
+                other_worker.execute(
+                    "UPDATE password_resets SET used_at = now() WHERE used_at IS NULL"
+                )
+                other_worker.execute(
+                    "INSERT INTO password_resets (id, developer_id, token_digest, expires_at,"
+                    " created_at) SELECT gen_random_uuid(), developer_id, 'a newer link',"
+                    " expires_at, now() FROM password_resets LIMIT 1"
+                )
+        return read_the_clock()
+
+    monkeypatch.setattr(resets, "utcnow", after_the_read)
+    response = reset(client, token)
+
+    assert interleaved
+    assert response.status_code == 400
+    assert response.get_json() == {"detail": "This reset link is invalid, expired or already used."}
+    assert login(client, ADMIN_EMAIL, NEW_PASSWORD).status_code == 401
