@@ -18,6 +18,8 @@ class Developer(UUIDPrimaryKey, CreatedAt, Model):
     last_name: Mapped[str | None] = mapped_column(String(100))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The last change or reset (not the first password): older reset requests are void.
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Who removed (deactivated) this developer: their alerts go there from then on.
     removed_by_id: Mapped[uuid.UUID | None] = mapped_column(

@@ -15,12 +15,17 @@ RESET_TOKEN_PREFIX = "pwr_"
 
 
 def issue(email: str, requested_at: datetime) -> str | None:
-    """A new reset token for the active developer with this e-mail (None without one),
-    valid PASSWORD_RESET_EXPIRES_MINUTES from the request. The caller commits."""
+    """A new reset token for the active developer with this e-mail (None without one,
+    or when the password changed since the request), valid
+    PASSWORD_RESET_EXPIRES_MINUTES from the request. The caller commits."""
     developer = db.session.scalar(
         select(Developer).where(Developer.email == email, Developer.is_active.is_(True))
     )
     if developer is None:
+        return None
+    changed_at = developer.password_changed_at
+    if changed_at is not None and changed_at >= requested_at:
+        # Mailed after a change, the link would undo it: as void as those already sent.
         return None
     token = generate_secret(RESET_TOKEN_PREFIX)
     lifetime = timedelta(minutes=current_app.config["PASSWORD_RESET_EXPIRES_MINUTES"])

@@ -19,6 +19,7 @@ from app.audit import services as audit
 from app.core.actor import ANONYMOUS, Actor
 from app.core.auth import Kind, Principal
 from app.core.client import ClientInfo
+from app.core.db import utcnow
 from app.core.errors import ApiError, unauthorized
 from app.core.schemas import normalise_email
 from app.core.store import get_store
@@ -86,13 +87,17 @@ def create_developer(
     return developer
 
 
-def set_password(developer: Developer, password: str) -> None:
+def _rehash(developer: Developer, password: str) -> None:
+    """The same password under the hasher's current parameters: not a change."""
     developer.password_hash = _hasher().hash(password)
     db.session.commit()
 
 
-def hash_password(password: str) -> str:
-    return _hasher().hash(password)
+def store_new_password(developer: Developer, password: str) -> None:
+    """Set a password the developer did not have, in the caller's transaction. Reset
+    links requested before it, and mailed only after, are then void (`resets.issue`)."""
+    developer.password_hash = _hasher().hash(password)
+    developer.password_changed_at = utcnow()
 
 
 def _verify(password_hash: str, password: str) -> bool:
@@ -114,7 +119,7 @@ def authenticate(email: str, password: str) -> Developer | None:
     if not password_matches(developer, password) or not developer.is_active:
         return None
     if _hasher().check_needs_rehash(developer.password_hash):
-        set_password(developer, password)
+        _rehash(developer, password)
     return developer
 
 
@@ -210,7 +215,7 @@ def replace_password(
     developer = signed_in_developer(principal)
     _check_current_password(developer, principal, current_password, client)
     enforce_password_policy(new_password, developer.email, "new_password")
-    developer.password_hash = _hasher().hash(new_password)
+    store_new_password(developer, new_password)
 
 
 def confirm_password(principal: Principal, password: str, client: ClientInfo) -> None:
@@ -232,7 +237,8 @@ def ensure_admin(email: str, password: str) -> tuple[Developer, str | None]:
         if developer is None:
             return create_developer(email, password), None
         if not password_matches(developer, password):
-            set_password(developer, password)
+            store_new_password(developer, password)
+            db.session.commit()
         return developer, None
     existing = db.session.scalar(select(Developer).order_by(Developer.created_at).limit(1))
     if existing is not None:

@@ -186,7 +186,7 @@ def reset_password(token: str, new_password: str, client: ClientInfo) -> None:
         # A refused password leaves the link usable for a better one.
         db.session.rollback()
         raise
-    developer.password_hash = developers.hash_password(new_password)
+    developers.store_new_password(developer, new_password)
     developer_id = str(developer.id)
     audit.record("developer.password_reset", ANONYMOUS, client, "developer", developer_id)
     # One transaction: the new password and the end of every session, or neither.
