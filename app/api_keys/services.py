@@ -22,7 +22,7 @@ from app.core.store import MemoryStore, Uses, get_store
 from app.developers import services as developers
 from app.extensions import db
 from app.refresh_tokens import revocations
-from app.refresh_tokens.models import UnpushedRevocation
+from app.refresh_tokens.models import RevocationRecord
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +135,7 @@ def update_key(
     before = {field: getattr(api_key, field) for field in changes}
     for field, value in changes.items():
         setattr(api_key, field, value)
-    staged: list[UnpushedRevocation] = []
+    staged: list[RevocationRecord] = []
     if any(before[field] != changes[field] for field in RESTRICTIONS if field in changes):
         digests = [api_key.key_digest, api_key.previous_key_digest]
         for key_digest in filter(None, digests):
@@ -207,7 +207,7 @@ def _previous_secret_end(api_key: ApiKey, now: datetime, grace_seconds: int) -> 
     return end if end > now else None
 
 
-def end_grace(api_key: ApiKey) -> list[UnpushedRevocation]:
+def end_grace(api_key: ApiKey) -> list[RevocationRecord]:
     """End a rotation's grace period now, in the caller's transaction: the previous
     secret gets a tombstone, staged for `revocations.push` once the caller commits."""
     previous = api_key.previous_key_digest
@@ -250,7 +250,7 @@ def _queue_rotation_alert(api_key: ApiKey, principal: Principal, client: ClientI
 
 def revoke_key(
     api_key: ApiKey, reason: str, actor: Actor, client: ClientInfo, details: dict[str, Any]
-) -> list[UnpushedRevocation] | None:
+) -> list[RevocationRecord] | None:
     """Refuse the key from now on (401 "Invalid API key") until it is rotated.
 
     The one place a key is revoked: the change, and its audit event, join the caller's
@@ -337,7 +337,7 @@ def record_ip_refusal(principal: Principal, subject: str, network: str) -> None:
         log.warning("api_key.ip_refused for %s not audited", principal.subject_id, exc_info=True)
 
 
-def _tombstone(key_digest: str) -> list[UnpushedRevocation]:
+def _tombstone(key_digest: str) -> list[RevocationRecord]:
     """Stage, in the current transaction, the end of this secret in Redis (its cached
     record may otherwise keep accepting it)."""
     return revocations.record_flag(

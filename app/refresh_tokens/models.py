@@ -50,11 +50,11 @@ class RevokedAccessToken(Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
 
 
-class UnpushedRevocation(UUIDPrimaryKey, Model):
+class RevocationRecord(UUIDPrimaryKey, Model):
     """A committed revocation whose Redis flag may not exist: not pushed yet, or pushed
     to a Redis that may come back from a snapshot taken before. Kept until it expires."""
 
-    __tablename__ = "unpushed_revocations"
+    __tablename__ = "revocation_records"
 
     subject: Mapped[str] = mapped_column(String(80), nullable=False)
     field: Mapped[str] = mapped_column(String(80), nullable=False)

@@ -1,6 +1,6 @@
 """The durable half of access-token revocation (the Redis half is `app.core.revocation`).
 
-A revocation is committed to PostgreSQL with one `UnpushedRevocation` per Redis flag
+A revocation is committed to PostgreSQL with one `RevocationRecord` per Redis flag
 it needs, in the same transaction; `push` then flags Redis and marks the records pushed.
 When Redis is down they stay unpushed, and whoever next trusts Redis pushes them first.
 Pushed records are kept until they expire (the purge task deletes them then): a Redis
@@ -25,7 +25,7 @@ from app.core.revocation import (
     token_field,
 )
 from app.extensions import db
-from app.refresh_tokens.models import RefreshToken, RevokedAccessToken, UnpushedRevocation
+from app.refresh_tokens.models import RefreshToken, RevocationRecord, RevokedAccessToken
 
 PUSH_BATCH_SIZE = 500
 
@@ -43,19 +43,19 @@ def longest_access_token_lifetime() -> timedelta:
     )
 
 
-def _record(subject: str, field: str, expires_at: datetime) -> UnpushedRevocation:
-    row = UnpushedRevocation(subject=subject, field=field, expires_at=expires_at)
+def _record(subject: str, field: str, expires_at: datetime) -> RevocationRecord:
+    row = RevocationRecord(subject=subject, field=field, expires_at=expires_at)
     db.session.add(row)
     return row
 
 
-def record_flag(subject: str, field: str, expires_at: datetime) -> list[UnpushedRevocation]:
+def record_flag(subject: str, field: str, expires_at: datetime) -> list[RevocationRecord]:
     """Stage any other Redis flag (an API key's tombstone) in the current transaction;
     `push` it after the commit."""
     return [_record(subject, field, expires_at)]
 
 
-def record_revoked_families(family_ids: Iterable[object]) -> list[UnpushedRevocation]:
+def record_revoked_families(family_ids: Iterable[object]) -> list[RevocationRecord]:
     """Stage the Redis flags of families being revoked in the current transaction."""
     owners = db.session.execute(
         select(RefreshToken.family_id, RefreshToken.subject_type, RefreshToken.subject_id)
@@ -69,7 +69,7 @@ def record_revoked_families(family_ids: Iterable[object]) -> list[UnpushedRevoca
     ]
 
 
-def record_revoked_access_token(principal: Principal) -> list[UnpushedRevocation]:
+def record_revoked_access_token(principal: Principal) -> list[RevocationRecord]:
     """Stage one JWT's revocation (and its Redis flag) in the current transaction;
     nothing for a token that has expired anyway."""
     expires_at = datetime.fromtimestamp(principal.expires_at or 0, UTC)
@@ -90,7 +90,7 @@ def revoke_access_token(principal: Principal) -> None:
     push(staged)
 
 
-def push(rows: list[UnpushedRevocation]) -> None:
+def push(rows: list[RevocationRecord]) -> None:
     """Flag committed revocations in Redis and mark their records pushed; while Redis
     is down they stay unpushed for the next push."""
     if rows and all(
@@ -101,7 +101,7 @@ def push(rows: list[UnpushedRevocation]) -> None:
 
 def _mark_pushed(ids: list[object]) -> None:
     db.session.execute(
-        update(UnpushedRevocation).where(UnpushedRevocation.id.in_(ids)).values(pushed=True)
+        update(RevocationRecord).where(RevocationRecord.id.in_(ids)).values(pushed=True)
     )
     db.session.commit()
 
@@ -112,16 +112,16 @@ def push_unpushed(add: AddRevocation, including_pushed: bool) -> int:
     Raises what `add` raises."""
     handed = 0
     after: tuple[datetime, object] | None = None
-    order = (UnpushedRevocation.expires_at, UnpushedRevocation.id)
+    order = (RevocationRecord.expires_at, RevocationRecord.id)
     while True:
         batch = (
-            select(UnpushedRevocation)
-            .where(UnpushedRevocation.expires_at > utcnow())
+            select(RevocationRecord)
+            .where(RevocationRecord.expires_at > utcnow())
             .order_by(*order)
             .limit(PUSH_BATCH_SIZE)
         )
         if not including_pushed:
-            batch = batch.where(UnpushedRevocation.pushed.is_(False))
+            batch = batch.where(RevocationRecord.pushed.is_(False))
         if after is not None:
             batch = batch.where(tuple_(*order) > after)
         rows = db.session.scalars(batch).all()
@@ -175,7 +175,7 @@ def purge_expired(batch_size: int) -> int:
     deleted = 0
     for model, key in (
         (RevokedAccessToken, RevokedAccessToken.jti),
-        (UnpushedRevocation, UnpushedRevocation.id),
+        (RevocationRecord, RevocationRecord.id),
     ):
         while True:
             batch = select(key).where(model.expires_at <= utcnow()).limit(batch_size)

@@ -17,7 +17,7 @@ from app.core.secrets import digest, generate_secret, is_well_formed
 from app.developers import services as developers
 from app.extensions import db
 from app.refresh_tokens import revocations
-from app.refresh_tokens.models import RefreshToken, UnpushedRevocation
+from app.refresh_tokens.models import RefreshToken, RevocationRecord
 from app.refresh_tokens.revocations import access_token_lifetime
 from app.sdk_tokens.client_ids import admin_developer_id
 
@@ -339,7 +339,7 @@ def _lock_families(family_ids: list[uuid.UUID]) -> None:
     ).all()
 
 
-def _mark_revoked(family_ids: list[uuid.UUID]) -> list[UnpushedRevocation]:
+def _mark_revoked(family_ids: list[uuid.UUID]) -> list[RevocationRecord]:
     """Revoke the families' unrevoked tokens in the current transaction, with the Redis
     flags to push after commit; none when this UPDATE revoked nothing (a concurrent one
     got there first and pushes them)."""

@@ -39,7 +39,7 @@ from app.core.errors import ApiError
 from app.core.secrets import digest
 from app.extensions import db
 from app.refresh_tokens import revocations
-from app.refresh_tokens.models import UnpushedRevocation
+from app.refresh_tokens.models import RevocationRecord
 from app.secret_scanning.models import (
     SOURCE_LENGTH,
     TOKEN_TYPE_LENGTH,
@@ -156,7 +156,7 @@ def _first_report(
         source=source[:SOURCE_LENGTH] if source else None,
         action=NONE,
     )
-    staged: list[UnpushedRevocation] = []
+    staged: list[RevocationRecord] = []
     api_key = api_keys.find_by_digest(token_digest)
     if api_key is not None:
         record.api_key_id = api_key.id
@@ -169,11 +169,11 @@ def _first_report(
 
 def _act_on_leak(
     api_key: ApiKey, token_digest: str, record: SecretScanningReport, client: ClientInfo
-) -> tuple[str, list[UnpushedRevocation]]:
+) -> tuple[str, list[RevocationRecord]]:
     """The action taken, and the Redis flags to push once the report has committed."""
     where = {"url": record.url, "source": record.source, "token_type": record.token_type}
     acting = current_app.config["SECRET_SCANNING_ACTION"] == REVOKE
-    staged: list[UnpushedRevocation] = []
+    staged: list[RevocationRecord] = []
     previous_secret_leaked = token_digest == api_key.previous_key_digest
     if acting and previous_secret_leaked:
         # The secret a rotation replaced, still in its grace period: ending the grace

@@ -14,7 +14,7 @@ import requests
 from app.core.auth import api_key_subject
 from app.core.revocation import cache_key
 from app.core.secrets import digest
-from app.refresh_tokens.models import UnpushedRevocation
+from app.refresh_tokens.models import RevocationRecord
 from tests.support.auth import bearer, developer_token
 from tests.support.environment import server_settings
 from tests.support.ports import free_port
@@ -140,7 +140,7 @@ def test_a_narrowing_made_while_redis_was_unreachable_holds_before_redis_is_trus
         f"{KEYS}/{api_key['id']}", json={"scopes": ["data:read"]}, headers=admin_headers
     )
     with app.app_context():
-        staged = app.extensions["sqlalchemy"].session.query(UnpushedRevocation).count()
+        staged = app.extensions["sqlalchemy"].session.query(RevocationRecord).count()
         app.extensions["owa_store"].client.connection_pool.disconnect()
     refused = client.get(USERS, headers=headers)
 

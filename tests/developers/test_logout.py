@@ -109,7 +109,7 @@ def read_only_redis_url(redis_url):
 def test_logout_that_cannot_write_to_redis_is_durable_and_pushed_later(
     app, make_app, client, admin_tokens, read_only_redis_url
 ):
-    from app.refresh_tokens.models import UnpushedRevocation
+    from app.refresh_tokens.models import RevocationRecord
     from app.refresh_tokens.tasks import push_revocations
 
     headers = bearer(admin_tokens["access_token"])
@@ -121,13 +121,13 @@ def test_logout_that_cannot_write_to_redis_is_durable_and_pushed_later(
     assert response.status_code == 204
     assert read_only.get("/api/v1/auth/me", headers=headers).status_code == 401
     with app.app_context():
-        assert db.session.query(UnpushedRevocation).count() == 2  # the token and its session
+        assert db.session.query(RevocationRecord).count() == 2  # the token and its session
     beat = make_app()  # the periodic task runs on the newest app's Celery
     assert push_revocations.apply().get() == 2
     with app.app_context():
         # Kept, pushed, until they expire: a Redis restored from an older snapshot gets them again.
-        assert db.session.query(UnpushedRevocation).filter_by(pushed=False).count() == 0
-        assert db.session.query(UnpushedRevocation).count() == 2
+        assert db.session.query(RevocationRecord).filter_by(pushed=False).count() == 0
+        assert db.session.query(RevocationRecord).count() == 2
     refused = client.get("/api/v1/auth/me", headers=headers)
     assert refused.status_code == 401
     assert refused.get_json() == {"detail": "Token has been revoked."}
