@@ -357,10 +357,27 @@ def flush_last_used() -> int:
         with store.draining(API_KEY_USES) as uses:
             return _write_last_used(uses)
     keys = db.session.execute(
-        select(ApiKey.id, ApiKey.key_digest, ApiKey.last_used_at, ApiKey.last_used_ip)
+        select(
+            ApiKey.id,
+            ApiKey.key_digest,
+            ApiKey.previous_key_digest,
+            ApiKey.last_used_at,
+            ApiKey.last_used_ip,
+        )
     ).all()
     db.session.commit()
     recorded = recorded_key_uses({row.id: api_key_subject(row.key_digest) for row in keys})
+    # A rotation's previous secret is recorded under its own digest: while clients still
+    # send it (the grace period, and the uses just before it ended), the key is in use.
+    for key_id, use in recorded_key_uses(
+        {
+            row.id: api_key_subject(row.previous_key_digest)
+            for row in keys
+            if row.previous_key_digest
+        }
+    ).items():
+        if key_id not in recorded or recorded[key_id][0] < use[0]:
+            recorded[key_id] = use
     written = {row.id: (row.last_used_at, row.last_used_ip) for row in keys}
     return _write_last_used(
         {

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from app.alerts.models import Alert
+from app.api_keys.tasks import flush_last_used
 from app.audit.models import AuditEvent
 from app.extensions import db
 from tests.support.auth import bearer
@@ -134,3 +135,23 @@ def test_a_grace_period_never_outlives_the_keys_own_expiry(
             app.extensions["owa_store"].client.flushdb()
 
     assert status(client, created["key"]) == 401
+
+
+def test_uses_of_the_previous_secret_during_the_grace_show_as_the_keys_last_use(
+    app, client, admin_headers, api_key
+):
+    """Whoever rotated wants to know whether the old secret is still sent."""
+    rotate(client, admin_headers, api_key["id"], grace_seconds=3600)
+    old_secret_use = client.get(
+        USERS, headers=bearer(api_key["key"]), environ_base={"REMOTE_ADDR": "192.0.2.44"}
+    )
+    assert old_secret_use.status_code == 200
+
+    with app.app_context():
+        assert flush_last_used.delay().get() == 1
+
+    [listed] = [
+        k for k in client.get(KEYS, headers=admin_headers).get_json() if k["id"] == api_key["id"]
+    ]
+    assert listed["last_used_ip"] == "192.0.2.44"
+    assert listed["last_used_at"] is not None
