@@ -17,7 +17,7 @@ from sqlalchemy import delete, func, select, tuple_, update
 from app.core.auth import Kind, Principal
 from app.core.db import rows_changed, utcnow
 from app.core.revocation import (
-    AddRevocation,
+    AddRevocations,
     Revocations,
     add_revocation,
     session_field,
@@ -106,7 +106,7 @@ def _mark_pushed(ids: list[object]) -> None:
     db.session.commit()
 
 
-def push_unpushed(add: AddRevocation, including_pushed: bool) -> int:
+def push_unpushed(add: AddRevocations, including_pushed: bool) -> int:
     """Hand every unexpired revocation never pushed (`including_pushed`: every unexpired
     one) to `add`, oldest expiry first, and mark them pushed; how many were handed over.
     Raises what `add` raises."""
@@ -128,8 +128,7 @@ def push_unpushed(add: AddRevocation, including_pushed: bool) -> int:
         if not rows:
             db.session.commit()
             return handed
-        for row in rows:
-            add(row.subject, row.field, row.expires_at.timestamp())
+        add([(row.subject, row.field, row.expires_at.timestamp()) for row in rows])
         after = (rows[-1].expires_at, rows[-1].id)
         _mark_pushed([row.id for row in rows if not row.pushed])
         handed += len(rows)
